@@ -1,0 +1,121 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Upcoming features on every target, as hummingbird does: explicit `any` and imports that say what they use.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "energy-monitor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "energyd", targets: ["energyd"]),
+        .executable(name: "energyctl", targets: ["energyctl"]),
+        .executable(name: "metersim", targets: ["metersim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // libmodbus, from the system (Debian: libmodbus-dev).
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
+        .target(
+            name: "EnergyModel",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModbusPolling",
+            dependencies: [
+                "CModbus", "EnergyModel",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EnergyStore",
+            dependencies: [
+                "EnergyModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EnergyDaemon",
+            dependencies: [
+                "EnergyModel", "ModbusPolling", "EnergyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "energyd",
+            dependencies: [
+                "EnergyDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "energyctl",
+            dependencies: [
+                "EnergyStore", "EnergyModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MeterSimulator",
+            dependencies: [
+                "EnergyModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Simulator/MeterSimulator",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "metersim",
+            dependencies: [
+                "MeterSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Simulator/metersim",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModbusPollingTests",
+            dependencies: ["ModbusPolling", "MeterSimulator", "CModbus"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EnergyStoreTests", dependencies: ["EnergyStore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeterSimulatorTests",
+            dependencies: ["MeterSimulator", "CModbus"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EnergyDaemonTests",
+            dependencies: ["EnergyDaemon", "MeterSimulator"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

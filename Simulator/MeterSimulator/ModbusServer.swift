@@ -1,0 +1,159 @@
+import EnergyModel
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Splits the byte stream of a Modbus TCP connection into MBAP frames; a frame with an impossible length closes it.
+struct MBAPFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = [UInt8]
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let prefix = buffer.getBytes(at: buffer.readerIndex, length: 6) else { return .needMoreData }
+        guard let length = ModbusFraming.frameLength(prefix: prefix) else { throw MalformedRequest() }
+        guard let frame = buffer.readBytes(length: length) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        .needMoreData
+    }
+}
+
+struct MalformedRequest: Error {}
+
+/// Answers the requests of one connection to one simulated gateway.
+final class ModbusConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = [UInt8]
+    typealias OutboundOut = ByteBuffer
+
+    private let plant: SimulatedPlant
+    private let gatewayID: String
+    private var requestsOnConnection = 0
+
+    init(plant: SimulatedPlant, gatewayID: String) {
+        self.plant = plant
+        self.gatewayID = gatewayID
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let request = ModbusFraming.decode(unwrapInboundIn(data)) else {
+            context.close(promise: nil)
+            return
+        }
+        requestsOnConnection += 1
+        switch plant.respond(to: request, gatewayID: gatewayID, requestsOnConnection: requestsOnConnection) {
+        case .answer(let bytes):
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+        case .answerLater(let bytes, let delayMs):
+            let buffer = context.channel.allocator.buffer(bytes: bytes)
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs))) {
+                context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+            }
+        case .silence:
+            break
+        case .close:
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Serves every gateway of a plant on its own TCP port, closing and reopening ports as gateway-down faults come and go.
+public final class MeterSimulatorServer: Sendable {
+    /// The plant answered for.
+    public let plant: SimulatedPlant
+    private let host: String
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+    private let listeners = Mutex<[String: any Channel]>([:])
+    /// Gateway id → port, when the configuration's port is overridden (tests bind port 0).
+    private let portOverride: (@Sendable (GatewayConfig) -> Int)?
+    private let boundPorts = Mutex<[String: Int]>([:])
+
+    /// Creates a server for `plant` listening on `host`; `threads` event-loop threads.
+    public init(
+        plant: SimulatedPlant, host: String = "127.0.0.1", threads: Int = 2, logger: Logger = Logger(label: "metersim"),
+        portOverride: (@Sendable (GatewayConfig) -> Int)? = nil
+    ) {
+        self.plant = plant
+        self.host = host
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.logger = logger
+        self.portOverride = portOverride
+    }
+
+    /// The port each gateway listens on (after `start`).
+    public var ports: [String: Int] { boundPorts.withLock { $0 } }
+
+    /// Opens every gateway's port (except those down now).
+    public func start() async throws {
+        for gateway in plant.scenario.configuration.gateways.values.sorted(by: { $0.id < $1.id }) where !plant.isGatewayDown(gateway.id) {
+            try await open(gateway)
+        }
+        logger.info("serving", metadata: ["gateways": "\(plant.scenario.configuration.gateways.count)", "meters": "\(plant.meters.count)", "host": "\(host)"])
+    }
+
+    private func open(_ gateway: GatewayConfig) async throws {
+        let plant = self.plant
+        let port = boundPorts.withLock { $0[gateway.id] } ?? portOverride?(gateway) ?? gateway.port
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MBAPFrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(ModbusConnectionHandler(plant: plant, gatewayID: gateway.id))
+                }
+            }
+            .bind(host: host, port: port).get()
+        let bound = channel.localAddress?.port ?? port
+        boundPorts.withLock { $0[gateway.id] = bound }
+        listeners.withLock { $0[gateway.id] = channel }
+    }
+
+    private func close(_ gatewayID: String) async {
+        guard let channel = listeners.withLock({ $0.removeValue(forKey: gatewayID) }) else { return }
+        try? await channel.close()
+    }
+
+    /// Closes the ports of gateways that are down and reopens those that came back, every few real milliseconds,
+    /// until cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            await reconcileListeners()
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Brings listening ports in line with the gateway-down faults in force now.
+    public func reconcileListeners() async {
+        let targeted = Set(plant.faults.all.filter { $0.kind == .gatewayDown }.map(\.target))
+        for gatewayID in targeted.sorted() {
+            guard let gateway = plant.scenario.configuration.gateways[gatewayID] else { continue }
+            let down = plant.isGatewayDown(gatewayID)
+            let listening = listeners.withLock { $0[gatewayID] != nil }
+            if down, listening {
+                logger.info("gateway down", metadata: ["gateway": "\(gatewayID)"])
+                await close(gatewayID)
+            } else if !down, !listening {
+                logger.info("gateway up", metadata: ["gateway": "\(gatewayID)"])
+                do { try await open(gateway) } catch { logger.error("cannot reopen gateway", metadata: ["gateway": "\(gatewayID)", "error": "\(error)"]) }
+            }
+        }
+    }
+
+    /// Closes every port and stops the event loops.
+    public func shutdown() async {
+        for id in listeners.withLock({ Array($0.keys) }) { await close(id) }
+        try? await group.shutdownGracefully()
+    }
+
+    /// The event loops, for the control server.
+    var eventLoopGroup: MultiThreadedEventLoopGroup { group }
+}

@@ -1,0 +1,171 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+import Logging
+import ModbusPolling
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// How energyd was started.
+public struct DaemonOptions: Sendable {
+    /// Main configuration file.
+    public var configPath: String
+    /// Database path overriding the configuration's (tests, demos).
+    public var databasePath: String?
+    /// Alert-log path overriding the configuration's.
+    public var alertLogPath: String?
+    /// The clock polls follow: real, or simulated for tests and demos.
+    public var clock: any WallClock
+    /// Back-off settings.
+    public var pollingPolicy: PollingPolicy
+
+    /// Creates options.
+    public init(
+        configPath: String, databasePath: String? = nil, alertLogPath: String? = nil, clock: any WallClock = SystemWallClock(),
+        pollingPolicy: PollingPolicy = PollingPolicy()
+    ) {
+        self.configPath = configPath
+        self.databasePath = databasePath
+        self.alertLogPath = alertLogPath
+        self.clock = clock
+        self.pollingPolicy = pollingPolicy
+    }
+}
+
+/// Why energyd could not start.
+public enum DaemonStartError: Error, CustomStringConvertible {
+    /// The configuration is invalid (exit 78, EX_CONFIG).
+    case configuration(ConfigErrors)
+    /// The database could not be opened or migrated.
+    case database(path: String, underlying: any Error)
+
+    public var description: String {
+        switch self {
+        case .configuration(let errors): errors.description
+        case .database(let path, let error): "\(path): cannot open the database: \(error)"
+        }
+    }
+}
+
+/// energyd: the store, the writer and the pollers of one configuration, run as a service group.
+///
+/// Start order is storage → writer → pollers; shutdown runs in reverse, so the pollers finish their reads in
+/// flight before the writer commits the last batch and the database closes.
+public final class Daemon: Sendable {
+    /// Start options.
+    public let options: DaemonOptions
+    /// The store.
+    public let store: EnergyStore
+    /// The batched writer pollers submit to.
+    public let writer: SampleWriter
+    /// The pollers.
+    public let polling: PollingService
+    private let logger: Logger
+    private let current: Mutex<EnergyConfiguration>
+
+    /// Loads the configuration, opens the database and registers the series; polling starts with `run()`.
+    public init(options: DaemonOptions, logger: Logger) async throws(DaemonStartError) {
+        var configuration: EnergyConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(path: options.configPath)
+        } catch {
+            throw .configuration(error)
+        }
+        Self.applyOverrides(options, to: &configuration)
+        let path = configuration.daemon.databasePath
+        do {
+            store = try await EnergyStore.open(path: path)
+        } catch {
+            throw .database(path: path, underlying: error)
+        }
+        self.options = options
+        self.logger = logger
+        self.current = Mutex(configuration)
+        writer = SampleWriter(
+            store: store, batchMaxSamples: configuration.daemon.writeBatchMaxSamples,
+            flushIntervalMs: configuration.daemon.writeFlushIntervalMs, logger: logger)
+        polling = PollingService(clock: options.clock, sink: writer, logger: logger, policy: options.pollingPolicy)
+    }
+
+    private static func applyOverrides(_ options: DaemonOptions, to configuration: inout EnergyConfiguration) {
+        if let path = options.databasePath { configuration.daemon.databasePath = path }
+        if let path = options.alertLogPath { configuration.daemon.alertLogPath = path }
+    }
+
+    /// The configuration in force.
+    public var configuration: EnergyConfiguration { current.withLock { $0 } }
+
+    /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then shuts down in order.
+    public func run() async throws {
+        let configuration = self.configuration
+        let seriesIDs = try await store.registerSeries(for: configuration)
+        let started = await polling.apply(configuration, seriesIDs: seriesIDs)
+        logger.info(
+            "energyd running",
+            metadata: [
+                "gateways": "\(started.started)", "meters": "\(configuration.meters.count)",
+                "database": "\(configuration.daemon.databasePath)",
+            ])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: WriterService(writer: writer), serviceName: "writer"),
+                    .init(
+                        service: RetentionService(
+                            store: store, retentionDays: configuration.daemon.rawRetentionDays, clock: options.clock, logger: logger),
+                        serviceName: "retention"),
+                    .init(service: polling, serviceName: "polling"),
+                    .init(service: ReloadService(daemon: self), serviceName: "reload"),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        logger.info("energyd stopped", metadata: ["samples_written": "\(writer.snapshot.samplesWritten)"])
+    }
+
+    /// Re-reads the configuration: a valid one is applied (pollers of unchanged gateways keep running), an
+    /// invalid one is logged error by error and the one in force is kept. Returns whether it was applied.
+    @discardableResult
+    public func reload() async -> Bool {
+        logger.notice("reloading configuration", metadata: ["config": "\(options.configPath)"])
+        var next: EnergyConfiguration
+        do {
+            next = try ConfigurationLoader.load(path: options.configPath)
+        } catch {
+            for problem in error.errors { logger.error("\(problem)") }
+            logger.error("configuration not reloaded; the previous one stays in force", metadata: ["errors": "\(error.errors.count)"])
+            return false
+        }
+        Self.applyOverrides(options, to: &next)
+        let previous = configuration
+        if next.daemon != previous.daemon {
+            logger.warning("changes to [daemon] take effect at the next restart")
+            next.daemon = previous.daemon
+        }
+        do {
+            let seriesIDs = try await store.registerSeries(for: next)
+            let outcome = await polling.apply(next, seriesIDs: seriesIDs)
+            current.withLock { $0 = next }
+            logger.notice(
+                "configuration reloaded",
+                metadata: ["pollers_started": "\(outcome.started)", "pollers_kept": "\(outcome.kept)", "pollers_stopped": "\(outcome.stopped)"])
+            return true
+        } catch {
+            logger.error("configuration not reloaded: cannot register series", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+}
+
+/// Reloads the configuration on SIGHUP.
+struct ReloadService: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups { await daemon.reload() }
+        }
+    }
+}

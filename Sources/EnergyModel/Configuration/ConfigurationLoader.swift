@@ -1,0 +1,313 @@
+import Foundation
+
+/// Reads and validates the TOML configuration: one main file plus an optional directory of per-enterprise files.
+public enum ConfigurationLoader {
+    /// Most gateways one energyd polls: libmodbus waits with select(), which cannot watch a socket numbered
+    /// 1024 or above, and the database, logs and HTTP listener need a few descriptors of their own.
+    public static let maxGateways = 1000
+
+    /// Reads `path` and the enterprise directory it names, then parses and validates everything.
+    public static func load(path: String) throws(ConfigErrors) -> EnergyConfiguration {
+        let main: ConfigSource
+        do {
+            main = ConfigSource(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
+        } catch {
+            throw ConfigErrors([ConfigError(file: path, line: 0, key: "-", message: "cannot read: \(error.localizedDescription)")])
+        }
+        var extra: [ConfigSource] = []
+        if let directory = enterpriseDirectory(in: main) {
+            let resolved = directory.hasPrefix("/") ? directory : (path as NSString).deletingLastPathComponent + "/" + directory
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: resolved)) ?? []
+            for name in names.sorted() where name.hasSuffix(".toml") && !name.hasPrefix(".") {
+                let file = resolved + "/" + name
+                do {
+                    extra.append(ConfigSource(path: file, text: try String(contentsOfFile: file, encoding: .utf8)))
+                } catch {
+                    throw ConfigErrors([ConfigError(file: file, line: 0, key: "-", message: "cannot read: \(error.localizedDescription)")])
+                }
+            }
+        }
+        return try parse(main: main, enterpriseFiles: extra)
+    }
+
+    /// The `daemon.enterprise_dir` of a main file, read before full validation so its files can be loaded.
+    private static func enterpriseDirectory(in source: ConfigSource) -> String? {
+        guard let root = try? TOMLParser.parse(source.text), case .table(let daemon)? = root["daemon"]?.value,
+            case .string(let directory)? = daemon["enterprise_dir"]?.value
+        else { return nil }
+        return directory
+    }
+
+    /// Parses and validates a main file and per-enterprise files already read.
+    public static func parse(main: ConfigSource, enterpriseFiles: [ConfigSource] = []) throws(ConfigErrors) -> EnergyConfiguration {
+        let diagnostics = Diagnostics()
+        var builder = Builder(diagnostics: diagnostics)
+        for (index, source) in ([main] + enterpriseFiles).enumerated() {
+            let root: TOMLTable
+            do {
+                root = try TOMLParser.parse(source.text)
+            } catch {
+                diagnostics.report(source.path, error.line, "-", "TOML syntax: \(error.message)")
+                continue
+            }
+            let section = ConfigSection(table: root, keyPath: "", line: 1, file: source.path, diagnostics: diagnostics)
+            builder.read(section, isMain: index == 0)
+        }
+        let configuration = builder.validated()
+        if !diagnostics.errors.isEmpty { throw ConfigErrors(diagnostics.errors) }
+        return configuration
+    }
+}
+
+/// Where an entity was defined, for cross-reference errors.
+private struct Origin {
+    var file: String
+    var line: Int
+    var key: String
+}
+
+/// Accumulates entities from every file, then checks the references between them.
+private struct Builder {
+    let diagnostics: Diagnostics
+    var daemon = DaemonSettings()
+    var models: [String: MeterModel] = [:]
+    var modelOrigins: [String: Origin] = [:]
+    var gateways: [String: GatewayConfig] = [:]
+    var gatewayOrigins: [String: Origin] = [:]
+    var enterprises: [EnterpriseConfig] = []
+    var enterpriseOrigins: [String: Origin] = [:]
+    var meterOrigins: [String: Origin] = [:]
+    /// Every meter's gateway and model references, checked even when the meter has other errors.
+    var meterReferences: [(key: String, value: String, origin: Origin)] = []
+    /// Models with an invalid point: their accounting checks would only repeat those errors.
+    var incompleteModels: Set<String> = []
+
+    init(diagnostics: Diagnostics) { self.diagnostics = diagnostics }
+
+    mutating func read(_ root: ConfigSection, isMain: Bool) {
+        if isMain {
+            if let section = root.section("daemon") { daemon = readDaemon(section) }
+        } else if root.table["daemon"] != nil {
+            root.report("daemon", "[daemon] belongs in the main configuration file only")
+        }
+        for (name, section) in root.namedSections("models") { readModel(name, section) }
+        for (name, section) in root.namedSections("gateways") { readGateway(name, section) }
+        for (name, section) in root.namedSections("enterprises") { readEnterprise(name, section) }
+        root.finish()
+    }
+
+    private func readDaemon(_ s: ConfigSection) -> DaemonSettings {
+        var d = DaemonSettings()
+        if let v = s.string("database", required: false) { d.databasePath = v }
+        if let v = s.string("alert_log", required: false) { d.alertLogPath = v }
+        if let v = s.string("time_zone", required: false) {
+            if TimeZone(identifier: v) == nil {
+                s.report("time_zone", "\"\(v)\" is not a known time zone (e.g. \"Asia/Shanghai\")")
+            } else {
+                d.timeZone = v
+            }
+        }
+        if let v = s.integer("raw_retention_days", range: 1...3650) { d.rawRetentionDays = v }
+        if let v = s.string("enterprise_dir", required: false) { d.enterpriseDirectory = v }
+        if let v = s.integer("write_batch_max_samples", range: 1...1_000_000) { d.writeBatchMaxSamples = v }
+        if let v = s.integer("write_flush_interval_ms", range: 10...60_000) { d.writeFlushIntervalMs = v }
+        s.finish()
+        return d
+    }
+
+    private func duplicate(_ s: ConfigSection, _ what: String, first: Origin) {
+        diagnostics.report(s.file, s.line, s.keyPath, "\(what) is defined again (first at \(first.file):\(first.line))")
+    }
+
+    // MARK: Models
+
+    private mutating func readModel(_ id: String, _ s: ConfigSection) {
+        if let first = modelOrigins[id] { return duplicate(s, "model \"\(id)\"", first: first) }
+        modelOrigins[id] = Origin(file: s.file, line: s.line, key: s.keyPath)
+        let description = s.string("description", required: false) ?? id
+        let pointSections = s.sectionArray("points", required: true)
+        var points: [RegisterPoint] = []
+        var ranges: [(name: String, function: RegisterFunction, range: Range<Int>, section: ConfigSection)] = []
+        for p in pointSections {
+            guard let point = readPoint(p) else { continue }
+            if points.contains(where: { $0.name == point.name }) {
+                p.report("name", "point \"\(point.name)\" appears twice in model \"\(id)\"")
+                continue
+            }
+            let range = point.address..<(point.address + point.registerCount)
+            if let clash = ranges.first(where: { $0.function == point.function && $0.range.overlaps(range) }) {
+                p.report(
+                    "address",
+                    "registers \(range.lowerBound)…\(range.upperBound - 1) overlap point \"\(clash.name)\" (\(clash.range.lowerBound)…\(clash.range.upperBound - 1)) of the same function"
+                )
+            }
+            ranges.append((point.name, point.function, range, p))
+            points.append(point)
+        }
+        if pointSections.isEmpty, s.table["points"] != nil { s.report("points", "a model needs at least one point") }
+        if points.count < pointSections.count { incompleteModels.insert(id) }
+        s.finish()
+        models[id] = MeterModel(id: id, description: description, points: points)
+    }
+
+    private func readPoint(_ s: ConfigSection) -> RegisterPoint? {
+        let name = s.string("name")
+        let quantity: PointQuantity? = s.choice("quantity")
+        let unit = s.string("unit")
+        let function: RegisterFunction? = s.choice(integer: "function")
+        let address = s.integer("address", range: 0...65535, required: true)
+        let type: RegisterType? = s.choice("type")
+        let wordOrder: WordOrder = s.choice("word_order", required: false) ?? .abcd
+        let scale = s.number("scale") ?? 1
+        let offset = s.number("offset") ?? 0
+        let kind: PointKind? = {
+            guard let text = s.string("kind") else { return nil }
+            guard let kind = PointKind(rawValue: text) else {
+                s.report("kind", "\"\(text)\" is not one of \"counter\", \"gauge\"")
+                return nil
+            }
+            return kind
+        }()
+        let wrap = s.number("wrap")
+        let minimum = s.number("min")
+        let maximum = s.number("max")
+        s.finish()
+        if scale == 0 { s.report("scale", "must not be 0") }
+        if let wrap, wrap <= 0 { s.report("wrap", "must be greater than 0") }
+        if wrap != nil, kind == .gauge { s.report("wrap", "only counters wrap; this point is a gauge") }
+        if let minimum, let maximum, minimum >= maximum { s.report("max", "must be greater than min (\(minimum))") }
+        if let address, let type, address + type.registerCount - 1 > 65535 {
+            s.report("address", "\(type.rawValue) at \(address) runs past register 65535")
+            return nil
+        }
+        guard let name, let quantity, let unit, let function, let address, let type, let kind, scale != 0 else { return nil }
+        return RegisterPoint(
+            name: name, quantity: quantity, unit: unit, function: function, address: address, type: type,
+            wordOrder: wordOrder, scale: scale, offset: offset, kind: kind, wrap: wrap, minimum: minimum, maximum: maximum)
+    }
+
+    // MARK: Gateways
+
+    private mutating func readGateway(_ id: String, _ s: ConfigSection) {
+        if let first = gatewayOrigins[id] { return duplicate(s, "gateway \"\(id)\"", first: first) }
+        gatewayOrigins[id] = Origin(file: s.file, line: s.line, key: s.keyPath)
+        let host = s.string("host")
+        var gateway = GatewayConfig(id: id, host: host ?? "")
+        if let v = s.integer("port", range: 1...65535) { gateway.port = v }
+        if let v = s.integer("timeout_ms", range: 10...60_000) { gateway.timeoutMs = v }
+        if let v = s.integer("pause_between_requests_ms", range: 0...60_000) { gateway.pauseBetweenRequestsMs = v }
+        if let v = s.integer("pause_after_connect_ms", range: 0...60_000) { gateway.pauseAfterConnectMs = v }
+        if let v = s.integer("max_registers_per_request", range: 1...125) { gateway.maxRegistersPerRequest = v }
+        if let v = s.integer("max_gap_registers", range: 0...124) { gateway.maxGapRegisters = v }
+        if let v = s.boolean("one_request_per_point") { gateway.oneRequestPerPoint = v }
+        s.finish()
+        if host != nil { gateways[id] = gateway }
+    }
+
+    // MARK: Enterprises
+
+    private mutating func readEnterprise(_ id: String, _ s: ConfigSection) {
+        if let first = enterpriseOrigins[id] { return duplicate(s, "enterprise \"\(id)\"", first: first) }
+        enterpriseOrigins[id] = Origin(file: s.file, line: s.line, key: s.keyPath)
+        let name = s.string("name")
+        let jurisdiction = s.string("jurisdiction")
+        let industry = s.string("industry")
+        var meters: [MeterConfig] = []
+        for m in s.sectionArray("meters") {
+            if let meter = readMeter(m) { meters.append(meter) }
+        }
+        s.finish()
+        guard let name, let jurisdiction, let industry else { return }
+        enterprises.append(EnterpriseConfig(id: id, name: name, jurisdiction: jurisdiction, industry: industry, meters: meters))
+    }
+
+    private mutating func readMeter(_ s: ConfigSection) -> MeterConfig? {
+        let id = s.string("id")
+        let gateway = s.string("gateway")
+        let unitID = s.integer("unit_id", range: 0...255, required: true)
+        let model = s.string("model")
+        let energy: EnergyType? = s.choice("energy")
+        let product = s.string("product", required: false)
+        let interval = s.integer("interval_s", range: 1...86_400) ?? 60
+        s.finish()
+        if let unitID, !(1...247).contains(unitID), unitID != 255 {
+            s.report("unit_id", "\(unitID) is not a unit id; expected 1…247, or 255 for a device addressed directly")
+        }
+        if energy == .production, product == nil { s.report("product", "a production counter must name its product") }
+        if let id {
+            if let first = meterOrigins[id] {
+                s.report("id", "meter \"\(id)\" is defined again (first at \(first.file):\(first.line))")
+                return nil
+            }
+            meterOrigins[id] = Origin(file: s.file, line: s.table["id"]?.line ?? s.line, key: s.keyPath)
+        }
+        for (key, value) in [("gateway", gateway), ("model", model)] {
+            if let value { meterReferences.append((key, value, Origin(file: s.file, line: s.table[key]?.line ?? s.line, key: s.path(key)))) }
+        }
+        guard let id, let gateway, let unitID, let model, let energy else { return nil }
+        return MeterConfig(
+            id: id, gateway: gateway, unitID: unitID, model: model, energy: energy, product: product,
+            intervalSeconds: interval)
+    }
+
+    // MARK: Cross-references
+
+    /// A meter's model must have the counter its energy type is accounted from, in a unit that converts.
+    private func checkAccounting(_ meter: MeterConfig, _ model: MeterModel, _ origin: Origin) {
+        let wanted: PointQuantity = meter.energy == .production ? .production : .consumption
+        if !model.points.contains(where: { $0.kind == .counter && $0.quantity == wanted }) {
+            diagnostics.report(
+                origin.file, origin.line, "\(origin.key).model",
+                "model \"\(model.id)\" has no \(wanted.rawValue) counter; a meter of energy \"\(meter.energy.rawValue)\" is accounted from one")
+        }
+        for point in model.points where point.kind == .counter && [.consumption, .export, .total].contains(point.quantity) {
+            if UnitConversion.factor(from: point.unit, to: meter.energy) == nil {
+                diagnostics.report(
+                    origin.file, origin.line, "\(origin.key).energy",
+                    "point \"\(point.name)\" of model \"\(model.id)\" counts \(point.unit), which cannot be accounted as \(meter.energy.rawValue) (\(meter.energy.accountingUnit))")
+            }
+        }
+    }
+
+    func validated() -> EnergyConfiguration {
+        for (key, value, origin) in meterReferences where (key == "gateway" ? gatewayOrigins : modelOrigins)[value] == nil {
+            diagnostics.report(origin.file, origin.line, origin.key, "unknown \(key) \"\(value)\"")
+        }
+        var unitOwners: [String: [Int: String]] = [:]
+        for enterprise in enterprises {
+            for meter in enterprise.meters {
+                let origin = meterOrigins[meter.id]!
+                if let model = models[meter.model], !incompleteModels.contains(meter.model) {
+                    checkAccounting(meter, model, origin)
+                }
+                if let other = unitOwners[meter.gateway]?[meter.unitID] {
+                    diagnostics.report(
+                        origin.file, origin.line, "\(origin.key).unit_id",
+                        "unit id \(meter.unitID) on gateway \"\(meter.gateway)\" is already used by meter \"\(other)\"")
+                } else {
+                    unitOwners[meter.gateway, default: [:]][meter.unitID] = meter.id
+                }
+            }
+        }
+        var endpoints: [String: String] = [:]
+        for (id, gateway) in gateways.sorted(by: { $0.key < $1.key }) {
+            let endpoint = "\(gateway.host):\(gateway.port)"
+            if let other = endpoints[endpoint] {
+                let origin = gatewayOrigins[id]!
+                diagnostics.report(
+                    origin.file, origin.line, origin.key,
+                    "\(endpoint) is also gateway \"\(other)\"; one connection per gateway means one entry per address")
+            } else {
+                endpoints[endpoint] = id
+            }
+        }
+        if gateways.count > ConfigurationLoader.maxGateways {
+            let origin = gatewayOrigins.values.max { ($0.file, $0.line) < ($1.file, $1.line) }!
+            diagnostics.report(
+                origin.file, origin.line, "gateways",
+                "\(gateways.count) gateways configured; one energyd polls at most \(ConfigurationLoader.maxGateways) (libmodbus waits with select(), which cannot watch sockets numbered 1024 or above)"
+            )
+        }
+        return EnergyConfiguration(daemon: daemon, models: models, gateways: gateways, enterprises: enterprises)
+    }
+}

@@ -1,0 +1,93 @@
+/// A Modbus TCP gateway (or a meter with its own Ethernet port): one connection, requests serialised on it.
+public struct GatewayConfig: Sendable, Hashable {
+    /// Name meters refer to.
+    public var id: String
+    /// Host name or address.
+    public var host: String
+    /// TCP port, 502 by default.
+    public var port: Int
+    /// How long to wait for connect and for each answer.
+    public var timeoutMs: Int
+    /// Pause between two requests on the connection (slow serial gateways need one).
+    public var pauseBetweenRequestsMs: Int
+    /// Pause after connecting before the first request.
+    public var pauseAfterConnectMs: Int
+    /// Most registers one request may ask for (Modbus allows 125).
+    public var maxRegistersPerRequest: Int
+    /// Unused registers a merged request may read across to join two points.
+    public var maxGapRegisters: Int
+    /// Read each point with its own request (for devices that refuse block reads).
+    public var oneRequestPerPoint: Bool
+
+    /// Creates a gateway with field defaults.
+    public init(
+        id: String, host: String, port: Int = 502, timeoutMs: Int = 1000, pauseBetweenRequestsMs: Int = 0,
+        pauseAfterConnectMs: Int = 0, maxRegistersPerRequest: Int = 125, maxGapRegisters: Int = 16,
+        oneRequestPerPoint: Bool = false
+    ) {
+        self.id = id
+        self.host = host
+        self.port = port
+        self.timeoutMs = timeoutMs
+        self.pauseBetweenRequestsMs = pauseBetweenRequestsMs
+        self.pauseAfterConnectMs = pauseAfterConnectMs
+        self.maxRegistersPerRequest = maxRegistersPerRequest
+        self.maxGapRegisters = maxGapRegisters
+        self.oneRequestPerPoint = oneRequestPerPoint
+    }
+}
+
+/// A meter of an enterprise, behind a gateway at a unit id.
+public struct MeterConfig: Sendable, Hashable {
+    /// Identifier, unique across the configuration.
+    public var id: String
+    /// The gateway it is reached through.
+    public var gateway: String
+    /// Modbus unit id behind the gateway.
+    public var unitID: Int
+    /// The register map it speaks.
+    public var model: String
+    /// The energy carrier it measures.
+    public var energy: EnergyType
+    /// For production counters: the product counted ("clinker").
+    public var product: String?
+    /// Poll interval, polls aligned to wall-clock multiples of it.
+    public var intervalSeconds: Int
+
+    /// Creates a meter.
+    public init(
+        id: String, gateway: String, unitID: Int, model: String, energy: EnergyType, product: String? = nil,
+        intervalSeconds: Int = 60
+    ) {
+        self.id = id
+        self.gateway = gateway
+        self.unitID = unitID
+        self.model = model
+        self.energy = energy
+        self.product = product
+        self.intervalSeconds = intervalSeconds
+    }
+}
+
+/// A monitored key energy-consuming enterprise.
+public struct EnterpriseConfig: Sendable, Hashable {
+    /// Identifier (e.g. the unified social credit code or a district number).
+    public var id: String
+    /// Registered name.
+    public var name: String
+    /// Town or park (镇/园区) it belongs to.
+    public var jurisdiction: String
+    /// Industry ("cement", "ceramics", "glass" …).
+    public var industry: String
+    /// Its meters.
+    public var meters: [MeterConfig]
+
+    /// Creates an enterprise.
+    public init(id: String, name: String, jurisdiction: String, industry: String, meters: [MeterConfig]) {
+        self.id = id
+        self.name = name
+        self.jurisdiction = jurisdiction
+        self.industry = industry
+        self.meters = meters
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Exponential, jittered, capped back-off, counted in failures.
+public struct BackoffPolicy: Sendable, Hashable {
+    /// Delay after the first failure.
+    public var initialMs: Int64
+    /// Longest delay.
+    public var maxMs: Int64
+    /// Each delay is the previous one times this.
+    public var multiplier: Double
+    /// Fraction of random extra delay (0.2: up to 20 % longer), so that retries do not march in step.
+    public var jitter: Double
+
+    /// Creates a policy.
+    public init(initialMs: Int64, maxMs: Int64, multiplier: Double = 2, jitter: Double = 0.2) {
+        self.initialMs = initialMs
+        self.maxMs = max(initialMs, maxMs)
+        self.multiplier = multiplier
+        self.jitter = jitter
+    }
+
+    /// The delay after `failures` consecutive failures (1 = first), with `random` in 0..<1 drawing the jitter.
+    public func delayMs(failures: Int, random: Double) -> Int64 {
+        guard failures > 0 else { return 0 }
+        let exponent = Double(min(failures - 1, 62))
+        let base = min(Double(maxMs), Double(initialMs) * Foundation.pow(multiplier, exponent))
+        return Int64(base * (1 + jitter * random))
+    }
+}
+
+/// Poll times aligned to wall-clock multiples of an interval (60 s polls at :00 of every minute).
+public enum PollSchedule {
+    /// The first multiple of `intervalMs` (counted from the epoch) strictly after `timeMs`.
+    public static func nextTick(after timeMs: Int64, intervalMs: Int64) -> Int64 {
+        (timeMs.floorDivided(by: intervalMs) + 1) * intervalMs
+    }
+
+    /// The first multiple of `intervalMs` at or after `timeMs`.
+    public static func tick(atOrAfter timeMs: Int64, intervalMs: Int64) -> Int64 {
+        let floor = timeMs.floorDivided(by: intervalMs) * intervalMs
+        return floor == timeMs ? floor : floor + intervalMs
+    }
+}
+
+extension Int64 {
+    /// Division rounding towards minus infinity.
+    public func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

@@ -1,0 +1,65 @@
+/// A parsed TOML value that remembers the line it was written on, so every configuration error can name it.
+public struct TOMLNode: Sendable, Equatable {
+    /// The value itself.
+    public var value: TOMLValue
+    /// 1-based line of the key (or array element) that introduced the value.
+    public var line: Int
+
+    /// Creates a node.
+    public init(_ value: TOMLValue, line: Int) {
+        self.value = value
+        self.line = line
+    }
+}
+
+/// The TOML data types.
+public enum TOMLValue: Sendable, Equatable {
+    case string(String)
+    case integer(Int64)
+    case float(Double)
+    case boolean(Bool)
+    /// An offset date-time, local date-time, local date or local time, kept as written (RFC 3339 text).
+    case datetime(String)
+    case array([TOMLNode])
+    case table(TOMLTable)
+
+    /// The TOML name of the type, for error messages.
+    public var typeName: String {
+        switch self {
+        case .string: "string"
+        case .integer: "integer"
+        case .float: "float"
+        case .boolean: "boolean"
+        case .datetime: "date-time"
+        case .array: "array"
+        case .table: "table"
+        }
+    }
+}
+
+/// A TOML table whose keys keep the order they were written in.
+public struct TOMLTable: Sendable, Equatable {
+    /// Keys in the order written.
+    public private(set) var keys: [String] = []
+    private var nodes: [String: TOMLNode] = [:]
+    /// Whether the table was defined by a `[header]` (or is the root), rather than implied by a dotted key.
+    var explicitlyDefined = false
+
+    /// Creates an empty table.
+    public init() {}
+
+    /// The node under `key`, if any.
+    public subscript(key: String) -> TOMLNode? {
+        get { nodes[key] }
+        set {
+            if nodes[key] == nil, newValue != nil { keys.append(key) }
+            if newValue == nil { keys.removeAll { $0 == key } }
+            nodes[key] = newValue
+        }
+    }
+
+    /// Key–node pairs in the order written.
+    public var entries: [(key: String, node: TOMLNode)] {
+        keys.map { ($0, nodes[$0]!) }
+    }
+}

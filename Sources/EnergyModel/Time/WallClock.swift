@@ -1,0 +1,140 @@
+import Foundation
+
+/// Where energyd and metersim read the time of day: the real clock, or a simulated one that runs faster.
+public protocol WallClock: Sendable {
+    /// Current time, UTC epoch milliseconds.
+    func nowMs() -> Int64
+    /// Real seconds that pass while this clock advances by `clockMs`.
+    func realSeconds(forClockMs clockMs: Int64) -> Double
+}
+
+/// The system's real-time clock.
+public struct SystemWallClock: WallClock {
+    /// Creates the real clock.
+    public init() {}
+
+    public func nowMs() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    public func realSeconds(forClockMs clockMs: Int64) -> Double { Double(clockMs) / 1000 }
+}
+
+/// A clock that reads `startMs` at real instant `anchorRealMs` and then runs `speed` times faster than real time.
+///
+/// Two processes given the same start, speed and anchor read the same simulated time, which is how energyd
+/// and metersim share a simulated month.
+public struct SimulatedWallClock: WallClock {
+    /// Simulated time at the anchor, UTC epoch milliseconds.
+    public let startMs: Int64
+    /// Simulated seconds per real second.
+    public let speed: Double
+    /// Real time at which the simulated clock reads `startMs`, UTC epoch milliseconds.
+    public let anchorRealMs: Int64
+    private let real = SystemWallClock()
+
+    /// Creates a simulated clock; the anchor defaults to now.
+    public init(startMs: Int64, speed: Double, anchorRealMs: Int64? = nil) {
+        precondition(speed > 0, "clock speed must be positive")
+        self.startMs = startMs
+        self.speed = speed
+        self.anchorRealMs = anchorRealMs ?? SystemWallClock().nowMs()
+    }
+
+    public func nowMs() -> Int64 {
+        startMs + Int64((Double(real.nowMs() - anchorRealMs) * speed).rounded(.down))
+    }
+
+    public func realSeconds(forClockMs clockMs: Int64) -> Double { Double(clockMs) / 1000 / speed }
+}
+
+/// Parses ISO 8601 / RFC 3339 date-times ("2026-01-01T00:00:00+08:00", "…Z", fractional seconds allowed)
+/// and plain dates ("2026-01-01", midnight in `timeZone`).
+public enum ISO8601Time {
+    /// UTC epoch milliseconds, or nil when the text is not a date-time.
+    public static func parseMs(_ text: String, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> Int64? {
+        let parts = text.split(separator: "T", maxSplits: 1).map(String.init)
+        let dateFields = parts[0].split(separator: "-").compactMap { Int($0) }
+        guard dateFields.count == 3, parts[0].count == 10 else { return nil }
+        var components = DateComponents(year: dateFields[0], month: dateFields[1], day: dateFields[2])
+        var zone = timeZone
+        var fractionMs = 0
+        if parts.count == 2 {
+            var timeText = Substring(parts[1])
+            if timeText.hasSuffix("Z") {
+                zone = TimeZone(identifier: "UTC")!
+                timeText = timeText.dropLast()
+            } else if let signIndex = timeText.lastIndex(where: { $0 == "+" || $0 == "-" }) {
+                let offset = timeText[timeText.index(after: signIndex)...].split(separator: ":").compactMap { Int($0) }
+                guard offset.count == 2 else { return nil }
+                let seconds = (offset[0] * 3600 + offset[1] * 60) * (timeText[signIndex] == "-" ? -1 : 1)
+                guard let offsetZone = TimeZone(secondsFromGMT: seconds) else { return nil }
+                zone = offsetZone
+                timeText = timeText[..<signIndex]
+            }
+            let secondsParts = timeText.split(separator: ".", maxSplits: 1)
+            let hms = secondsParts[0].split(separator: ":").compactMap { Int($0) }
+            guard hms.count == 2 || hms.count == 3 else { return nil }
+            components.hour = hms[0]
+            components.minute = hms[1]
+            components.second = hms.count == 3 ? hms[2] : 0
+            if secondsParts.count == 2 {
+                let digits = String(secondsParts[1].prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0)
+                guard let fraction = Int(digits) else { return nil }
+                fractionMs = fraction
+            }
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        guard let date = calendar.date(from: components),
+            calendar.component(.day, from: date) == components.day
+        else { return nil }
+        return Int64((date.timeIntervalSince1970 * 1000).rounded()) + Int64(fractionMs)
+    }
+
+    /// Formats UTC epoch milliseconds as RFC 3339 in `timeZone` ("2026-01-01T08:00:00+08:00").
+    public static func format(ms: Int64, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let date = Date(timeIntervalSince1970: Double(ms) / 1000)
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let offset = timeZone.secondsFromGMT(for: date)
+        let zoneText = offset == 0 ? "Z" : (offset < 0 ? "-" : "+") + pad(abs(offset) / 3600) + ":" + pad(abs(offset) % 3600 / 60)
+        let millis = Int(((ms % 1000) + 1000) % 1000)
+        let fraction = millis == 0 ? "" : "." + pad(millis, width: 3)
+        return pad(c.year!, width: 4) + "-" + pad(c.month!) + "-" + pad(c.day!) + "T" + pad(c.hour!) + ":" + pad(c.minute!) + ":"
+            + pad(c.second!) + fraction + zoneText
+    }
+}
+
+/// Zero-pads a non-negative number to `width` digits.
+func pad(_ value: Int, width: Int = 2) -> String {
+    let digits = String(value)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}
+
+/// Builds the clock of a process from its `--clock-start`, `--clock-speed` and `--clock-anchor` options.
+public enum WallClockOptions {
+    /// The real clock when no start is given; else a simulated one. Errors are messages for the command line.
+    public static func makeClock(start: String?, speed: Double?, anchorMs: Int64?) throws(ClockOptionError) -> any WallClock {
+        guard let start else {
+            if speed != nil || anchorMs != nil { throw ClockOptionError(message: "--clock-speed and --clock-anchor need --clock-start") }
+            return SystemWallClock()
+        }
+        guard let startMs = ISO8601Time.parseMs(start) else {
+            throw ClockOptionError(message: "--clock-start \(start) is not an ISO 8601 date-time such as 2026-01-01T00:00:00+08:00")
+        }
+        let speed = speed ?? 1
+        guard speed > 0, speed.isFinite else { throw ClockOptionError(message: "--clock-speed must be a positive number") }
+        return SimulatedWallClock(startMs: startMs, speed: speed, anchorRealMs: anchorMs)
+    }
+}
+
+/// A bad clock option.
+public struct ClockOptionError: Error, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,88 @@
+import EnergyModel
+import Foundation
+import GRDB
+
+/// The time-series store: one SQLite file in WAL mode, one writer, migrations applied on open.
+///
+/// Times are UTC epoch milliseconds. Samples live in a `WITHOUT ROWID` table keyed by (series, ts), so a
+/// series' readings sit together on disk and a range read is one index walk.
+public final class EnergyStore: Sendable {
+    /// The database connection pool (one writer, concurrent readers).
+    public let database: DatabasePool
+    /// The file path.
+    public let path: String
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.label = "energy-store"
+        // Another process (energyctl) may be writing a rollup or an alert: wait rather than fail.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only a power
+            // cut can lose the last transactions, never corrupt the file.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        self.database = try DatabasePool(path: path, configuration: configuration)
+        self.path = path
+        try Self.migrator.migrate(database)
+    }
+
+    /// `PRAGMA integrity_check`'s answer: "ok" for a sound file.
+    public func integrityCheck() async throws -> String {
+        try await database.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// Size of the database and its WAL file, bytes.
+    public func fileSizeBytes() -> Int64 {
+        [path, path + "-wal"].reduce(0) { total, file in
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
+            return total + size
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-series-samples") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE series (
+                        id INTEGER PRIMARY KEY,
+                        enterprise TEXT NOT NULL,
+                        meter TEXT NOT NULL,
+                        point TEXT NOT NULL,
+                        energy TEXT NOT NULL,
+                        quantity TEXT NOT NULL,
+                        unit TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        UNIQUE (meter, point)
+                    );
+                    CREATE INDEX series_enterprise ON series (enterprise);
+                    CREATE TABLE samples (
+                        series INTEGER NOT NULL REFERENCES series (id),
+                        ts INTEGER NOT NULL,
+                        value REAL,
+                        quality INTEGER NOT NULL,
+                        PRIMARY KEY (series, ts)
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+}
+
+extension EnergyStore {
+    /// Opens the store on a Dispatch thread: opening and migrating block, and blocking work stays off the
+    /// Swift concurrency pool.
+    public static func open(path: String) async throws -> EnergyStore {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try EnergyStore(path: path) })
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import EnergyModel
+import GRDB
+import Logging
+import Synchronization
+
+/// Counters of the writer, for metrics, health and the watchdog.
+public struct WriterCounters: Sendable, Hashable {
+    /// Samples committed.
+    public var samplesWritten: UInt64 = 0
+    /// Transactions committed.
+    public var batches: UInt64 = 0
+    /// Batches that failed to commit (their samples are retried).
+    public var failures: UInt64 = 0
+    /// Samples waiting in memory.
+    public var queueDepth = 0
+    /// Real time of the last commit (or of the last idle check), UTC epoch ms, for the watchdog.
+    public var lastProgressRealMs: Int64 = 0
+}
+
+/// Collects samples from every poller and commits them in batches, one transaction each.
+///
+/// A batch is committed when it reaches `batchMaxSamples` or when `flushIntervalMs` has passed, whichever
+/// comes first, so a `kill -9` loses at most what is in memory: the batch in flight.
+public final class SampleWriter: SampleSink, Sendable {
+    private let store: EnergyStore
+    private let batchMaxSamples: Int
+    private let flushIntervalMs: Int
+    private let logger: Logger
+    private let pending = Mutex<[Sample]>([])
+    private let counters = Mutex(WriterCounters())
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    /// Creates a writer; `run()` commits until cancelled.
+    public init(store: EnergyStore, batchMaxSamples: Int, flushIntervalMs: Int, logger: Logger) {
+        self.store = store
+        self.batchMaxSamples = batchMaxSamples
+        self.flushIntervalMs = flushIntervalMs
+        self.logger = logger
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// A copy of the counters.
+    public var snapshot: WriterCounters {
+        let depth = pending.withLock { $0.count }
+        var copy = counters.withLock { $0 }
+        copy.queueDepth = depth
+        return copy
+    }
+
+    public func submit(_ samples: [Sample]) {
+        let count = pending.withLock { buffer in
+            buffer.append(contentsOf: samples)
+            return buffer.count
+        }
+        if count >= batchMaxSamples { wake.yield() }
+    }
+
+    /// Commits batches until the task is cancelled, then commits what is left and returns.
+    public func run() async {
+        let ticker = Task { [wake, flushIntervalMs] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(flushIntervalMs))
+                wake.yield()
+            }
+        }
+        defer { ticker.cancel() }
+        await withTaskCancellationHandler {
+            for await _ in wakeups {
+                await flush()
+                if Task.isCancelled { break }
+            }
+        } onCancel: {
+            wake.finish()
+        }
+        // The last commit must survive the cancellation that ends the loop: run it in a task of its own.
+        await Task { await self.flush() }.value
+    }
+
+    /// Commits everything pending, in batches.
+    public func flush() async {
+        while true {
+            let batch = pending.withLock { buffer -> [Sample] in
+                let batch = Array(buffer.prefix(batchMaxSamples))
+                buffer.removeFirst(batch.count)
+                return batch
+            }
+            if batch.isEmpty {
+                counters.withLock { $0.lastProgressRealMs = SystemWallClock().nowMs() }
+                return
+            }
+            do {
+                try await store.database.write { db in try EnergyStore.insert(batch, in: db) }
+                counters.withLock {
+                    $0.samplesWritten += UInt64(batch.count)
+                    $0.batches += 1
+                    $0.lastProgressRealMs = SystemWallClock().nowMs()
+                }
+            } catch {
+                // Keep the samples (buffer, never drop) and try again at the next flush.
+                pending.withLock { $0.insert(contentsOf: batch, at: 0) }
+                counters.withLock { $0.failures += 1 }
+                logger.error("cannot commit samples; keeping them for the next attempt", metadata: ["error": "\(error)", "pending": "\(batch.count)"])
+                return
+            }
+        }
+    }
+}

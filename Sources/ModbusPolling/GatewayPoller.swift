@@ -1,0 +1,351 @@
+import Dispatch
+import EnergyModel
+import Foundation
+import Logging
+import Synchronization
+
+/// Back-off settings of a poller.
+public struct PollingPolicy: Sendable, Hashable {
+    /// Consecutive timeouts on a connection after which it is closed and reopened with a fresh context.
+    public var timeoutsBeforeReconnect: Int
+    /// Reconnect delays after a gateway refuses or drops connections.
+    public var gatewayBackoff: BackoffPolicy
+    /// Longest a failing meter waits between attempts (its interval, if longer).
+    public var meterBackoffCapMs: Int64
+    /// Jitter of the meter back-off.
+    public var jitter: Double
+
+    /// Field defaults: reconnect after 3 timeouts in a row; gateways back off 1 s … 60 s; meters up to 15 min.
+    public init(
+        timeoutsBeforeReconnect: Int = 3, gatewayBackoff: BackoffPolicy = BackoffPolicy(initialMs: 1000, maxMs: 60_000),
+        meterBackoffCapMs: Int64 = 900_000, jitter: Double = 0.2
+    ) {
+        self.timeoutsBeforeReconnect = timeoutsBeforeReconnect
+        self.gatewayBackoff = gatewayBackoff
+        self.meterBackoffCapMs = meterBackoffCapMs
+        self.jitter = jitter
+    }
+
+    /// A failing meter's back-off: the first retry at its next tick, then every 2nd, 4th … tick, capped.
+    func meterBackoff(intervalMs: Int64) -> BackoffPolicy {
+        BackoffPolicy(initialMs: intervalMs / 2, maxMs: max(meterBackoffCapMs, intervalMs), jitter: jitter)
+    }
+}
+
+/// Polls every meter behind one gateway over one connection, on a thread of its own.
+///
+/// libmodbus blocks in select(), so the loop runs on a dedicated thread, never on the Swift concurrency pool.
+/// Each meter keeps its own aligned schedule and back-off; at a tick healthy meters go first, so a dead
+/// meter's timeout never delays its neighbours' reads. Every due tick of every meter leaves one sample per
+/// point, a failure included, so completeness can be computed from the store alone.
+public final class GatewayPoller: Sendable {
+    /// The gateway polled.
+    public let gateway: GatewayConfig
+    /// The meters behind it.
+    public let meters: [PolledMeter]
+    /// Counters for metrics and health.
+    public let statistics: PollerStatistics
+    private let clock: any WallClock
+    private let sink: any SampleSink
+    private let logger: Logger
+    private let policy: PollingPolicy
+    private let stopRequested = Atomic<Bool>(false)
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Creates a poller; `start()` begins polling.
+    public init(
+        gateway: GatewayConfig, meters: [PolledMeter], clock: any WallClock, sink: any SampleSink, logger: Logger,
+        policy: PollingPolicy = PollingPolicy()
+    ) {
+        self.gateway = gateway
+        self.meters = meters.sorted { $0.meter.unitID < $1.meter.unitID }
+        self.clock = clock
+        self.sink = sink
+        var logger = logger
+        logger[metadataKey: "gateway"] = "\(gateway.id)"
+        self.logger = logger
+        self.policy = policy
+        self.statistics = PollerStatistics(gatewayID: gateway.id)
+        statistics.update { $0.metersConfigured = meters.count }
+    }
+
+    /// Starts the polling thread.
+    public func start() {
+        let thread = Thread { [self] in
+            var loop = PollLoop(poller: self)
+            loop.run()
+            let waiters = finished.withLock { state in
+                state.done = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+        thread.name = "poll-\(gateway.id)"
+        thread.stackSize = 512 * 1024
+        thread.start()
+    }
+
+    /// Asks the thread to stop after the read in flight; returns at once.
+    public func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        wake.signal()
+    }
+
+    /// Stops and waits until the thread has finished its read in flight, submitted its samples and closed the connection.
+    public func stop() async {
+        requestStop()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let alreadyDone = finished.withLock { state in
+                if !state.done { state.waiters.append(continuation) }
+                return state.done
+            }
+            if alreadyDone { continuation.resume() }
+        }
+    }
+
+    fileprivate var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
+
+    /// Sleeps up to `seconds` of real time; returns early when asked to stop.
+    fileprivate func sleep(seconds: Double) {
+        guard seconds > 0, !isStopping else { return }
+        _ = wake.wait(timeout: .now() + .nanoseconds(Int(min(seconds, 3600) * 1e9)))
+        if isStopping { wake.signal() }
+    }
+
+    fileprivate var loopContext: (any WallClock, any SampleSink, Logger, PollingPolicy) { (clock, sink, logger, policy) }
+}
+
+/// Per-meter schedule state, owned by the polling thread.
+private struct MeterState {
+    var nextTickMs: Int64
+    /// Consecutive failed polls.
+    var failures = 0
+    /// Before this time the meter is not put on the wire (it backs off); its ticks record comm-fail.
+    var retryNotBeforeMs: Int64 = 0
+    var online = false
+    var lastError: ModbusFailure?
+}
+
+/// The polling thread's loop and state; lives only on that thread.
+private struct PollLoop {
+    let poller: GatewayPoller
+    let clock: any WallClock
+    let sink: any SampleSink
+    let logger: Logger
+    let policy: PollingPolicy
+    let connection: ModbusConnection
+    var states: [MeterState]
+    var connectFailures = 0
+    var reconnectNotBeforeMs: Int64 = 0
+    var timeoutStreak = 0
+    var requestedSinceConnect = false
+    var random = SystemRandomNumberGenerator()
+
+    init(poller: GatewayPoller) {
+        self.poller = poller
+        (clock, sink, logger, policy) = poller.loopContext
+        connection = ModbusConnection(host: poller.gateway.host, port: poller.gateway.port, timeoutMs: poller.gateway.timeoutMs)
+        let now = clock.nowMs()
+        states = poller.meters.map {
+            MeterState(nextTickMs: PollSchedule.nextTick(after: now, intervalMs: Int64($0.meter.intervalSeconds) * 1000))
+        }
+    }
+
+    mutating func run() {
+        logger.info("poller started", metadata: ["meters": "\(poller.meters.count)", "endpoint": "\(poller.gateway.host):\(poller.gateway.port)"])
+        while !poller.isStopping {
+            let now = clock.nowMs()
+            guard let earliest = states.map(\.nextTickMs).min() else { break }
+            if earliest > now {
+                poller.sleep(seconds: clock.realSeconds(forClockMs: earliest - now))
+                continue
+            }
+            // Healthy meters first, so a failing one's timeout cannot delay them.
+            let due = states.indices.filter { states[$0].nextTickMs <= now }
+                .sorted { (states[$0].failures > 0 ? 1 : 0, states[$0].nextTickMs) < (states[$1].failures > 0 ? 1 : 0, states[$1].nextTickMs) }
+            var samples: [Sample] = []
+            for index in due {
+                if poller.isStopping { break }
+                samples += poll(meterAt: index)
+            }
+            if !samples.isEmpty { sink.submit(samples) }
+            let online = states.filter(\.online).count
+            let count = samples.count
+            poller.statistics.update {
+                $0.samples += UInt64(count)
+                $0.metersOnline = online
+                $0.connected = connection.isConnected
+                $0.lastProgressRealMs = SystemWallClock().nowMs()
+            }
+        }
+        connection.close()
+        poller.statistics.update { $0.connected = false }
+        logger.info("poller stopped")
+    }
+
+    /// Polls one meter at its tick and schedules its next one.
+    private mutating func poll(meterAt index: Int) -> [Sample] {
+        let polled = poller.meters[index]
+        let intervalMs = Int64(polled.meter.intervalSeconds) * 1000
+        let tick = states[index].nextTickMs
+        let startMs = clock.nowMs()
+        states[index].nextTickMs = PollSchedule.nextTick(after: max(startMs, tick), intervalMs: intervalMs)
+        var log = logger
+        log[metadataKey: "unit_id"] = "\(polled.meter.unitID)"
+        log[metadataKey: "meter"] = "\(polled.meter.id)"
+        let lagSeconds = clock.realSeconds(forClockMs: startMs - tick)
+        poller.statistics.update {
+            $0.polls += 1
+            $0.lag.record(seconds: lagSeconds)
+        }
+
+        if startMs < states[index].retryNotBeforeMs {
+            return skipped(meterAt: index, at: startMs, reason: states[index].lastError)
+        }
+        if !connection.isConnected {
+            guard startMs >= reconnectNotBeforeMs, openConnection(log: log) else {
+                return skipped(meterAt: index, at: startMs, reason: nil)
+            }
+        }
+
+        var samples: [Sample] = []
+        var failure: ModbusFailure?
+        for (requestIndex, request) in polled.requests.enumerated() {
+            if let failure, !failure.isException {
+                // The meter or the connection is gone: the rest of its requests would only time out too.
+                samples += polled.failedSamples(for: request, quality: .commFail, timestampMs: clock.nowMs())
+                continue
+            }
+            if requestedSinceConnect, poller.gateway.pauseBetweenRequestsMs > 0 {
+                usleep(useconds_t(poller.gateway.pauseBetweenRequestsMs * 1000))
+            }
+            requestedSinceConnect = true
+            let sent = DispatchTime.now().uptimeNanoseconds
+            do {
+                let words = try connection.read(
+                    function: request.function, address: request.address, count: request.count, unitID: polled.meter.unitID)
+                let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
+                timeoutStreak = 0
+                samples += polled.samples(for: request, words: words, timestampMs: clock.nowMs())
+                poller.statistics.update {
+                    $0.requests += 1
+                    $0.roundTrip.record(seconds: roundTrip)
+                }
+            } catch {
+                failure = failure ?? error
+                samples += polled.failedSamples(for: request, quality: error.quality, timestampMs: clock.nowMs())
+                poller.statistics.update {
+                    $0.requests += 1
+                    $0.requestFailures += 1
+                }
+                handle(error, request: requestIndex, log: log)
+            }
+        }
+        record(outcome: failure, meterAt: index, intervalMs: intervalMs, now: startMs, log: log)
+        return samples
+    }
+
+    /// What a failed request means for the connection.
+    private mutating func handle(_ failure: ModbusFailure, request: Int, log: Logger) {
+        log.debug("read failed", metadata: ["request": "\(request)", "error": "\(failure)"])
+        switch failure {
+        case .timeout:
+            timeoutStreak += 1
+            if timeoutStreak >= policy.timeoutsBeforeReconnect {
+                log.warning("reconnecting after \(timeoutStreak) timeouts in a row")
+                closeConnection()
+            } else {
+                connection.flush()
+            }
+        case .exception:
+            timeoutStreak = 0
+        case .badResponse:
+            // A late or garbled answer may still be in the socket; a fresh connection is the only clean state.
+            closeConnection()
+        case .connectionLost, .connectFailed, .descriptorLimit:
+            log.warning("connection lost; reconnecting at the next poll", metadata: ["error": "\(failure)"])
+            closeConnection()
+        }
+    }
+
+    private mutating func record(outcome failure: ModbusFailure?, meterAt index: Int, intervalMs: Int64, now: Int64, log: Logger) {
+        if let failure {
+            states[index].failures += 1
+            states[index].lastError = failure
+            let delay = policy.meterBackoff(intervalMs: intervalMs)
+                .delayMs(failures: states[index].failures, random: Double.random(in: 0..<1, using: &random))
+            states[index].retryNotBeforeMs = now + delay
+            poller.statistics.update { $0.pollFailures += 1 }
+            if states[index].online || states[index].failures == 1 {
+                log.warning("meter not answering; backing off", metadata: ["error": "\(failure)"])
+            }
+            states[index].online = false
+        } else {
+            if !states[index].online, states[index].failures > 0 {
+                log.notice("meter answering again", metadata: ["after_failures": "\(states[index].failures)"])
+            }
+            states[index].failures = 0
+            states[index].retryNotBeforeMs = 0
+            states[index].lastError = nil
+            states[index].online = true
+        }
+    }
+
+    /// Comm-fail samples for a meter not put on the wire at this tick (it or its gateway backs off).
+    private mutating func skipped(meterAt index: Int, at timeMs: Int64, reason: ModbusFailure?) -> [Sample] {
+        poller.statistics.update { $0.pollFailures += 1 }
+        states[index].online = false
+        let polled = poller.meters[index]
+        return polled.requests.flatMap { polled.failedSamples(for: $0, quality: reason?.quality ?? .commFail, timestampMs: timeMs) }
+    }
+
+    private mutating func openConnection(log: Logger) -> Bool {
+        do {
+            try connection.connect()
+            if connectFailures > 0 {
+                log.notice("gateway reachable again", metadata: ["after_failures": "\(connectFailures)"])
+            } else {
+                log.debug("connected")
+            }
+            connectFailures = 0
+            timeoutStreak = 0
+            requestedSinceConnect = false
+            poller.statistics.update {
+                $0.connects += 1
+                $0.connected = true
+            }
+            if poller.gateway.pauseAfterConnectMs > 0 { usleep(useconds_t(poller.gateway.pauseAfterConnectMs * 1000)) }
+            return true
+        } catch {
+            connectFailures += 1
+            let delay = policy.gatewayBackoff.delayMs(failures: connectFailures, random: Double.random(in: 0..<1, using: &random))
+            // In clock time, like the meters' schedule, so a simulated outage is retried at simulated speed.
+            reconnectNotBeforeMs = clock.nowMs() + delay
+            poller.statistics.update { $0.connectFailures += 1 }
+            if connectFailures == 1 || connectFailures.isPowerOfTwo {
+                log.warning("cannot connect; gateway backs off", metadata: ["error": "\(error)", "attempts": "\(connectFailures)"])
+            }
+            return false
+        }
+    }
+
+    private mutating func closeConnection() {
+        connection.close()
+        timeoutStreak = 0
+        poller.statistics.update { $0.connected = false }
+    }
+}
+
+extension ModbusFailure {
+    /// The device answered, so it is there: its other requests are still worth sending.
+    fileprivate var isException: Bool {
+        if case .exception = self { return true }
+        return false
+    }
+}
+
+extension Int {
+    fileprivate var isPowerOfTwo: Bool { self > 0 && self & (self - 1) == 0 }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import EnergyDaemon
+import EnergyModel
+import Foundation
+import Logging
+
+@main
+struct Energyd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "energyd",
+        abstract: "Polls energy meters over Modbus TCP, stores every reading in SQLite and checks energy quotas.",
+        subcommands: [Run.self, CheckConfig.self])
+}
+
+/// sysexits.h EX_CONFIG: the configuration is wrong.
+let exitConfigurationError: Int32 = 78
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration; print every error as FILE:LINE: key: what is wrong. Exit 0 if valid, 78 if not.")
+
+    @Option(help: "Main configuration file.")
+    var config: String
+
+    func run() throws {
+        do {
+            let configuration = try ConfigurationLoader.load(path: config)
+            print(
+                "\(config): ok: \(configuration.models.count) models, \(configuration.gateways.count) gateways, "
+                    + "\(configuration.enterprises.count) enterprises, \(configuration.meters.count) meters")
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(exitConfigurationError)
+        }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run until SIGTERM or SIGINT; SIGHUP re-reads the configuration.")
+
+    @Option(help: "Main configuration file.")
+    var config: String
+
+    @Option(help: "Database path, overriding the configuration's.")
+    var database: String?
+
+    @Option(help: "Alert-log path, overriding the configuration's.")
+    var alertLog: String?
+
+    @Option(help: "Simulated time at the anchor instant (ISO 8601), for tests and demos with metersim.")
+    var clockStart: String?
+
+    @Option(help: "Simulated seconds per real second.")
+    var clockSpeed: Double?
+
+    @Option(help: "Real Unix time in milliseconds at which the simulated clock reads --clock-start (default: now).")
+    var clockAnchor: Int64?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "energyd")
+        let clock: any WallClock
+        do { clock = try WallClockOptions.makeClock(start: clockStart, speed: clockSpeed, anchorMs: clockAnchor) } catch {
+            throw ValidationError(error.message)
+        }
+        let daemon: Daemon
+        do {
+            daemon = try await Daemon(
+                options: DaemonOptions(configPath: config, databasePath: database, alertLogPath: alertLog, clock: clock), logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            if case .configuration = error { throw ExitCode(exitConfigurationError) }
+            throw ExitCode(1)
+        }
+        try await daemon.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,143 @@
+import Testing
+
+@testable import EnergyModel
+
+@Suite struct ConfigurationLoaderTests {
+    @Test func shippedConfigurationIsValid() throws {
+        let configuration = try ConfigurationLoader.load(path: shippedConfigPath)
+        #expect(configuration.daemon.timeZone == "Asia/Shanghai")
+        #expect(configuration.daemon.rawRetentionDays == 35)
+        #expect(Set(configuration.models.keys).isSuperset(of: ["chint_dtsu666", "acrel_adw300", "acrel_adl400", "gas_totaliser", "steam_totaliser", "water_totaliser", "production_counter_t"]))
+        #expect(configuration.enterprises.map(\.id) == ["E01", "E02", "E03", "E04", "E05"], "E05 comes from enterprises.d")
+        let dtsu = try #require(configuration.models["chint_dtsu666"])
+        let importEnergy = try #require(dtsu.points.first { $0.name == "import_energy" })
+        #expect(importEnergy.address == 0x401E && importEnergy.type == .f32 && importEnergy.wordOrder == .abcd && importEnergy.function == .holding)
+        let adw = try #require(configuration.models["acrel_adw300"]?.points.first { $0.name == "forward_energy" })
+        #expect(adw.address == 62 && adw.type == .i32 && adw.scale == 0.01)
+        let adl = try #require(configuration.models["acrel_adl400"]?.points.first { $0.name == "import_energy" })
+        #expect(adl.address == 0x084C && adl.type == .u32 && adl.scale == 0.1)
+    }
+
+    static let validBase = """
+        [models.m]
+        [[models.m.points]]
+        name = "e"
+        quantity = "consumption"
+        unit = "kWh"
+        function = 3
+        address = 0
+        type = "u32"
+        kind = "counter"
+
+        [gateways.g]
+        host = "127.0.0.1"
+
+        [enterprises.E]
+        name = "n"
+        jurisdiction = "j"
+        industry = "i"
+        [[enterprises.E.meters]]
+        id = "m1"
+        gateway = "g"
+        unit_id = 1
+        model = "m"
+        energy = "electricity"
+
+        """
+
+    func errors(_ text: String, extra: [ConfigSource] = []) -> [String] {
+        do {
+            _ = try ConfigurationLoader.parse(main: ConfigSource(path: "main.toml", text: text), enterpriseFiles: extra)
+            return []
+        } catch {
+            return error.errors.map(\.description)
+        }
+    }
+
+    @Test func minimalConfigurationIsValid() {
+        #expect(errors(Self.validBase) == [])
+    }
+
+    @Test(arguments: [
+        ("[daemon]\nretention = 3\n", "main.toml:2: daemon.retention: unknown key"),
+        ("[daemon]\nraw_retention_days = \"35\"\n", "main.toml:2: daemon.raw_retention_days: expected an integer, found string"),
+        ("[daemon]\ntime_zone = \"Asia/Nowhere\"\n", "main.toml:2: daemon.time_zone: \"Asia/Nowhere\" is not a known time zone (e.g. \"Asia/Shanghai\")"),
+        ("[gateways.h]\nhost = \"x\"\nport = 70000\n", "main.toml:3: gateways.h.port: 70000 is out of range; expected 1…65535"),
+        ("[gateways.h]\nhost = \"127.0.0.1\"\n", "main.toml:1: gateways.h: 127.0.0.1:502 is also gateway \"g\"; one connection per gateway means one entry per address"),
+        (
+            "[[enterprises.E.meters]]\nid = \"m2\"\ngateway = \"g\"\nunit_id = 1\nmodel = \"m\"\nenergy = \"electricity\"\n",
+            "main.toml:2: enterprises.E.meters[1].unit_id: unit id 1 on gateway \"g\" is already used by meter \"m1\""
+        ),
+        (
+            "[[enterprises.E.meters]]\nid = \"m2\"\ngateway = \"g\"\nunit_id = 2\nmodel = \"nope\"\nenergy = \"electricity\"\n",
+            "main.toml:5: enterprises.E.meters[1].model: unknown model \"nope\""
+        ),
+        (
+            "[[enterprises.E.meters]]\nid = \"m2\"\ngateway = \"g\"\nunit_id = 2\nmodel = \"m\"\nenergy = \"electricity\"\ninterval_s = 0\n",
+            "main.toml:7: enterprises.E.meters[1].interval_s: 0 is out of range; expected 1…86400"
+        ),
+        (
+            "[[enterprises.E.meters]]\nid = \"m2\"\ngateway = \"g\"\nunit_id = 2\nmodel = \"m\"\nenergy = \"natural_gas\"\n",
+            "main.toml:2: enterprises.E.meters[1].energy: point \"e\" of model \"m\" counts kWh, which cannot be accounted as natural_gas (m3)"
+        ),
+        (
+            "[[models.m.points]]\nname = \"f\"\nquantity = \"power\"\nunit = \"kW\"\nfunction = 3\naddress = 1\ntype = \"f32\"\nkind = \"gauge\"\n",
+            "main.toml:6: models.m.points[1].address: registers 1…2 overlap point \"e\" (0…1) of the same function"
+        ),
+        (
+            "[[models.m.points]]\nname = \"f\"\nquantity = \"power\"\nunit = \"kW\"\nfunction = 6\naddress = 65535\ntype = \"f32\"\nkind = \"gauge\"\n",
+            "main.toml:5: models.m.points[1].function: expected 3 or 4"
+        ),
+    ])
+    func reportsFileLineKeyAndProblem(addition: String, expected: String) {
+        // Additions go after the valid base, so their lines are offset by its length.
+        let baseLines = Self.validBase.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        let found = errors(Self.validBase + addition).map { error -> String in
+            // Re-base line numbers onto the addition so the cases read naturally.
+            let parts = error.split(separator: ":", maxSplits: 2).map(String.init)
+            guard parts.count == 3, let line = Int(parts[1]), line > baseLines else { return error }
+            return "\(parts[0]):\(line - baseLines):\(parts[2])"
+        }
+        #expect(found.contains(expected), "\(found)")
+    }
+
+    @Test func reportsEveryErrorNotJustTheFirst() {
+        let text = """
+            [daemon]
+            colour = 1
+            [gateways.g]
+            port = 1
+            """
+        #expect(
+            errors(text) == [
+                "main.toml:2: daemon.colour: unknown key",
+                "main.toml:3: gateways.g.host: missing; this key is required",
+            ])
+    }
+
+    @Test func enterpriseFilesAreValidatedWithTheirOwnNames() {
+        let extra = ConfigSource(
+            path: "enterprises.d/e2.toml",
+            text: """
+                [enterprises.E]
+                name = "dup"
+                jurisdiction = "j"
+                industry = "i"
+                [daemon]
+                database = "x"
+                """)
+        let found = errors(Self.validBase, extra: [extra])
+        #expect(found.contains("enterprises.d/e2.toml:1: enterprises.E: enterprise \"E\" is defined again (first at main.toml:14)"), "\(found)")
+        #expect(found.contains("enterprises.d/e2.toml:5: daemon: [daemon] belongs in the main configuration file only"), "\(found)")
+    }
+
+    @Test func tooManyGatewaysAreRefusedBeforeSelectCouldAbort() {
+        var text = ""
+        for index in 0...ConfigurationLoader.maxGateways {
+            text += "[gateways.g\(index)]\nhost = \"10.0.\(index / 250).\(index % 250)\"\n"
+        }
+        let found = errors(text)
+        #expect(found.count == 1)
+        #expect(found.first?.contains("1001 gateways configured; one energyd polls at most 1000") == true, "\(found)")
+    }
+}
