@@ -100,21 +100,31 @@ let package = Package(
             path: "Simulator/metersim",
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets: an in-process metersim, process control, temporary files.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "EnergyModel", "MeterSimulator",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModbusPollingTests",
-            dependencies: ["ModbusPolling", "MeterSimulator", "CModbus"],
+            dependencies: ["ModbusPolling", "MeterSimulator", "CModbus", "TestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EnergyStoreTests", dependencies: ["EnergyStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "EnergyStoreTests", dependencies: ["EnergyStore", "MeterSimulator", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeterSimulatorTests",
-            dependencies: ["MeterSimulator", "CModbus"],
+            dependencies: ["MeterSimulator", "CModbus", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EnergyDaemonTests",
-            dependencies: ["EnergyDaemon", "MeterSimulator"],
+            dependencies: ["EnergyDaemon", "MeterSimulator", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

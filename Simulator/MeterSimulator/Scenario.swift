@@ -38,6 +38,14 @@ public struct MeterSimulation: Sendable, Hashable {
     public var exportRate: Double
     /// Profile name.
     public var profile: String
+
+    /// Creates meter settings.
+    public init(rate: Double, start: Double = 0, exportRate: Double = 0, profile: String = "flat") {
+        self.rate = rate
+        self.start = start
+        self.exportRate = exportRate
+        self.profile = profile
+    }
 }
 
 /// What is simulated for one enterprise.
@@ -47,6 +55,12 @@ public struct EnterpriseSimulation: Sendable, Hashable {
     /// kgce per unit of product: when set, production counters follow the enterprise's energy so that its unit
     /// consumption comes out at exactly this value.
     public var unitConsumptionKgce: Double?
+
+    /// Creates enterprise settings.
+    public init(profile: String = "flat", unitConsumptionKgce: Double? = nil) {
+        self.profile = profile
+        self.unitConsumptionKgce = unitConsumptionKgce
+    }
 }
 
 /// A fault, in simulated time.

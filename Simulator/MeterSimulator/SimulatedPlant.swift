@@ -16,9 +16,16 @@ public enum SimulatorReply: Sendable, Equatable {
 /// Requests received, by function code.
 public final class RequestCounter: Sendable {
     private let counts = Mutex([UInt64](repeating: 0, count: 256))
+    private let perUnit = Mutex<[String: UInt64]>([:])
 
     /// Counts one request.
-    func count(function: UInt8) { counts.withLock { $0[Int(function)] += 1 } }
+    func count(function: UInt8, gatewayID: String, unitID: UInt8) {
+        counts.withLock { $0[Int(function)] += 1 }
+        perUnit.withLock { $0["\(gatewayID)/\(unitID)", default: 0] += 1 }
+    }
+
+    /// Requests received by one unit id of one gateway.
+    public func count(gatewayID: String, unitID: Int) -> UInt64 { perUnit.withLock { $0["\(gatewayID)/\(unitID)"] ?? 0 } }
 
     /// Non-zero counts by function code.
     public var byFunction: [Int: UInt64] {
@@ -171,7 +178,7 @@ public final class SimulatedPlant: Sendable {
 
     /// Answers one request that arrived at `gatewayID`, the `requestsOnConnection`-th on its connection.
     public func respond(to request: ModbusRequestFrame, gatewayID: String, requestsOnConnection: Int) -> SimulatorReply {
-        requests.count(function: request.function)
+        requests.count(function: request.function, gatewayID: gatewayID, unitID: request.unitID)
         let now = clock.nowMs()
         let meter = units[gatewayID]?[Int(request.unitID)]
         let targets = meter.map { [gatewayID, $0.config.id] } ?? [gatewayID]

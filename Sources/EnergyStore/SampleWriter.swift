@@ -91,11 +91,13 @@ public final class SampleWriter: SampleSink, Sendable {
             }
             do {
                 try await store.database.write { db in try EnergyStore.insert(batch, in: db) }
-                counters.withLock {
+                let total = counters.withLock {
                     $0.samplesWritten += UInt64(batch.count)
                     $0.batches += 1
                     $0.lastProgressRealMs = SystemWallClock().nowMs()
+                    return $0.samplesWritten
                 }
+                logger.debug("committed samples", metadata: ["batch": "\(batch.count)", "total": "\(total)"])
             } catch {
                 // Keep the samples (buffer, never drop) and try again at the next flush.
                 pending.withLock { $0.insert(contentsOf: batch, at: 0) }

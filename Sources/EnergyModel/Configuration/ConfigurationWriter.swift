@@ -1,0 +1,98 @@
+/// Renders a configuration as TOML that `ConfigurationLoader` reads back to the same value; used to generate
+/// configurations for tests and benchmarks (`metersim generate`).
+public enum ConfigurationWriter {
+    /// The whole configuration as one TOML file.
+    public static func toml(_ configuration: EnergyConfiguration) -> String {
+        var out: [String] = []
+        let d = configuration.daemon
+        out.append("[daemon]")
+        out.append("database = \(quoted(d.databasePath))")
+        out.append("alert_log = \(quoted(d.alertLogPath))")
+        out.append("time_zone = \(quoted(d.timeZone))")
+        out.append("raw_retention_days = \(d.rawRetentionDays)")
+        if let directory = d.enterpriseDirectory { out.append("enterprise_dir = \(quoted(directory))") }
+        out.append("write_batch_max_samples = \(d.writeBatchMaxSamples)")
+        out.append("write_flush_interval_ms = \(d.writeFlushIntervalMs)")
+        for model in configuration.models.values.sorted(by: { $0.id < $1.id }) {
+            out.append("\n[models.\(key(model.id))]")
+            out.append("description = \(quoted(model.description))")
+            for point in model.points {
+                out.append("[[models.\(key(model.id)).points]]")
+                out.append("name = \(quoted(point.name))")
+                out.append("quantity = \(quoted(point.quantity.rawValue))")
+                out.append("unit = \(quoted(point.unit))")
+                out.append("function = \(point.function.rawValue)")
+                out.append("address = \(point.address)")
+                out.append("type = \(quoted(point.type.rawValue))")
+                out.append("word_order = \(quoted(point.wordOrder.rawValue))")
+                out.append("scale = \(number(point.scale))")
+                out.append("offset = \(number(point.offset))")
+                out.append("kind = \(quoted(point.kind.rawValue))")
+                if let wrap = point.wrap { out.append("wrap = \(number(wrap))") }
+                if let minimum = point.minimum { out.append("min = \(number(minimum))") }
+                if let maximum = point.maximum { out.append("max = \(number(maximum))") }
+            }
+        }
+        for gateway in configuration.gateways.values.sorted(by: { $0.id < $1.id }) {
+            out.append("\n[gateways.\(key(gateway.id))]")
+            out.append("host = \(quoted(gateway.host))")
+            out.append("port = \(gateway.port)")
+            out.append("timeout_ms = \(gateway.timeoutMs)")
+            out.append("pause_between_requests_ms = \(gateway.pauseBetweenRequestsMs)")
+            out.append("pause_after_connect_ms = \(gateway.pauseAfterConnectMs)")
+            out.append("max_registers_per_request = \(gateway.maxRegistersPerRequest)")
+            out.append("max_gap_registers = \(gateway.maxGapRegisters)")
+            out.append("one_request_per_point = \(gateway.oneRequestPerPoint)")
+        }
+        for enterprise in configuration.enterprises {
+            out.append("\n[enterprises.\(key(enterprise.id))]")
+            out.append("name = \(quoted(enterprise.name))")
+            out.append("jurisdiction = \(quoted(enterprise.jurisdiction))")
+            out.append("industry = \(quoted(enterprise.industry))")
+            for meter in enterprise.meters {
+                out.append("[[enterprises.\(key(enterprise.id)).meters]]")
+                out.append("id = \(quoted(meter.id))")
+                out.append("gateway = \(quoted(meter.gateway))")
+                out.append("unit_id = \(meter.unitID)")
+                out.append("model = \(quoted(meter.model))")
+                out.append("energy = \(quoted(meter.energy.rawValue))")
+                if let product = meter.product { out.append("product = \(quoted(product))") }
+                out.append("interval_s = \(meter.intervalSeconds)")
+            }
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    /// A TOML basic string.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16, uppercase: true)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// A bare key when possible, else a quoted one.
+    static func key(_ text: String) -> String {
+        let bare = !text.isEmpty && text.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || $0 == "_" || $0 == "-" }
+        return bare ? text : quoted(text)
+    }
+
+    /// A float that reads back exactly.
+    static func number(_ value: Double) -> String {
+        let text = "\(value)"
+        return text.contains(".") || text.contains("e") ? text : text + ".0"
+    }
+}

@@ -1,0 +1,60 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+import MeterSimulator
+import TestSupport
+
+/// An in-process metersim plus what it takes to run the real energyd binary against it on a shared simulated clock.
+struct DaemonHarness {
+    let simulator: SimulatorHarness
+    let directory: TemporaryDirectory
+    let clock: SimulatedWallClock
+    var configPath: String { directory.file("energyd.toml") }
+    var databasePath: String { directory.file("energy.sqlite") }
+
+    static func start(_ scenario: Scenario, speed: Double) async throws -> DaemonHarness {
+        let clock = SimulatedWallClock(startMs: scenario.originMs + 3_600_000, speed: speed)
+        let simulator = try await SimulatorHarness.start(scenario, clock: clock)
+        let harness = DaemonHarness(simulator: simulator, directory: try TemporaryDirectory("energyd"), clock: clock)
+        try harness.writeConfiguration(simulator.configuration)
+        return harness
+    }
+
+    /// Writes `configuration` (with this harness's database and alert log) as the config file.
+    func writeConfiguration(_ configuration: EnergyConfiguration) throws {
+        var configuration = configuration
+        configuration.daemon.databasePath = databasePath
+        configuration.daemon.alertLogPath = directory.file("alerts.jsonl")
+        configuration.daemon.writeFlushIntervalMs = 50
+        try ConfigurationWriter.toml(configuration).write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// energyd's command line on the shared clock.
+    var runArguments: [String] {
+        [
+            "run", "--config", configPath, "--log-level", "debug",
+            "--clock-start", ISO8601Time.format(ms: clock.startMs), "--clock-speed", String(clock.speed),
+            "--clock-anchor", String(clock.anchorRealMs),
+        ]
+    }
+
+    func startDaemon() throws -> ChildProcess { try ChildProcess("energyd", runArguments) }
+
+    /// Samples stored so far (opens the database read-write, as energyctl would, beside the running daemon).
+    func storedSampleCount() async throws -> Int {
+        guard FileManager.default.fileExists(atPath: databasePath) else { return 0 }
+        return try await EnergyStore.open(path: databasePath).sampleCounts().total
+    }
+
+    func stop() async {
+        await simulator.stop()
+        directory.remove()
+    }
+}
+
+/// The `total` of the last "committed samples" debug line energyd printed.
+func lastCommittedTotal(_ output: String) -> Int {
+    output.split(separator: "\n").last { $0.contains("committed samples") }
+        .flatMap { line in line.split(separator: " ").first { $0.hasPrefix("total=") } }
+        .flatMap { Int($0.dropFirst("total=".count)) } ?? 0
+}

@@ -1,0 +1,120 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+import MeterSimulator
+import TestSupport
+import Testing
+
+/// The real energyd binary, started as a process, polling an in-process metersim over loopback.
+@Suite(.serialized) struct DaemonProcessTests {
+    @Test func checkConfigExitsZeroForTheShippedConfigAnd78ListingEveryError() async throws {
+        let good = try ChildProcess("energyd", ["check-config", "--config", shippedConfigPath])
+        #expect(await good.waitForExit() == 0)
+        #expect(good.printed.contains("ok: 9 models, 5 gateways, 5 enterprises, 17 meters"))
+
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bad.toml")
+        try """
+            [daemon]
+            colour = "red"
+            [gateways.g]
+            host = "127.0.0.1"
+            port = 0
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let bad = try ChildProcess("energyd", ["check-config", "--config", path])
+        #expect(await bad.waitForExit() == 78)
+        #expect(bad.printed.contains("\(path):2: daemon.colour: unknown key"))
+        #expect(bad.printed.contains("\(path):5: gateways.g.port: 0 is out of range; expected 1…65535"))
+    }
+
+    @Test func sigtermFinishesReadsFlushesAndExitsZeroLosingNothing() async throws {
+        let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 2, metersPerGateway: 3), speed: 20)
+        defer { Task { await harness.stop() } }
+        let daemon = try harness.startDaemon()
+        #expect(await daemon.waitForOutput("committed samples"))
+        daemon.send(SIGTERM)
+        #expect(await daemon.waitForExit() == 0, "\(daemon.printed.suffix(2000))")
+        let written = daemon.printed.split(separator: "\n").last { $0.contains("energyd stopped") }
+        let reported = written.flatMap { $0.split(separator: " ").first { $0.hasPrefix("samples_written=") } }.flatMap { Int($0.dropFirst(16)) }
+        let stored = try await harness.storedSampleCount()
+        #expect(stored > 0)
+        #expect(reported == stored, "every sample read before SIGTERM was committed")
+        #expect(try await EnergyStore.open(path: harness.databasePath).integrityCheck() == "ok")
+    }
+
+    @Test func killNineLosesNoCommittedSampleAndTheDaemonResumes() async throws {
+        let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 4, metersPerGateway: 5), speed: 50)
+        defer { Task { await harness.stop() } }
+        var storedBefore = 0
+        for round in 1...3 {
+            let daemon = try harness.startDaemon()
+            // Let it commit a few more batches, then kill it without warning, mid-stream.
+            #expect(await daemon.waitForOutput("committed samples"))
+            let target = lastCommittedTotal(daemon.printed) + 2000
+            #expect(await eventually { lastCommittedTotal(daemon.printed) >= target }, "round \(round)")
+            daemon.send(SIGKILL)
+            _ = await daemon.waitForExit()
+            let committed = lastCommittedTotal(daemon.printed)
+            let store = try await EnergyStore.open(path: harness.databasePath)
+            #expect(try await store.integrityCheck() == "ok")
+            let stored = try await store.sampleCounts().total
+            #expect(stored >= storedBefore + committed, "round \(round): committed \(committed) after \(storedBefore), stored \(stored)")
+            storedBefore = stored
+        }
+        // After the last kill it starts again on the same database and goes on storing.
+        let daemon = try harness.startDaemon()
+        #expect(try await eventually { try await harness.storedSampleCount() > storedBefore + 100 })
+        daemon.send(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+    }
+
+    @Test func sighupAppliesAValidConfigKeepingUnchangedPollersAndKeepsTheOldOneOnErrors() async throws {
+        let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 2, metersPerGateway: 1), speed: 20)
+        defer { Task { await harness.stop() } }
+        let daemon = try harness.startDaemon()
+        #expect(await daemon.waitForOutput("committed samples"))
+
+        // Add a second meter behind gw1; gw0 is untouched.
+        var configuration = harness.simulator.configuration
+        configuration.enterprises[1].meters.append(
+            MeterConfig(id: "added", gateway: "gw1", unitID: 2, model: "chint_dtsu666", energy: .electricity, intervalSeconds: 1))
+        try harness.writeConfiguration(configuration)
+        daemon.send(SIGHUP)
+        #expect(await daemon.waitForOutput("configuration reloaded"))
+        let reloadLine = daemon.printed.split(separator: "\n").last { $0.contains("configuration reloaded") } ?? ""
+        #expect(reloadLine.contains("pollers_kept=1") && reloadLine.contains("pollers_started=1") && reloadLine.contains("pollers_stopped=1"), "\(reloadLine)")
+        #expect(
+            await eventually {
+                harness.simulator.plant.requests.count(gatewayID: "gw1", unitID: 2) > 3
+            }, "the added meter is polled")
+        #expect(daemon.printed.split(separator: "\n").filter { $0.contains("poller started") && $0.contains("gateway=gw0") }.count == 1)
+
+        // A broken file: every error is logged with file, line and key, and polling goes on with the old one.
+        try "[gateways.gw0]\nhost = 5\n".write(toFile: harness.configPath, atomically: true, encoding: .utf8)
+        daemon.send(SIGHUP)
+        #expect(await daemon.waitForOutput("configuration not reloaded"))
+        #expect(daemon.printed.contains("\(harness.configPath):2: gateways.gw0.host: expected a string, found integer"))
+        let before = harness.simulator.plant.requests.count(gatewayID: "gw1", unitID: 2)
+        #expect(await eventually { harness.simulator.plant.requests.count(gatewayID: "gw1", unitID: 2) > before + 3 })
+        daemon.send(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+    }
+
+    @Test func socketsAtDescriptor1024OrAboveAreRefusedNotAborted() async throws {
+        let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 1, metersPerGateway: 1), speed: 20)
+        defer { Task { await harness.stop() } }
+        // Start energyd with descriptors 10…1099 already open, so its next socket gets a number ≥ 1024:
+        // libmodbus's select() would abort the process on it.
+        let command = "ulimit -n 4096; for i in $(seq 1090); do exec {fd}</dev/null; done; exec \"$0\" \"$@\""
+        let daemon = try ChildProcess("/bin/bash", ["-c", command, builtProduct("energyd")] + harness.runArguments)
+        #expect(await daemon.waitForOutput("is not below FD_SETSIZE"), "\(daemon.printed.suffix(3000))")
+        #expect(daemon.isRunning)
+        #expect(await daemon.waitForOutput("committed samples"), "failed reads are still recorded")
+        daemon.send(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        let store = try await EnergyStore.open(path: harness.databasePath)
+        let counts = try await store.sampleCounts()
+        #expect(counts.total > 0 && counts.byQuality[.good] == nil, "no socket was usable, so every record is a comm-fail")
+    }
+}

@@ -1,0 +1,85 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+import Logging
+import MeterSimulator
+import TestSupport
+import Testing
+
+@Suite struct EnergyStoreTests {
+    func configuration() throws -> EnergyConfiguration {
+        try TestScenarios.grid(gateways: 2, metersPerGateway: 2).configuration
+    }
+
+    @Test func registersOneSeriesPerMeterPointAndKeepsIDsAcrossRegistrations() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        var configuration = try configuration()
+        let first = try await store.registerSeries(for: configuration)
+        #expect(first.count == 4)
+        #expect(first["g0m0"]?.keys.sorted() == ["export_energy", "import_energy", "total_power", "voltage_a"])
+        // Moving a meter to another enterprise keeps its series (keyed by meter and point).
+        configuration.enterprises[1].meters.append(configuration.enterprises[0].meters.removeFirst())
+        let second = try await store.registerSeries(for: configuration)
+        #expect(second == first)
+        let series = try await store.allSeries()
+        #expect(series.count == 16)
+        #expect(series.first { $0.meter == "g0m0" }?.enterprise == "E1")
+    }
+
+    @Test func storesSamplesWithQualityAndRepeatedBatchesChangeNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let ids = try await store.registerSeries(for: try configuration())
+        let series = ids["g0m0"]!["import_energy"]!
+        let batch = [
+            Sample(seriesID: series, timestampMs: 1000, value: 10.5, quality: .good),
+            Sample(seriesID: series, timestampMs: 2000, value: nil, quality: .commFail),
+            Sample(seriesID: series, timestampMs: 3000, value: nil, quality: .exception),
+            Sample(seriesID: series, timestampMs: 4000, value: nil, quality: .outOfRange),
+        ]
+        try await store.insert(batch)
+        try await store.insert(batch)
+        #expect(try await store.samples(seriesID: series) == batch)
+        #expect(try await store.samples(seriesID: series, fromMs: 2000, toMs: 4000).map(\.timestampMs) == [2000, 3000])
+        let counts = try await store.sampleCounts()
+        #expect(counts.total == 4)
+        #expect(counts.byQuality == [.good: 1, .commFail: 1, .exception: 1, .outOfRange: 1])
+        #expect(try await store.integrityCheck() == "ok")
+    }
+
+    @Test func prunesOnlySamplesOlderThanTheCutoff() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let ids = try await store.registerSeries(for: try configuration())
+        let all = ids.values.flatMap(\.values)
+        try await store.insert(all.flatMap { id in (0..<10).map { Sample(seriesID: id, timestampMs: Int64($0) * 1000, value: 1, quality: .good) } })
+        #expect(try await store.pruneSamples(beforeMs: 4000) == all.count * 4)
+        #expect(try await store.sampleCounts().total == all.count * 6)
+        #expect(try await store.samples(seriesID: all[0]).first?.timestampMs == 4000)
+    }
+
+    @Test func writerCommitsFullBatchesAtOnceAndTheRestOnFlushInterval() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let ids = try await store.registerSeries(for: try configuration())
+        let series = ids["g0m0"]!["import_energy"]!
+        let writer = SampleWriter(store: store, batchMaxSamples: 100, flushIntervalMs: 60_000, logger: Logger(label: "test"))
+        let running = Task { await writer.run() }
+        writer.submit((0..<250).map { Sample(seriesID: series, timestampMs: Int64($0), value: Double($0), quality: .good) })
+        // 250 samples ≥ one batch: committed without waiting for the minute-long flush interval.
+        #expect(await eventually { writer.snapshot.samplesWritten == 250 })
+        #expect(writer.snapshot.batches == 3, "batches of at most 100")
+        writer.submit([Sample(seriesID: series, timestampMs: 1000, value: 1, quality: .good)])
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(writer.snapshot.queueDepth == 1, "below the batch size the sample waits for the interval")
+        running.cancel()
+        await running.value
+        #expect(writer.snapshot.samplesWritten == 251, "cancellation commits what is left")
+        #expect(try await store.sampleCounts().total == 251)
+    }
+}

@@ -1,0 +1,158 @@
+import EnergyModel
+import Foundation
+import Logging
+import MeterSimulator
+import ModbusPolling
+import TestSupport
+import Testing
+
+/// The poller against a real Modbus TCP server (metersim in-process) on loopback.
+@Suite struct GatewayPollerTests {
+    let origin: Int64 = 1_767_196_800_000
+
+    /// A simulated clock shared by poller and simulator: `speed` simulated seconds per real second.
+    func clock(speed: Double) -> SimulatedWallClock { SimulatedWallClock(startMs: origin + 3_600_000, speed: speed) }
+
+    func pollers(for configuration: EnergyConfiguration, clock: any WallClock, sink: any SampleSink, policy: PollingPolicy = PollingPolicy())
+        -> [GatewayPoller]
+    {
+        var logger = Logger(label: "poller-test")
+        logger.logLevel = .critical
+        var nextSeries: Int64 = 1
+        return configuration.gateways.values.sorted { $0.id < $1.id }.map { gateway in
+            let meters = configuration.meters.filter { $0.meter.gateway == gateway.id }.map { _, meter in
+                let model = configuration.models[meter.model]!
+                let ids = model.points.map { _ in
+                    defer { nextSeries += 1 }
+                    return nextSeries
+                }
+                return PolledMeter(meter: meter, model: model, seriesIDs: ids, gateway: gateway)
+            }
+            return GatewayPoller(gateway: gateway, meters: meters, clock: clock, sink: sink, logger: logger, policy: policy)
+        }
+    }
+
+    @Test func pollsEveryPointOfSeveralGatewaysAndUnitsWithBatchedReads() async throws {
+        let clock = clock(speed: 20)
+        let scenario = try TestScenarios.grid(gateways: 3, metersPerGateway: 3, models: ["chint_dtsu666", "acrel_adw300", "gas_totaliser"])
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        let sink = CollectingSink()
+        let pollers = pollers(for: harness.configuration, clock: clock, sink: sink)
+        pollers.forEach { $0.start() }
+        let seriesCount = pollers.flatMap(\.meters).map(\.seriesIDs.count).reduce(0, +)
+        // Three polls of every series.
+        let done = await sink.wait { samples in Set(samples.map(\.seriesID)).count == seriesCount && samples.count >= seriesCount * 3 }
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        #expect(done)
+        let samples = sink.samples
+        #expect(samples.allSatisfy { $0.quality == .good }, "\(samples.filter { $0.quality != .good })")
+        // Each value is what the simulator served at that instant (counters grow 1 per simulated second).
+        for poller in pollers {
+            for meter in poller.meters {
+                let simulated = harness.plant.meters[meter.meter.id]!
+                for (index, series) in meter.seriesIDs.enumerated() {
+                    for sample in samples where sample.seriesID == series {
+                        let expected = harness.plant.value(of: simulated, point: index, atMs: sample.timestampMs)
+                        #expect(abs(sample.value! - expected) <= max(1.0, abs(expected) * 1e-6), "\(meter.meter.id) \(meter.model.points[index].name)")
+                    }
+                }
+            }
+        }
+        // Only read functions went on the wire, and adjacent points were read together (2 requests per DTSU666 poll).
+        #expect(Set(harness.plant.requests.byFunction.keys).isSubset(of: [3, 4]))
+        let dtsuPolls = samples.filter { $0.seriesID == pollers[0].meters[0].seriesIDs[0] }.count
+        #expect(harness.plant.requests.count(gatewayID: "gw0", unitID: 1) == UInt64(dtsuPolls * 2))
+        // Polls start on aligned ticks: every sample of a series lies just after a whole simulated second.
+        #expect(samples.allSatisfy { $0.timestampMs % 1000 < 500 })
+    }
+
+    @Test func onePointPerRequestWhenTheGatewayAsks() async throws {
+        let clock = clock(speed: 20)
+        var scenario = try TestScenarios.grid(gateways: 1, metersPerGateway: 1)
+        scenario.configuration.gateways["gw0"]?.oneRequestPerPoint = true
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        let sink = CollectingSink()
+        let pollers = pollers(for: harness.configuration, clock: clock, sink: sink)
+        pollers.forEach { $0.start() }
+        #expect(await sink.wait { $0.count >= 8 })
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        let polls = sink.samples.count / 4
+        #expect(harness.plant.requests.count(gatewayID: "gw0", unitID: 1) == UInt64(polls * 4))
+    }
+
+    @Test func aDeadGatewayDoesNotDelayTheOthers() async throws {
+        let clock = clock(speed: 10)  // 1 s polls every 100 ms of real time
+        let scenario = try TestScenarios.grid(
+            gateways: 3, metersPerGateway: 2, timeoutMs: 300,
+            faults: [FaultSpec(kind: .noAnswer, target: "gw2", startMs: 0)])
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        let sink = CollectingSink()
+        let pollers = pollers(for: harness.configuration, clock: clock, sink: sink)
+        pollers.forEach { $0.start() }
+        let liveSeries = Set(pollers[0].meters.flatMap(\.seriesIDs))
+        #expect(await sink.wait { samples in samples.filter { liveSeries.contains($0.seriesID) }.count >= 8 * liveSeries.count })
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        let dead = pollers[2].statistics.snapshot
+        #expect(dead.requestFailures > 0 && dead.metersOnline == 0)
+        #expect(sink.samples.filter { pollers[2].meters[0].seriesIDs.contains($0.seriesID) }.allSatisfy { $0.quality == .commFail })
+        for live in pollers[0...1] {
+            let stats = live.statistics.snapshot
+            #expect(stats.requestFailures == 0)
+            #expect(stats.metersOnline == 2)
+            // Polls start within a few ms of their tick although gw2's reads take 300 ms each to time out.
+            #expect(stats.lag.quantile(0.99) < 0.05, "p99 lag \(stats.lag.quantile(0.99)) s")
+        }
+    }
+
+    @Test func anExceptionMarksThatMeterWhichBacksOffWhileItsNeighbourKeepsItsSchedule() async throws {
+        let clock = clock(speed: 50)
+        let scenario = try TestScenarios.grid(
+            gateways: 1, metersPerGateway: 2, faults: [FaultSpec(kind: .exception, target: "g0m0", startMs: 0, parameter: 2)])
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        let sink = CollectingSink()
+        let pollers = pollers(for: harness.configuration, clock: clock, sink: sink)
+        pollers.forEach { $0.start() }
+        let failing = pollers[0].meters[0].seriesIDs
+        let healthy = pollers[0].meters[1].seriesIDs
+        #expect(await sink.wait { samples in samples.filter { $0.seriesID == healthy[0] }.count >= 20 })
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        let samples = sink.samples
+        let failingTicks = samples.filter { $0.seriesID == failing[0] }
+        let healthyTicks = samples.filter { $0.seriesID == healthy[0] }
+        #expect(failingTicks.allSatisfy { $0.quality == .exception }, "every tick of the failing meter is recorded as its failure")
+        #expect(healthyTicks.allSatisfy { $0.quality == .good })
+        #expect(abs(failingTicks.count - healthyTicks.count) <= 1, "both keep one record per tick")
+        // Backing off, the failing meter was asked far less often than its neighbour.
+        let failingRequests = harness.plant.requests.count(gatewayID: "gw0", unitID: 1)
+        let healthyRequests = harness.plant.requests.count(gatewayID: "gw0", unitID: 2)
+        #expect(failingRequests * 2 < healthyRequests, "\(failingRequests) vs \(healthyRequests)")
+    }
+
+    @Test func reconnectsWithAFreshContextAfterTheServerRestarts() async throws {
+        let clock = clock(speed: 20)
+        let scenario = try TestScenarios.grid(gateways: 1, metersPerGateway: 1, timeoutMs: 200)
+        let first = try await SimulatorHarness.start(scenario, clock: clock)
+        let configuration = first.configuration
+        let sink = CollectingSink()
+        let policy = PollingPolicy(gatewayBackoff: BackoffPolicy(initialMs: 500, maxMs: 2000))
+        let pollers = pollers(for: configuration, clock: clock, sink: sink, policy: policy)
+        pollers.forEach { $0.start() }
+        #expect(await sink.wait { $0.contains { $0.quality == .good } })
+        await first.stop()
+        #expect(await sink.wait { $0.contains { $0.quality == .commFail } })
+        // The same ports again, as after a gateway reboot.
+        let port = configuration.gateways["gw0"]!.port
+        let plant = SimulatedPlant(scenario: scenario, clock: clock)
+        let second = MeterSimulatorServer(plant: plant, portOverride: { _ in port })
+        try await second.start()
+        let failedUntil = sink.samples.count
+        #expect(await sink.wait { samples in samples.dropFirst(failedUntil).contains { $0.quality == .good } })
+        for poller in pollers { await poller.stop() }
+        await second.shutdown()
+        #expect(pollers[0].statistics.snapshot.connects >= 2)
+    }
+}
