@@ -116,7 +116,8 @@ let package = Package(
             dependencies: ["ModbusPolling", "MeterSimulator", "CModbus", "TestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EnergyStoreTests", dependencies: ["EnergyStore", "MeterSimulator", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EnergyStoreTests", dependencies: ["EnergyStore", "MeterSimulator", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeterSimulatorTests",
             dependencies: ["MeterSimulator", "CModbus", "TestSupport"],

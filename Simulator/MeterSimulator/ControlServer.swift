@@ -43,7 +43,8 @@ public enum ControlCommand {
             return "ok cleared \(ended)"
         case "faults":
             let list = plant.faults.all.map { fault in
-                "\(fault.kind.rawValue):\(fault.target)@\(ISO8601Time.format(ms: fault.startMs))" + (fault.endMs.map { "..\(ISO8601Time.format(ms: $0))" } ?? "")
+                "\(fault.kind.rawValue):\(fault.target)@\(ISO8601Time.format(ms: fault.startMs))"
+                    + (fault.endMs.map { "..\(ISO8601Time.format(ms: $0))" } ?? "")
             }
             return "ok " + (list.isEmpty ? "none" : list.joined(separator: " "))
         case "counts":

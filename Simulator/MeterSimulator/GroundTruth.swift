@@ -47,8 +47,11 @@ public enum GroundTruth {
         var lines = ["meter,enterprise,energy,product,amount,unit,kgce,from,to"]
         for row in rows {
             lines.append(
-                [row.meter, row.enterprise, row.energy, row.product ?? "", String(row.amount), row.unit, String(row.kgce), row.from, row.to]
-                    .joined(separator: ","))
+                [
+                    row.meter, row.enterprise, row.energy, row.product ?? "", String(row.amount), row.unit, String(row.kgce), row.from,
+                    row.to,
+                ]
+                .joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

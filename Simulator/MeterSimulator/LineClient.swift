@@ -8,7 +8,9 @@ public enum LineClient {
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &list) == 0, let address = list else { throw LineClientError("cannot resolve \(host)") }
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let address = list else {
+            throw LineClientError("cannot resolve \(host)")
+        }
         defer { freeaddrinfo(list) }
         let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LineClientError("socket: \(String(cString: strerror(errno)))") }

@@ -95,7 +95,9 @@ public final class MeterSimulatorServer: Sendable {
         for gateway in plant.scenario.configuration.gateways.values.sorted(by: { $0.id < $1.id }) where !plant.isGatewayDown(gateway.id) {
             try await open(gateway)
         }
-        logger.info("serving", metadata: ["gateways": "\(plant.scenario.configuration.gateways.count)", "meters": "\(plant.meters.count)", "host": "\(host)"])
+        logger.info(
+            "serving",
+            metadata: ["gateways": "\(plant.scenario.configuration.gateways.count)", "meters": "\(plant.meters.count)", "host": "\(host)"])
     }
 
     private func open(_ gateway: GatewayConfig) async throws {
@@ -143,7 +145,9 @@ public final class MeterSimulatorServer: Sendable {
                 await close(gatewayID)
             } else if !down, !listening {
                 logger.info("gateway up", metadata: ["gateway": "\(gatewayID)"])
-                do { try await open(gateway) } catch { logger.error("cannot reopen gateway", metadata: ["gateway": "\(gatewayID)", "error": "\(error)"]) }
+                do { try await open(gateway) } catch {
+                    logger.error("cannot reopen gateway", metadata: ["gateway": "\(gatewayID)", "error": "\(error)"])
+                }
             }
         }
     }

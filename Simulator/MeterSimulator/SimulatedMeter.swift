@@ -139,7 +139,8 @@ public final class SimulatedMeter: Sendable {
     public func accumulated(atMs timeMs: Int64, originMs: Int64) -> Double {
         if let inputs = productionInputs {
             let kgce = inputs.meters.reduce(0.0) { total, input in
-                total + input.kgcePerUnit * (input.meter.curve.energy(atMs: timeMs) - input.meter.exported(atMs: timeMs, originMs: originMs))
+                total + input.kgcePerUnit
+                    * (input.meter.curve.energy(atMs: timeMs) - input.meter.exported(atMs: timeMs, originMs: originMs))
             }
             return kgce / inputs.unitConsumptionKgce
         }

@@ -74,7 +74,9 @@ public final class SimulatedPlant: Sendable {
             var energyMeters: [SimulatedMeter] = []
             for meter in enterprise.meters where meter.energy != .production {
                 guard let model = configuration.models[meter.model] else { continue }
-                let simulation = scenario.meters[meter.id] ?? MeterSimulation(rate: Scenario.defaultRate(for: meter.energy), start: 0, exportRate: 0, profile: "flat")
+                let simulation =
+                    scenario.meters[meter.id]
+                    ?? MeterSimulation(rate: Scenario.defaultRate(for: meter.energy), start: 0, exportRate: 0, profile: "flat")
                 let simulated = SimulatedMeter(
                     config: meter, enterpriseID: enterprise.id, model: model, simulation: simulation,
                     curve: curve(meter, simulation), productionInputs: nil)
@@ -84,7 +86,9 @@ public final class SimulatedPlant: Sendable {
             let unitConsumption = scenario.enterprises[enterprise.id]?.unitConsumptionKgce
             for meter in enterprise.meters where meter.energy == .production {
                 guard let model = configuration.models[meter.model] else { continue }
-                let simulation = scenario.meters[meter.id] ?? MeterSimulation(rate: Scenario.defaultRate(for: meter.energy), start: 0, exportRate: 0, profile: "flat")
+                let simulation =
+                    scenario.meters[meter.id]
+                    ?? MeterSimulation(rate: Scenario.defaultRate(for: meter.energy), start: 0, exportRate: 0, profile: "flat")
                 let inputs = unitConsumption.map { uc in (energyMeters.map { ($0, $0.kgcePerUnit) }, uc) }
                 meters[meter.id] = SimulatedMeter(
                     config: meter, enterpriseID: enterprise.id, model: model, simulation: simulation,

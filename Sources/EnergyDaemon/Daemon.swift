@@ -149,7 +149,9 @@ public final class Daemon: Sendable {
             current.withLock { $0 = next }
             logger.notice(
                 "configuration reloaded",
-                metadata: ["pollers_started": "\(outcome.started)", "pollers_kept": "\(outcome.kept)", "pollers_stopped": "\(outcome.stopped)"])
+                metadata: [
+                    "pollers_started": "\(outcome.started)", "pollers_kept": "\(outcome.kept)", "pollers_stopped": "\(outcome.stopped)",
+                ])
             return true
         } catch {
             logger.error("configuration not reloaded: cannot register series", metadata: ["error": "\(error)"])

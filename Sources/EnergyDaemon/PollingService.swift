@@ -28,7 +28,9 @@ public actor PollingService: Service {
     /// Polls `configuration` from now on. `seriesIDs` maps meter and point names to stored series.
     /// Returns how many pollers were started, kept and stopped.
     @discardableResult
-    public func apply(_ configuration: EnergyConfiguration, seriesIDs: [String: [String: Int64]]) async -> (started: Int, kept: Int, stopped: Int) {
+    public func apply(_ configuration: EnergyConfiguration, seriesIDs: [String: [String: Int64]]) async -> (
+        started: Int, kept: Int, stopped: Int
+    ) {
         guard !stopped else { return (0, 0, 0) }
         var wanted: [String: (GatewayConfig, [PolledMeter])] = [:]
         for gateway in configuration.gateways.values { wanted[gateway.id] = (gateway, []) }
@@ -43,9 +45,10 @@ public actor PollingService: Service {
         var kept = 0
         var removed = 0
         for (id, poller) in pollers {
-            let unchanged = wanted[id].map { gateway, meters in
-                gateway == poller.gateway && Set(meters) == Set(poller.meters)
-            } ?? false
+            let unchanged =
+                wanted[id].map { gateway, meters in
+                    gateway == poller.gateway && Set(meters) == Set(poller.meters)
+                } ?? false
             if unchanged {
                 kept += 1
                 wanted[id] = nil

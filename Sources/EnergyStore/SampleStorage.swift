@@ -68,3 +68,38 @@ extension EnergyStore {
         }
     }
 }
+
+/// What is stored for one series.
+public struct SeriesSummary: Sendable, Hashable {
+    /// The series.
+    public var series: SeriesRecord
+    /// All samples.
+    public var samples: Int
+    /// Samples of good quality.
+    public var good: Int
+    /// First and last sample time, UTC epoch ms.
+    public var firstMs: Int64?
+    public var lastMs: Int64?
+    /// The latest good value.
+    public var lastGoodValue: Double?
+}
+
+extension EnergyStore {
+    /// Per-series counts, time range and latest good value.
+    public func seriesSummaries() async throws -> [SeriesSummary] {
+        try await database.read { db in
+            let series = try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series ORDER BY enterprise, meter, id")
+            let stats = try Row.fetchAll(
+                db, sql: "SELECT series, count(*), sum(quality = 0), min(ts), max(ts) FROM samples GROUP BY series")
+            let byID = Dictionary(uniqueKeysWithValues: stats.map { ($0[0] as Int64, $0) })
+            let latest = try db.cachedStatement(
+                sql: "SELECT value FROM samples WHERE series = ? AND quality = 0 ORDER BY ts DESC LIMIT 1")
+            return try series.map { record in
+                let row = byID[record.id]
+                return SeriesSummary(
+                    series: record, samples: row?[1] ?? 0, good: row?[2] ?? 0, firstMs: row?[3], lastMs: row?[4],
+                    lastGoodValue: try Double.fetchOne(latest, arguments: [record.id]))
+            }
+        }
+    }
+}

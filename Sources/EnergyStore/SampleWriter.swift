@@ -102,7 +102,9 @@ public final class SampleWriter: SampleSink, Sendable {
                 // Keep the samples (buffer, never drop) and try again at the next flush.
                 pending.withLock { $0.insert(contentsOf: batch, at: 0) }
                 counters.withLock { $0.failures += 1 }
-                logger.error("cannot commit samples; keeping them for the next attempt", metadata: ["error": "\(error)", "pending": "\(batch.count)"])
+                logger.error(
+                    "cannot commit samples; keeping them for the next attempt",
+                    metadata: ["error": "\(error)", "pending": "\(batch.count)"])
                 return
             }
         }

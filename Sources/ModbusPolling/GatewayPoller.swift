@@ -154,7 +154,8 @@ private struct PollLoop {
     }
 
     mutating func run() {
-        logger.info("poller started", metadata: ["meters": "\(poller.meters.count)", "endpoint": "\(poller.gateway.host):\(poller.gateway.port)"])
+        logger.info(
+            "poller started", metadata: ["meters": "\(poller.meters.count)", "endpoint": "\(poller.gateway.host):\(poller.gateway.port)"])
         while !poller.isStopping {
             let now = clock.nowMs()
             guard let earliest = states.map(\.nextTickMs).min() else { break }
@@ -164,7 +165,9 @@ private struct PollLoop {
             }
             // Healthy meters first, so a failing one's timeout cannot delay them.
             let due = states.indices.filter { states[$0].nextTickMs <= now }
-                .sorted { (states[$0].failures > 0 ? 1 : 0, states[$0].nextTickMs) < (states[$1].failures > 0 ? 1 : 0, states[$1].nextTickMs) }
+                .sorted {
+                    (states[$0].failures > 0 ? 1 : 0, states[$0].nextTickMs) < (states[$1].failures > 0 ? 1 : 0, states[$1].nextTickMs)
+                }
             var samples: [Sample] = []
             for index in due {
                 if poller.isStopping { break }

@@ -16,12 +16,12 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("bad.toml")
         try """
-            [daemon]
-            colour = "red"
-            [gateways.g]
-            host = "127.0.0.1"
-            port = 0
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        [daemon]
+        colour = "red"
+        [gateways.g]
+        host = "127.0.0.1"
+        port = 0
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let bad = try ChildProcess("energyd", ["check-config", "--config", path])
         #expect(await bad.waitForExit() == 78)
         #expect(bad.printed.contains("\(path):2: daemon.colour: unknown key"))
@@ -36,7 +36,9 @@ import Testing
         daemon.send(SIGTERM)
         #expect(await daemon.waitForExit() == 0, "\(daemon.printed.suffix(2000))")
         let written = daemon.printed.split(separator: "\n").last { $0.contains("energyd stopped") }
-        let reported = written.flatMap { $0.split(separator: " ").first { $0.hasPrefix("samples_written=") } }.flatMap { Int($0.dropFirst(16)) }
+        let reported = written.flatMap { $0.split(separator: " ").first { $0.hasPrefix("samples_written=") } }.flatMap {
+            Int($0.dropFirst(16))
+        }
         let stored = try await harness.storedSampleCount()
         #expect(stored > 0)
         #expect(reported == stored, "every sample read before SIGTERM was committed")
@@ -83,7 +85,9 @@ import Testing
         daemon.send(SIGHUP)
         #expect(await daemon.waitForOutput("configuration reloaded"))
         let reloadLine = daemon.printed.split(separator: "\n").last { $0.contains("configuration reloaded") } ?? ""
-        #expect(reloadLine.contains("pollers_kept=1") && reloadLine.contains("pollers_started=1") && reloadLine.contains("pollers_stopped=1"), "\(reloadLine)")
+        #expect(
+            reloadLine.contains("pollers_kept=1") && reloadLine.contains("pollers_started=1") && reloadLine.contains("pollers_stopped=1"),
+            "\(reloadLine)")
         #expect(
             await eventually {
                 harness.simulator.plant.requests.count(gatewayID: "gw1", unitID: 2) > 3

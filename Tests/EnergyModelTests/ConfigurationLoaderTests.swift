@@ -7,11 +7,17 @@ import Testing
         let configuration = try ConfigurationLoader.load(path: shippedConfigPath)
         #expect(configuration.daemon.timeZone == "Asia/Shanghai")
         #expect(configuration.daemon.rawRetentionDays == 35)
-        #expect(Set(configuration.models.keys).isSuperset(of: ["chint_dtsu666", "acrel_adw300", "acrel_adl400", "gas_totaliser", "steam_totaliser", "water_totaliser", "production_counter_t"]))
+        #expect(
+            Set(configuration.models.keys).isSuperset(of: [
+                "chint_dtsu666", "acrel_adw300", "acrel_adl400", "gas_totaliser", "steam_totaliser", "water_totaliser",
+                "production_counter_t",
+            ]))
         #expect(configuration.enterprises.map(\.id) == ["E01", "E02", "E03", "E04", "E05"], "E05 comes from enterprises.d")
         let dtsu = try #require(configuration.models["chint_dtsu666"])
         let importEnergy = try #require(dtsu.points.first { $0.name == "import_energy" })
-        #expect(importEnergy.address == 0x401E && importEnergy.type == .f32 && importEnergy.wordOrder == .abcd && importEnergy.function == .holding)
+        #expect(
+            importEnergy.address == 0x401E && importEnergy.type == .f32 && importEnergy.wordOrder == .abcd
+                && importEnergy.function == .holding)
         let adw = try #require(configuration.models["acrel_adw300"]?.points.first { $0.name == "forward_energy" })
         #expect(adw.address == 62 && adw.type == .i32 && adw.scale == 0.01)
         let adl = try #require(configuration.models["acrel_adl400"]?.points.first { $0.name == "import_energy" })
@@ -61,9 +67,15 @@ import Testing
     @Test(arguments: [
         ("[daemon]\nretention = 3\n", "main.toml:2: daemon.retention: unknown key"),
         ("[daemon]\nraw_retention_days = \"35\"\n", "main.toml:2: daemon.raw_retention_days: expected an integer, found string"),
-        ("[daemon]\ntime_zone = \"Asia/Nowhere\"\n", "main.toml:2: daemon.time_zone: \"Asia/Nowhere\" is not a known time zone (e.g. \"Asia/Shanghai\")"),
+        (
+            "[daemon]\ntime_zone = \"Asia/Nowhere\"\n",
+            "main.toml:2: daemon.time_zone: \"Asia/Nowhere\" is not a known time zone (e.g. \"Asia/Shanghai\")"
+        ),
         ("[gateways.h]\nhost = \"x\"\nport = 70000\n", "main.toml:3: gateways.h.port: 70000 is out of range; expected 1…65535"),
-        ("[gateways.h]\nhost = \"127.0.0.1\"\n", "main.toml:1: gateways.h: 127.0.0.1:502 is also gateway \"g\"; one connection per gateway means one entry per address"),
+        (
+            "[gateways.h]\nhost = \"127.0.0.1\"\n",
+            "main.toml:1: gateways.h: 127.0.0.1:502 is also gateway \"g\"; one connection per gateway means one entry per address"
+        ),
         (
             "[[enterprises.E.meters]]\nid = \"m2\"\ngateway = \"g\"\nunit_id = 1\nmodel = \"m\"\nenergy = \"electricity\"\n",
             "main.toml:2: enterprises.E.meters[1].unit_id: unit id 1 on gateway \"g\" is already used by meter \"m1\""
@@ -127,7 +139,8 @@ import Testing
                 database = "x"
                 """)
         let found = errors(Self.validBase, extra: [extra])
-        #expect(found.contains("enterprises.d/e2.toml:1: enterprises.E: enterprise \"E\" is defined again (first at main.toml:14)"), "\(found)")
+        #expect(
+            found.contains("enterprises.d/e2.toml:1: enterprises.E: enterprise \"E\" is defined again (first at main.toml:14)"), "\(found)")
         #expect(found.contains("enterprises.d/e2.toml:5: daemon: [daemon] belongs in the main configuration file only"), "\(found)")
     }
 

@@ -73,9 +73,11 @@ let goldenCases: [GoldenCase] = [
     }
 
     @Test func counterWrapDefaultsToRegisterWidth() {
-        let u32 = RegisterPoint(name: "e", quantity: .consumption, unit: "kWh", function: .holding, address: 0, type: .u32, scale: 0.1, kind: .counter)
+        let u32 = RegisterPoint(
+            name: "e", quantity: .consumption, unit: "kWh", function: .holding, address: 0, type: .u32, scale: 0.1, kind: .counter)
         #expect(u32.effectiveWrap == 429_496_729.6)
-        let float = RegisterPoint(name: "e", quantity: .consumption, unit: "kWh", function: .holding, address: 0, type: .f32, kind: .counter)
+        let float = RegisterPoint(
+            name: "e", quantity: .consumption, unit: "kWh", function: .holding, address: 0, type: .f32, kind: .counter)
         #expect(float.effectiveWrap == nil)
         var display = float
         display.wrap = 99_999_999.99

@@ -56,7 +56,8 @@ import Testing
         let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
         let ids = try await store.registerSeries(for: try configuration())
         let all = ids.values.flatMap(\.values)
-        try await store.insert(all.flatMap { id in (0..<10).map { Sample(seriesID: id, timestampMs: Int64($0) * 1000, value: 1, quality: .good) } })
+        try await store.insert(
+            all.flatMap { id in (0..<10).map { Sample(seriesID: id, timestampMs: Int64($0) * 1000, value: 1, quality: .good) } })
         #expect(try await store.pruneSamples(beforeMs: 4000) == all.count * 4)
         #expect(try await store.sampleCounts().total == all.count * 6)
         #expect(try await store.samples(seriesID: all[0]).first?.timestampMs == 4000)

@@ -37,7 +37,8 @@ import Testing
 
     @Test func gatewayDownRefusesConnectionsThenComesBack() async throws {
         let clock = ManualClock(startMs: origin)
-        let harness = try await start([FaultSpec(kind: .gatewayDown, target: "gw0", startMs: origin + hour, endMs: origin + 2 * hour)], clock: clock)
+        let harness = try await start(
+            [FaultSpec(kind: .gatewayDown, target: "gw0", startMs: origin + hour, endMs: origin + 2 * hour)], clock: clock)
         defer { Task { await harness.stop() } }
         let port = harness.server.ports["gw0"]!
         let before = try LibmodbusClient(port: port)

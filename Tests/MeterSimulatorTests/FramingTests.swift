@@ -24,7 +24,8 @@ import Testing
     }
 
     @Test func refusesEveryOtherFunctionWithIllegalFunction() async throws {
-        let harness = try await SimulatorHarness.start(TestScenarios.grid(gateways: 1, metersPerGateway: 1), clock: ManualClock(startMs: origin))
+        let harness = try await SimulatorHarness.start(
+            TestScenarios.grid(gateways: 1, metersPerGateway: 1), clock: ManualClock(startMs: origin))
         defer { Task { await harness.stop() } }
         let client = try LibmodbusClient(port: harness.server.ports["gw0"]!)
         #expect(throws: ClientError(code: Int32(MODBUS_ENOBASE) + 1)) { try client.readCoils(0, 8) }
@@ -33,18 +34,24 @@ import Testing
     }
 
     @Test func unmappedAddressesAndUnknownUnitsGetExceptions() async throws {
-        let harness = try await SimulatorHarness.start(TestScenarios.grid(gateways: 1, metersPerGateway: 1), clock: ManualClock(startMs: origin))
+        let harness = try await SimulatorHarness.start(
+            TestScenarios.grid(gateways: 1, metersPerGateway: 1), clock: ManualClock(startMs: origin))
         defer { Task { await harness.stop() } }
         let client = try LibmodbusClient(port: harness.server.ports["gw0"]!)
         #expect(throws: ClientError(code: Int32(MODBUS_ENOBASE) + 2), "no point at address 0") { try client.read(0, 2) }
-        #expect(throws: ClientError(code: Int32(MODBUS_ENOBASE) + 2), "FC4 has no points in this model") { try client.read(0x401E, 2, input: true) }
+        #expect(throws: ClientError(code: Int32(MODBUS_ENOBASE) + 2), "FC4 has no points in this model") {
+            try client.read(0x401E, 2, input: true)
+        }
         client.setUnit(99)
         #expect(throws: ClientError(code: Int32(MODBUS_ENOBASE) + 11), "gateway target failed to respond") { try client.read(0x401E, 2) }
     }
 
     /// Each shipped model read at the vendor's documented address, decoded by hand here (not with energyd's codec).
     @Test func vendorRegisterMapsReadBackAtVendorAddresses() async throws {
-        let models = ["chint_dtsu666", "acrel_adw300", "acrel_adl400", "gas_totaliser", "steam_totaliser", "water_totaliser", "coal_belt_scale", "production_counter_t"]
+        let models = [
+            "chint_dtsu666", "acrel_adw300", "acrel_adl400", "gas_totaliser", "steam_totaliser", "water_totaliser", "coal_belt_scale",
+            "production_counter_t",
+        ]
         let clock = ManualClock(startMs: origin + 7_200_000)
         let scenario = try TestScenarios.grid(gateways: 1, metersPerGateway: models.count, models: models, rate: 12.5)
         let harness = try await SimulatorHarness.start(scenario, clock: clock)

@@ -24,7 +24,8 @@ final class LibmodbusClient {
     /// Reads with function 3 (or 4 when `input`).
     func read(_ address: Int32, _ count: Int32, input: Bool = false) throws(ClientError) -> [UInt16] {
         var words = [UInt16](repeating: 0, count: Int(count))
-        let result = input ? modbus_read_input_registers(context, address, count, &words) : modbus_read_registers(context, address, count, &words)
+        let result =
+            input ? modbus_read_input_registers(context, address, count, &words) : modbus_read_registers(context, address, count, &words)
         guard result == count else { throw ClientError(code: errno) }
         return words
     }

@@ -13,7 +13,9 @@ import Testing
     /// A simulated clock shared by poller and simulator: `speed` simulated seconds per real second.
     func clock(speed: Double) -> SimulatedWallClock { SimulatedWallClock(startMs: origin + 3_600_000, speed: speed) }
 
-    func pollers(for configuration: EnergyConfiguration, clock: any WallClock, sink: any SampleSink, policy: PollingPolicy = PollingPolicy())
+    func pollers(
+        for configuration: EnergyConfiguration, clock: any WallClock, sink: any SampleSink, policy: PollingPolicy = PollingPolicy()
+    )
         -> [GatewayPoller]
     {
         var logger = Logger(label: "poller-test")
@@ -54,7 +56,9 @@ import Testing
                 for (index, series) in meter.seriesIDs.enumerated() {
                     for sample in samples where sample.seriesID == series {
                         let expected = harness.plant.value(of: simulated, point: index, atMs: sample.timestampMs)
-                        #expect(abs(sample.value! - expected) <= max(1.0, abs(expected) * 1e-6), "\(meter.meter.id) \(meter.model.points[index].name)")
+                        #expect(
+                            abs(sample.value! - expected) <= max(1.0, abs(expected) * 1e-6),
+                            "\(meter.meter.id) \(meter.model.points[index].name)")
                     }
                 }
             }

@@ -242,7 +242,9 @@ private struct Builder {
             meterOrigins[id] = Origin(file: s.file, line: s.table["id"]?.line ?? s.line, key: s.keyPath)
         }
         for (key, value) in [("gateway", gateway), ("model", model)] {
-            if let value { meterReferences.append((key, value, Origin(file: s.file, line: s.table[key]?.line ?? s.line, key: s.path(key)))) }
+            if let value {
+                meterReferences.append((key, value, Origin(file: s.file, line: s.table[key]?.line ?? s.line, key: s.path(key))))
+            }
         }
         guard let id, let gateway, let unitID, let model, let energy else { return nil }
         return MeterConfig(
@@ -258,13 +260,15 @@ private struct Builder {
         if !model.points.contains(where: { $0.kind == .counter && $0.quantity == wanted }) {
             diagnostics.report(
                 origin.file, origin.line, "\(origin.key).model",
-                "model \"\(model.id)\" has no \(wanted.rawValue) counter; a meter of energy \"\(meter.energy.rawValue)\" is accounted from one")
+                "model \"\(model.id)\" has no \(wanted.rawValue) counter; a meter of energy \"\(meter.energy.rawValue)\" is accounted from one"
+            )
         }
         for point in model.points where point.kind == .counter && [.consumption, .export, .total].contains(point.quantity) {
             if UnitConversion.factor(from: point.unit, to: meter.energy) == nil {
                 diagnostics.report(
                     origin.file, origin.line, "\(origin.key).energy",
-                    "point \"\(point.name)\" of model \"\(model.id)\" counts \(point.unit), which cannot be accounted as \(meter.energy.rawValue) (\(meter.energy.accountingUnit))")
+                    "point \"\(point.name)\" of model \"\(model.id)\" counts \(point.unit), which cannot be accounted as \(meter.energy.rawValue) (\(meter.energy.accountingUnit))"
+                )
             }
         }
     }

@@ -86,7 +86,11 @@ public enum ConfigurationWriter {
 
     /// A bare key when possible, else a quoted one.
     static func key(_ text: String) -> String {
-        let bare = !text.isEmpty && text.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || $0 == "_" || $0 == "-" }
+        let bare =
+            !text.isEmpty
+            && text.unicodeScalars.allSatisfy {
+                $0.properties.isASCIIHexDigit || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || $0 == "_" || $0 == "-"
+            }
         return bare ? text : quoted(text)
     }
 

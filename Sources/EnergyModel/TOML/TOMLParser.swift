@@ -408,7 +408,8 @@ public struct TOMLParser {
         func digits(_ range: Range<Int>) -> Bool {
             range.upperBound <= scalars.count && range.allSatisfy { (48...57).contains(scalars[$0]) }
         }
-        let isDate = digits(0..<4) && scalars.count >= 10 && scalars[4] == 45 && digits(5..<7) && scalars[7] == 45
+        let isDate =
+            digits(0..<4) && scalars.count >= 10 && scalars[4] == 45 && digits(5..<7) && scalars[7] == 45
             && digits(8..<10)
         let isTime = digits(0..<2) && scalars.count >= 8 && scalars[2] == 58 && digits(3..<5) && scalars[5] == 58
         return isDate || isTime

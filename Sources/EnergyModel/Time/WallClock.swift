@@ -138,3 +138,11 @@ public struct ClockOptionError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
+
+extension ISO8601Time {
+    /// "2026-01-01 08:00:00" in `timeZone`, for tables people read.
+    public static func formatLocal(ms: Int64, timeZone: TimeZone) -> String {
+        let text = format(ms: ms.floorDivided(by: 1000) * 1000, timeZone: timeZone)
+        return String(text.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+}

@@ -48,7 +48,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Simulated seconds per real second.")
     var clockSpeed: Double?
 
-    @Option(help: "Real Unix time in milliseconds at which the simulated clock reads --clock-start (default: now). Give energyd the same value.")
+    @Option(
+        help: "Real Unix time in milliseconds at which the simulated clock reads --clock-start (default: now). Give energyd the same value."
+    )
     var clockAnchor: Int64?
 
     @Option(help: "Port for control commands on the listen address (0: any free port). No control port when omitted.")

@@ -1,0 +1,121 @@
+import ArgumentParser
+import EnergyModel
+import EnergyStore
+import Foundation
+
+@main
+struct Energyctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "energyctl",
+        abstract: "Reads what energyd stored: samples, summaries, and (later) consumption, reports and alerts.",
+        subcommands: [Summary.self, Samples.self])
+}
+
+/// Where the database is: named directly, or taken from the configuration.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "energyd's main configuration file (for the database path and time zone).")
+    var config: String?
+
+    @Option(help: "Database path (overrides the configuration's).")
+    var database: String?
+
+    /// The database path and the time zone for printing times.
+    func resolve() throws -> (database: String, timeZone: TimeZone) {
+        var path = database
+        var zone = TimeZone(identifier: "Asia/Shanghai")!
+        if let config {
+            do {
+                let configuration = try ConfigurationLoader.load(path: config)
+                path = path ?? configuration.daemon.databasePath
+                zone = TimeZone(identifier: configuration.daemon.timeZone) ?? zone
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        guard let path else { throw ValidationError("give --config or --database") }
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): no such database") }
+        return (path, zone)
+    }
+}
+
+/// Output formats.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, csv, json
+}
+
+struct Summary: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Per meter point: samples stored, good share, time range and latest value.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "table, csv or json.")
+    var format: OutputFormat = .table
+
+    func run() async throws {
+        let (path, zone) = try store.resolve()
+        let summaries = try await EnergyStore.open(path: path).seriesSummaries()
+        func time(_ ms: Int64?) -> String { ms.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } ?? "-" }
+        var table = TextTable(
+            header: ["enterprise", "meter", "point", "energy", "samples", "good %", "first", "last", "latest value", "unit"],
+            rightAligned: [4, 5, 8])
+        for summary in summaries {
+            let goodShare = summary.samples == 0 ? "-" : String(format: "%.1f", 100 * Double(summary.good) / Double(summary.samples))
+            table.rows.append([
+                summary.series.enterprise, summary.series.meter, summary.series.point, summary.series.energy, String(summary.samples),
+                goodShare, time(summary.firstMs), time(summary.lastMs), summary.lastGoodValue.map { String(format: "%.2f", $0) } ?? "-",
+                summary.series.unit,
+            ])
+        }
+        switch format {
+        case .table: print(table.render(), terminator: "")
+        case .csv: print(table.csv(), terminator: "")
+        case .json: print(try jsonLines(table))
+        }
+    }
+}
+
+struct Samples: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The raw samples of one meter, newest last.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Meter id.")
+    var meter: String
+
+    @Option(help: "Only this point.")
+    var point: String?
+
+    @Option(help: "At most this many samples per point (the latest).")
+    var last = 20
+
+    @Option(help: "table, csv or json.")
+    var format: OutputFormat = .table
+
+    func run() async throws {
+        let (path, zone) = try store.resolve()
+        let energyStore = try await EnergyStore.open(path: path)
+        let series = try await energyStore.allSeries().filter { $0.meter == meter && (point == nil || $0.point == point) }
+        guard !series.isEmpty else { throw ValidationError("no stored series for meter \(meter)") }
+        var table = TextTable(header: ["meter", "point", "time", "value", "unit", "quality"], rightAligned: [3])
+        for record in series {
+            for sample in try await energyStore.samples(seriesID: record.id).suffix(last) {
+                table.rows.append([
+                    record.meter, record.point, ISO8601Time.formatLocal(ms: sample.timestampMs, timeZone: zone),
+                    sample.value.map { String($0) } ?? "-", record.unit, sample.quality.description,
+                ])
+            }
+        }
+        switch format {
+        case .table: print(table.render(), terminator: "")
+        case .csv: print(table.csv(), terminator: "")
+        case .json: print(try jsonLines(table))
+        }
+    }
+}
+
+/// A JSON array of objects keyed by the table's header.
+func jsonLines(_ table: TextTable) throws -> String {
+    let objects = table.rows.map { Dictionary(uniqueKeysWithValues: zip(table.header, $0)) }
+    let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    return String(decoding: data, as: UTF8.self)
+}
