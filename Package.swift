@@ -51,9 +51,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "EnergyReports",
+            dependencies: ["EnergyModel", "EnergyStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "EnergyDaemon",
             dependencies: [
-                "EnergyModel", "ModbusPolling", "EnergyStore",
+                "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -74,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "energyctl",
             dependencies: [
-                "EnergyStore", "EnergyModel",
+                "EnergyStore", "EnergyModel", "EnergyReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -117,7 +122,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "EnergyStoreTests", dependencies: ["EnergyStore", "MeterSimulator", "TestSupport"], swiftSettings: swiftSettings),
+            name: "EnergyStoreTests",
+            dependencies: [
+                "EnergyStore", "MeterSimulator", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ], swiftSettings: swiftSettings),
         .testTarget(
             name: "MeterSimulatorTests",
             dependencies: ["MeterSimulator", "CModbus", "TestSupport"],
@@ -125,7 +133,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EnergyDaemonTests",
-            dependencies: ["EnergyDaemon", "MeterSimulator", "TestSupport"],
+            dependencies: [
+                "EnergyDaemon", "EnergyReports", "MeterSimulator", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -50,8 +50,8 @@ public enum DaemonStartError: Error, CustomStringConvertible {
 
 /// energyd: the store, the writer and the pollers of one configuration, run as a service group.
 ///
-/// Start order is storage → writer → pollers; shutdown runs in reverse, so the pollers finish their reads in
-/// flight before the writer commits the last batch and the database closes.
+/// Start order is storage → accounting → writer → pollers; shutdown runs in reverse, so the pollers finish their
+/// reads in flight before the writer commits the last batch, and accounting makes a last pass over it.
 public final class Daemon: Sendable {
     /// Start options.
     public let options: DaemonOptions
@@ -110,6 +110,11 @@ public final class Daemon: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(
+                        service: AccountingService(
+                            store: store, calendar: CalendarBuckets(timeZone: TimeZone(identifier: configuration.daemon.timeZone)!),
+                            intervalMs: configuration.daemon.accountingIntervalMs, logger: logger),
+                        serviceName: "accounting"),
                     .init(service: WriterService(writer: writer), serviceName: "writer"),
                     .init(
                         service: RetentionService(

@@ -1,6 +1,7 @@
 import EnergyModel
 import Foundation
 import GRDB
+import Synchronization
 
 /// The time-series store: one SQLite file in WAL mode, one writer, migrations applied on open.
 ///
@@ -11,6 +12,8 @@ public final class EnergyStore: Sendable {
     public let database: DatabasePool
     /// The file path.
     public let path: String
+    /// Series accounting reads: inserting into them marks them for the next accounting pass.
+    let accountedSeries = Mutex<Set<Int64>>([])
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String) throws {
@@ -30,6 +33,8 @@ public final class EnergyStore: Sendable {
         self.database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
         try Self.migrator.migrate(database)
+        let accounted = try database.read { db in try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series") }.filter(\.isAccounted)
+        accountedSeries.withLock { $0 = Set(accounted.map(\.id)) }
     }
 
     /// `PRAGMA integrity_check`'s answer: "ok" for a sound file.
@@ -68,6 +73,39 @@ public final class EnergyStore: Sendable {
                         value REAL,
                         quality INTEGER NOT NULL,
                         PRIMARY KEY (series, ts)
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        migrator.registerMigration("v2-accounting") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE series ADD COLUMN wrap REAL;
+                    ALTER TABLE series ADD COLUMN max_rate REAL;
+                    ALTER TABLE series ADD COLUMN interval_ms INTEGER NOT NULL DEFAULT 60000;
+                    CREATE TABLE consumption (
+                        series INTEGER NOT NULL REFERENCES series (id),
+                        resolution TEXT NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        amount INTEGER NOT NULL,
+                        estimated INTEGER NOT NULL,
+                        good INTEGER NOT NULL,
+                        PRIMARY KEY (series, resolution, bucket)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE accounting_state (
+                        series INTEGER PRIMARY KEY REFERENCES series (id),
+                        anchor_ts INTEGER,
+                        checkpoint TEXT NOT NULL
+                    );
+                    CREATE TABLE accounting_dirty (
+                        series INTEGER PRIMARY KEY REFERENCES series (id),
+                        min_ts INTEGER NOT NULL
+                    );
+                    CREATE TABLE counter_events (
+                        series INTEGER NOT NULL REFERENCES series (id),
+                        ts INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        detail TEXT NOT NULL,
+                        PRIMARY KEY (series, ts, kind)
                     ) WITHOUT ROWID;
                     """)
         }

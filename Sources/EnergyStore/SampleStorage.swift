@@ -1,5 +1,6 @@
 import EnergyModel
 import GRDB
+import Synchronization
 
 /// Counts of stored samples by quality.
 public struct SampleCounts: Sendable, Hashable {
@@ -14,17 +15,28 @@ extension EnergyStore {
     /// so a repeated batch changes nothing.
     public func insert(_ samples: [Sample]) async throws {
         guard !samples.isEmpty else { return }
-        try await database.write { db in try Self.insert(samples, in: db) }
+        try await database.write { db in try self.insert(samples, in: db) }
     }
 
-    /// Inserts samples inside an open transaction.
-    static func insert(_ samples: [Sample], in db: Database) throws {
+    /// Inserts samples inside an open transaction and marks the counters among them for accounting, with the
+    /// oldest time inserted (a late sample makes accounting replay that counter).
+    func insert(_ samples: [Sample], in db: Database) throws {
         let statement = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO samples (series, ts, value, quality) VALUES (?, ?, ?, ?)")
         for sample in samples {
             statement.setUncheckedArguments([sample.seriesID, sample.timestampMs, sample.value, sample.quality.rawValue])
             try statement.execute()
         }
+        let accounted = accountedSeries.withLock { $0 }
+        var oldest: [Int64: Int64] = [:]
+        for sample in samples where accounted.contains(sample.seriesID) {
+            oldest[sample.seriesID] = min(oldest[sample.seriesID] ?? .max, sample.timestampMs)
+        }
+        let mark = try db.cachedStatement(
+            sql:
+                "INSERT INTO accounting_dirty (series, min_ts) VALUES (?, ?) ON CONFLICT (series) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts)"
+        )
+        for (series, timestamp) in oldest { try mark.execute(arguments: [series, timestamp]) }
     }
 
     /// Samples of a series in [fromMs, toMs), oldest first.
@@ -52,19 +64,37 @@ extension EnergyStore {
         }
     }
 
-    /// Deletes samples older than `beforeMs`; returns how many were deleted.
+    /// Deletes samples older than `beforeMs`, but never a counter's samples that accounting has not passed yet;
+    /// returns how many were deleted.
     @discardableResult
     public func pruneSamples(beforeMs: Int64) async throws -> Int {
         try await database.write { db in
             // Per series, so each delete walks the (series, ts) key instead of the whole table.
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM series")
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.id, s.kind = 'counter' AND s.quantity IN ('consumption', 'export', 'production'), a.anchor_ts
+                    FROM series s LEFT JOIN accounting_state a ON a.series = s.id
+                    """)
             let delete = try db.cachedStatement(sql: "DELETE FROM samples WHERE series = ? AND ts < ?")
             var deleted = 0
-            for id in ids {
-                try delete.execute(arguments: [id, beforeMs])
+            for row in rows {
+                let accounted: Bool = row[1]
+                let anchor: Int64? = row[2]
+                let cutoff = accounted ? min(beforeMs, anchor ?? .min) : beforeMs
+                guard cutoff > .min else { continue }
+                try delete.execute(arguments: [row[0] as Int64, cutoff])
                 deleted += db.changesCount
             }
             return deleted
+        }
+    }
+
+    /// Time of the newest sample stored, UTC epoch ms: how far the data reaches.
+    public func newestSampleMs() async throws -> Int64? {
+        try await database.read { db in
+            // Per series, through the (series, ts) key: a plain max(ts) would read the whole table.
+            try Int64.fetchOne(db, sql: "SELECT max((SELECT max(ts) FROM samples WHERE series = s.id)) FROM series s")
         }
     }
 }

@@ -90,7 +90,7 @@ public final class SampleWriter: SampleSink, Sendable {
                 return
             }
             do {
-                try await store.database.write { db in try EnergyStore.insert(batch, in: db) }
+                try await store.database.write { db in try self.store.insert(batch, in: db) }
                 let total = counters.withLock {
                     $0.samplesWritten += UInt64(batch.count)
                     $0.batches += 1

@@ -1,5 +1,6 @@
 import EnergyModel
 import GRDB
+import Synchronization
 
 /// A stored series: one measured point of one meter.
 public struct SeriesRecord: Sendable, Hashable, Codable, FetchableRecord {
@@ -19,6 +20,21 @@ public struct SeriesRecord: Sendable, Hashable, Codable, FetchableRecord {
     public var unit: String
     /// counter or gauge.
     public var kind: String
+    /// Counter wrap, in `unit`.
+    public var wrap: Double?
+    /// The meter's maximum rate per hour, in `unit`.
+    public var maxRate: Double?
+    /// The meter's poll interval.
+    public var intervalMs: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, enterprise, meter, point, energy, quantity, unit, kind, wrap
+        case maxRate = "max_rate"
+        case intervalMs = "interval_ms"
+    }
+
+    /// Whether accounting reads it: a consumption, export or production counter.
+    public var isAccounted: Bool { kind == "counter" && ["consumption", "export", "production"].contains(quantity) }
 }
 
 extension EnergyStore {
@@ -30,11 +46,12 @@ extension EnergyStore {
             var ids: [String: [String: Int64]] = [:]
             let upsert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO series (enterprise, meter, point, energy, quantity, unit, kind)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO series (enterprise, meter, point, energy, quantity, unit, kind, wrap, max_rate, interval_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (meter, point) DO UPDATE SET
                         enterprise = excluded.enterprise, energy = excluded.energy, quantity = excluded.quantity,
-                        unit = excluded.unit, kind = excluded.kind
+                        unit = excluded.unit, kind = excluded.kind, wrap = excluded.wrap, max_rate = excluded.max_rate,
+                        interval_ms = excluded.interval_ms
                     RETURNING id
                     """)
             for (enterprise, meter) in configuration.meters {
@@ -44,11 +61,15 @@ extension EnergyStore {
                         upsert,
                         arguments: [
                             enterprise.id, meter.id, point.name, meter.energy.rawValue, point.quantity.rawValue, point.unit,
-                            point.kind.rawValue,
+                            point.kind.rawValue, point.effectiveWrap,
+                            point.quantity == .consumption || point.quantity == .production ? meter.maxRatePerHour : nil,
+                            Int64(meter.intervalSeconds) * 1000,
                         ])!
                     ids[meter.id, default: [:]][point.name] = id
                 }
             }
+            let accounted = try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series").filter(\.isAccounted)
+            accountedSeries.withLock { $0 = Set(accounted.map(\.id)) }
             return ids
         }
     }

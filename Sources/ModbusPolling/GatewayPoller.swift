@@ -225,20 +225,23 @@ private struct PollLoop {
                 usleep(useconds_t(poller.gateway.pauseBetweenRequestsMs * 1000))
             }
             requestedSinceConnect = true
+            // A reading is stamped with the time its request left: the meter answers at once, while this thread
+            // may wake late after the answer arrives.
+            let sentMs = clock.nowMs()
             let sent = DispatchTime.now().uptimeNanoseconds
             do {
                 let words = try connection.read(
                     function: request.function, address: request.address, count: request.count, unitID: polled.meter.unitID)
                 let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
                 timeoutStreak = 0
-                samples += polled.samples(for: request, words: words, timestampMs: clock.nowMs())
+                samples += polled.samples(for: request, words: words, timestampMs: sentMs)
                 poller.statistics.update {
                     $0.requests += 1
                     $0.roundTrip.record(seconds: roundTrip)
                 }
             } catch {
                 failure = failure ?? error
-                samples += polled.failedSamples(for: request, quality: error.quality, timestampMs: clock.nowMs())
+                samples += polled.failedSamples(for: request, quality: error.quality, timestampMs: sentMs)
                 poller.statistics.update {
                     $0.requests += 1
                     $0.requestFailures += 1

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EnergyModel
+import EnergyReports
 import EnergyStore
 import Foundation
 
@@ -8,7 +9,7 @@ struct Energyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energyctl",
         abstract: "Reads what energyd stored: samples, summaries, and (later) consumption, reports and alerts.",
-        subcommands: [Summary.self, Samples.self])
+        subcommands: [Summary.self, Samples.self, Consumption.self, Rebuild.self])
 }
 
 /// Where the database is: named directly, or taken from the configuration.
@@ -21,20 +22,25 @@ struct StoreOptions: ParsableArguments {
 
     /// The database path and the time zone for printing times.
     func resolve() throws -> (database: String, timeZone: TimeZone) {
-        var path = database
-        var zone = TimeZone(identifier: "Asia/Shanghai")!
+        let (path, configuration) = try resolveWithConfiguration()
+        return (path, TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
+    }
+
+    /// The database path and the configuration (defaults when none is given).
+    func resolveWithConfiguration() throws -> (database: String, configuration: EnergyConfiguration) {
+        var configuration = EnergyConfiguration()
         if let config {
             do {
-                let configuration = try ConfigurationLoader.load(path: config)
-                path = path ?? configuration.daemon.databasePath
-                zone = TimeZone(identifier: configuration.daemon.timeZone) ?? zone
+                configuration = try ConfigurationLoader.load(path: config)
             } catch {
                 throw ValidationError(error.description)
             }
         }
-        guard let path else { throw ValidationError("give --config or --database") }
+        guard let path = database ?? (config != nil ? configuration.daemon.databasePath : nil) else {
+            throw ValidationError("give --config or --database")
+        }
         guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): no such database") }
-        return (path, zone)
+        return (path, configuration)
     }
 }
 

@@ -12,8 +12,8 @@ struct DaemonHarness {
     var configPath: String { directory.file("energyd.toml") }
     var databasePath: String { directory.file("energy.sqlite") }
 
-    static func start(_ scenario: Scenario, speed: Double) async throws -> DaemonHarness {
-        let clock = SimulatedWallClock(startMs: scenario.originMs + 3_600_000, speed: speed)
+    static func start(_ scenario: Scenario, speed: Double, startMs: Int64? = nil) async throws -> DaemonHarness {
+        let clock = SimulatedWallClock(startMs: startMs ?? scenario.originMs + 3_600_000, speed: speed)
         let simulator = try await SimulatorHarness.start(scenario, clock: clock)
         let harness = DaemonHarness(simulator: simulator, directory: try TemporaryDirectory("energyd"), clock: clock)
         try harness.writeConfiguration(simulator.configuration)
@@ -26,6 +26,7 @@ struct DaemonHarness {
         configuration.daemon.databasePath = databasePath
         configuration.daemon.alertLogPath = directory.file("alerts.jsonl")
         configuration.daemon.writeFlushIntervalMs = 50
+        configuration.daemon.accountingIntervalMs = 200
         try ConfigurationWriter.toml(configuration).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 

@@ -50,17 +50,24 @@ import Testing
         #expect(try await store.integrityCheck() == "ok")
     }
 
-    @Test func prunesOnlySamplesOlderThanTheCutoff() async throws {
+    @Test func prunesOnlySamplesOlderThanTheCutoffAndNothingAccountingStillNeeds() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
         let ids = try await store.registerSeries(for: try configuration())
         let all = ids.values.flatMap(\.values)
+        let counters = ids.values.map { $0["import_energy"]! } + ids.values.map { $0["export_energy"]! }
         try await store.insert(
-            all.flatMap { id in (0..<10).map { Sample(seriesID: id, timestampMs: Int64($0) * 1000, value: 1, quality: .good) } })
-        #expect(try await store.pruneSamples(beforeMs: 4000) == all.count * 4)
+            all.flatMap { id in (0..<10).map { Sample(seriesID: id, timestampMs: Int64($0) * 1000, value: Double($0), quality: .good) } })
+        // Counters nobody has accounted yet keep every sample.
+        #expect(try await store.pruneSamples(beforeMs: 4000) == (all.count - counters.count) * 4)
+        #expect(try await store.samples(seriesID: counters[0]).count == 10)
+        // Once accounted, they are pruned up to the cutoff, never past accounting's anchor.
+        try await store.account(calendar: CalendarBuckets(timeZone: TimeZone(identifier: "Asia/Shanghai")!))
+        #expect(try await store.pruneSamples(beforeMs: 4000) == counters.count * 4)
         #expect(try await store.sampleCounts().total == all.count * 6)
         #expect(try await store.samples(seriesID: all[0]).first?.timestampMs == 4000)
+        #expect(try await store.newestSampleMs() == 9000)
     }
 
     @Test func writerCommitsFullBatchesAtOnceAndTheRestOnFlushInterval() async throws {

@@ -23,7 +23,11 @@ public final class ChildProcess: Sendable {
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if !data.isEmpty { output.append(String(decoding: data, as: UTF8.self)) }
+            if data.isEmpty {
+                handle.readabilityHandler = nil  // end of output: stop being called
+            } else {
+                output.append(String(decoding: data, as: UTF8.self))
+            }
         }
         try process.run()
     }

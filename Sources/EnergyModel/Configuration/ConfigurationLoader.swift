@@ -79,6 +79,8 @@ private struct Builder {
     var meterOrigins: [String: Origin] = [:]
     /// Every meter's gateway and model references, checked even when the meter has other errors.
     var meterReferences: [(key: String, value: String, origin: Origin)] = []
+    /// Factors with their dates as written, resolved to instants once the time zone is known.
+    var factorEntries: [(enterprise: String?, energy: EnergyType, kgce: Double, from: String, source: String, origin: Origin)] = []
     /// Models with an invalid point: their accounting checks would only repeat those errors.
     var incompleteModels: Set<String> = []
 
@@ -93,6 +95,7 @@ private struct Builder {
         for (name, section) in root.namedSections("models") { readModel(name, section) }
         for (name, section) in root.namedSections("gateways") { readGateway(name, section) }
         for (name, section) in root.namedSections("enterprises") { readEnterprise(name, section) }
+        for section in root.sectionArray("factors") { readFactor(section, enterprise: nil) }
         root.finish()
     }
 
@@ -111,6 +114,7 @@ private struct Builder {
         if let v = s.string("enterprise_dir", required: false) { d.enterpriseDirectory = v }
         if let v = s.integer("write_batch_max_samples", range: 1...1_000_000) { d.writeBatchMaxSamples = v }
         if let v = s.integer("write_flush_interval_ms", range: 10...60_000) { d.writeFlushIntervalMs = v }
+        if let v = s.integer("accounting_interval_ms", range: 10...3_600_000) { d.accountingIntervalMs = v }
         s.finish()
         return d
     }
@@ -216,6 +220,7 @@ private struct Builder {
         for m in s.sectionArray("meters") {
             if let meter = readMeter(m) { meters.append(meter) }
         }
+        for f in s.sectionArray("factors") { readFactor(f, enterprise: id) }
         s.finish()
         guard let name, let jurisdiction, let industry else { return }
         enterprises.append(EnterpriseConfig(id: id, name: name, jurisdiction: jurisdiction, industry: industry, meters: meters))
@@ -229,7 +234,9 @@ private struct Builder {
         let energy: EnergyType? = s.choice("energy")
         let product = s.string("product", required: false)
         let interval = s.integer("interval_s", range: 1...86_400) ?? 60
+        let maxRate = s.number("max_rate")
         s.finish()
+        if let maxRate, maxRate <= 0 { s.report("max_rate", "must be greater than 0") }
         if let unitID, !(1...247).contains(unitID), unitID != 255 {
             s.report("unit_id", "\(unitID) is not a unit id; expected 1…247, or 255 for a device addressed directly")
         }
@@ -249,7 +256,49 @@ private struct Builder {
         guard let id, let gateway, let unitID, let model, let energy else { return nil }
         return MeterConfig(
             id: id, gateway: gateway, unitID: unitID, model: model, energy: energy, product: product,
-            intervalSeconds: interval)
+            intervalSeconds: interval, maxRatePerHour: maxRate)
+    }
+
+    private mutating func readFactor(_ s: ConfigSection, enterprise: String?) {
+        let energy: EnergyType? = s.choice("energy")
+        let kgce = s.number("kgce_per_unit", required: true)
+        let from = s.datetime("effective_from", required: true)
+        let source = s.string("source")
+        s.finish()
+        if energy == .production { s.report("energy", "production has no standard-coal factor") }
+        if let kgce, kgce <= 0 { s.report("kgce_per_unit", "must be greater than 0") }
+        if let from, from.count != 10 || ISO8601Time.parseMs(from) == nil {
+            s.report("effective_from", "\"\(from)\" is not a date (YYYY-MM-DD)")
+            return
+        }
+        guard let energy, energy != .production, let kgce, kgce > 0, let from, let source else { return }
+        factorEntries.append((enterprise, energy, kgce, from, source, Origin(file: s.file, line: s.line, key: s.keyPath)))
+    }
+
+    /// Factors with their first day resolved in the configured time zone.
+    private func factorTable() -> CoalFactorTable {
+        let zone = TimeZone(identifier: daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!
+        var table = CoalFactorTable()
+        var seen: [String: Origin] = [:]
+        for entry in factorEntries {
+            let key = "\(entry.enterprise ?? "*")/\(entry.energy.rawValue)/\(entry.from)"
+            if let first = seen[key] {
+                diagnostics.report(
+                    entry.origin.file, entry.origin.line, entry.origin.key,
+                    "a \(entry.energy.rawValue) factor from \(entry.from) is defined again (first at \(first.file):\(first.line))")
+                continue
+            }
+            seen[key] = entry.origin
+            let factor = CoalFactor(
+                energy: entry.energy, kgcePerUnit: entry.kgce, effectiveFrom: entry.from,
+                effectiveFromMs: ISO8601Time.parseMs(entry.from, timeZone: zone)!, source: entry.source)
+            if let enterprise = entry.enterprise {
+                table.enterprises[enterprise, default: []].append(factor)
+            } else {
+                table.deployment.append(factor)
+            }
+        }
+        return table
     }
 
     // MARK: Cross-references
@@ -312,6 +361,7 @@ private struct Builder {
                 "\(gateways.count) gateways configured; one energyd polls at most \(ConfigurationLoader.maxGateways) (libmodbus waits with select(), which cannot watch sockets numbered 1024 or above)"
             )
         }
-        return EnergyConfiguration(daemon: daemon, models: models, gateways: gateways, enterprises: enterprises)
+        return EnergyConfiguration(
+            daemon: daemon, models: models, gateways: gateways, enterprises: enterprises, factors: factorTable())
     }
 }

@@ -13,6 +13,7 @@ public enum ConfigurationWriter {
         if let directory = d.enterpriseDirectory { out.append("enterprise_dir = \(quoted(directory))") }
         out.append("write_batch_max_samples = \(d.writeBatchMaxSamples)")
         out.append("write_flush_interval_ms = \(d.writeFlushIntervalMs)")
+        out.append("accounting_interval_ms = \(d.accountingIntervalMs)")
         for model in configuration.models.values.sorted(by: { $0.id < $1.id }) {
             out.append("\n[models.\(key(model.id))]")
             out.append("description = \(quoted(model.description))")
@@ -58,9 +59,25 @@ public enum ConfigurationWriter {
                 out.append("energy = \(quoted(meter.energy.rawValue))")
                 if let product = meter.product { out.append("product = \(quoted(product))") }
                 out.append("interval_s = \(meter.intervalSeconds)")
+                if let maxRate = meter.maxRatePerHour { out.append("max_rate = \(number(maxRate))") }
+            }
+            for factor in configuration.factors.enterprises[enterprise.id] ?? [] {
+                out.append("[[enterprises.\(key(enterprise.id)).factors]]")
+                out += factorLines(factor)
             }
         }
+        for factor in configuration.factors.deployment {
+            out.append("\n[[factors]]")
+            out += factorLines(factor)
+        }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    private static func factorLines(_ factor: CoalFactor) -> [String] {
+        [
+            "energy = \(quoted(factor.energy.rawValue))", "kgce_per_unit = \(number(factor.kgcePerUnit))",
+            "effective_from = \(factor.effectiveFrom)", "source = \(quoted(factor.source))",
+        ]
     }
 
     /// A TOML basic string.

@@ -14,12 +14,14 @@ public struct DaemonSettings: Sendable, Hashable {
     public var writeBatchMaxSamples: Int
     /// Longest a sample waits in memory before its batch is committed.
     public var writeFlushIntervalMs: Int
+    /// How often new samples are accounted into rollups (real time).
+    public var accountingIntervalMs: Int
 
     /// Defaults for a data-centre installation.
     public init(
         databasePath: String = "/var/lib/energyd/energy.sqlite", alertLogPath: String = "/var/log/energyd/alerts.jsonl",
         timeZone: String = "Asia/Shanghai", rawRetentionDays: Int = 35, enterpriseDirectory: String? = nil,
-        writeBatchMaxSamples: Int = 5000, writeFlushIntervalMs: Int = 1000
+        writeBatchMaxSamples: Int = 5000, writeFlushIntervalMs: Int = 1000, accountingIntervalMs: Int = 5000
     ) {
         self.databasePath = databasePath
         self.alertLogPath = alertLogPath
@@ -28,6 +30,7 @@ public struct DaemonSettings: Sendable, Hashable {
         self.enterpriseDirectory = enterpriseDirectory
         self.writeBatchMaxSamples = writeBatchMaxSamples
         self.writeFlushIntervalMs = writeFlushIntervalMs
+        self.accountingIntervalMs = accountingIntervalMs
     }
 }
 
@@ -41,16 +44,19 @@ public struct EnergyConfiguration: Sendable, Hashable {
     public var gateways: [String: GatewayConfig]
     /// Enterprises in the order configured.
     public var enterprises: [EnterpriseConfig]
+    /// Standard-coal factors beyond the GB/T 2589-2020 defaults.
+    public var factors: CoalFactorTable
 
     /// Creates a configuration; `ConfigurationLoader` builds validated ones from TOML.
     public init(
         daemon: DaemonSettings = DaemonSettings(), models: [String: MeterModel] = [:],
-        gateways: [String: GatewayConfig] = [:], enterprises: [EnterpriseConfig] = []
+        gateways: [String: GatewayConfig] = [:], enterprises: [EnterpriseConfig] = [], factors: CoalFactorTable = CoalFactorTable()
     ) {
         self.daemon = daemon
         self.models = models
         self.gateways = gateways
         self.enterprises = enterprises
+        self.factors = factors
     }
 
     /// Every meter with its enterprise, in configuration order.

@@ -53,11 +53,13 @@ public struct MeterConfig: Sendable, Hashable {
     public var product: String?
     /// Poll interval, polls aligned to wall-clock multiples of it.
     public var intervalSeconds: Int
+    /// Most its consumption counter can advance per hour (rated power or flow); faster deltas are spikes.
+    public var maxRatePerHour: Double?
 
     /// Creates a meter.
     public init(
         id: String, gateway: String, unitID: Int, model: String, energy: EnergyType, product: String? = nil,
-        intervalSeconds: Int = 60
+        intervalSeconds: Int = 60, maxRatePerHour: Double? = nil
     ) {
         self.id = id
         self.gateway = gateway
@@ -66,6 +68,7 @@ public struct MeterConfig: Sendable, Hashable {
         self.energy = energy
         self.product = product
         self.intervalSeconds = intervalSeconds
+        self.maxRatePerHour = maxRatePerHour
     }
 }
 

@@ -1,0 +1,310 @@
+/// A good reading of a counter, in the counter's own unit.
+public struct CounterReading: Sendable, Hashable, Codable {
+    /// UTC epoch ms.
+    public var timestampMs: Int64
+    /// Counter value as read.
+    public var value: Double
+
+    /// Creates a reading.
+    public init(_ timestampMs: Int64, _ value: Double) {
+        self.timestampMs = timestampMs
+        self.value = value
+    }
+}
+
+/// Consumption between two accepted readings: spread over the time between them in proportion to time.
+public struct CounterInterval: Sendable, Hashable, Codable {
+    /// Start, UTC epoch ms (an accepted reading).
+    public var startMs: Int64
+    /// End, UTC epoch ms (the next accepted reading).
+    public var endMs: Int64
+    /// Amount consumed, in the counter's unit.
+    public var delta: Double
+    /// Whether the amount or its spread over time is an estimate (a gap, a frozen counter, a replaced meter).
+    public var estimated: Bool
+
+    /// Creates an interval.
+    public init(startMs: Int64, endMs: Int64, delta: Double, estimated: Bool) {
+        self.startMs = startMs
+        self.endMs = endMs
+        self.delta = delta
+        self.estimated = estimated
+    }
+}
+
+/// What the counter rules noticed.
+public enum CounterEventKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The counter passed its wrap; the delta across it was counted.
+    case rollover
+    /// The counter restarted near zero (meter replaced or reset); counted from zero.
+    case reset
+    /// One reading of 0 (or below the counter) between true values; ignored.
+    case glitch
+    /// A reading implying more than the meter's maximum rate; excluded.
+    case spike
+    /// The counter stood still and then caught up; the catch-up was spread over the time it stood.
+    case frozen
+    /// Readings were missing; the delta across the gap was spread over it.
+    case gap
+}
+
+/// One event, at the reading that revealed it.
+public struct CounterEvent: Sendable, Hashable, Codable {
+    /// UTC epoch ms of the reading that revealed it.
+    public var timestampMs: Int64
+    /// What happened.
+    public var kind: CounterEventKind
+    /// Figures for people ("0 after 123456.7", "from … to …").
+    public var detail: String
+
+    /// Creates an event.
+    public init(timestampMs: Int64, kind: CounterEventKind, detail: String) {
+        self.timestampMs = timestampMs
+        self.kind = kind
+        self.detail = detail
+    }
+}
+
+/// What a counter needs to be read as consumption.
+public struct CounterSettings: Sendable, Hashable {
+    /// Value at which the counter wraps to zero, if it does.
+    public var wrap: Double?
+    /// Most the meter can count per hour (its maximum power or flow); faster deltas are spikes.
+    public var maxRatePerHour: Double?
+    /// The poll interval: intervals longer than 1.5 of it are gaps.
+    public var nominalIntervalMs: Int64
+
+    /// Creates settings.
+    public init(wrap: Double?, maxRatePerHour: Double?, nominalIntervalMs: Int64) {
+        self.wrap = wrap
+        self.maxRatePerHour = maxRatePerHour
+        self.nominalIntervalMs = nominalIntervalMs
+    }
+}
+
+/// Where a replay of a counter's readings may restart: everything before the anchor is final.
+public struct CounterState: Sendable, Hashable, Codable {
+    /// The last accepted reading whose outcome is final.
+    public var anchor: CounterReading?
+    /// The final interval that ends at the anchor (it shares the anchor's bucket with what follows).
+    public var lastInterval: CounterInterval?
+    /// Rate per hour of the last interval with consumption, for judging a catch-up after a frozen counter.
+    public var ratePerHour: Double?
+
+    /// Nothing read yet.
+    public init(anchor: CounterReading? = nil, lastInterval: CounterInterval? = nil, ratePerHour: Double? = nil) {
+        self.anchor = anchor
+        self.lastInterval = lastInterval
+        self.ratePerHour = ratePerHour
+    }
+}
+
+/// The outcome of replaying readings after a state.
+public struct CounterReplay: Sendable, Hashable {
+    /// Intervals after the starting anchor, final ones first, then provisional ones (a counter standing still).
+    public var intervals: [CounterInterval]
+    /// Events revealed by readings after the starting anchor.
+    public var events: [CounterEvent]
+    /// Where the next replay starts: the last point whose outcome is final.
+    public var state: CounterState
+}
+
+/// Turns a counter's good readings into consumption intervals, handling rollover, reset, zero glitch, spike,
+/// frozen value and gaps. Pure: the same state and readings always give the same result, so a replay of the
+/// whole history (a rebuild) and replays of its pieces as they arrive (incremental) agree exactly.
+///
+/// A decision about a reading looks at most one good reading ahead; while that reading is missing the replay
+/// stops there and the next one starts again from the last final anchor.
+public enum CounterRules {
+    /// Readings unchanged for at least this many polls and this long, then a jump, are a frozen counter.
+    static let frozenMinimumReadings = 3
+    static let frozenMinimumMs: Int64 = 3_600_000
+    /// Rates up to this factor above the maximum are tolerated: a reading's time is when its request left, which
+    /// can be off by the poll's own delays (and a spike is a reading far beyond any rate).
+    static let rateTolerance = 1.25
+
+    /// Replays `readings` (good readings after `state.anchor`, in time order).
+    public static func replay(from state: CounterState, readings: [CounterReading], settings: CounterSettings) -> CounterReplay {
+        var replay = Replayer(state: state, settings: settings)
+        replay.run(readings)
+        return CounterReplay(intervals: replay.intervals, events: replay.events, state: replay.final)
+    }
+}
+
+/// The replay's working state.
+private struct Replayer {
+    let settings: CounterSettings
+    var anchor: CounterReading?
+    var ratePerHour: Double?
+    /// Readings equal to the anchor's value since the anchor: (count, time of the last one).
+    var standstill: (count: Int, lastMs: Int64)?
+    /// Whether a glitch or spike was skipped since the anchor: the longer interval then is no gap in polling.
+    var skippedSinceAnchor = false
+    var intervals: [CounterInterval] = []
+    var events: [CounterEvent] = []
+    var final: CounterState
+
+    init(state: CounterState, settings: CounterSettings) {
+        self.settings = settings
+        self.anchor = state.anchor
+        self.ratePerHour = state.ratePerHour
+        self.final = state
+    }
+
+    static func hours(_ from: Int64, _ to: Int64) -> Double { Double(to - from) / 3_600_000 }
+
+    /// Whether `delta` over `from…to` is within the meter's maximum rate.
+    func plausible(_ delta: Double, from: Int64, to: Int64) -> Bool {
+        guard let maximum = settings.maxRatePerHour else { return true }
+        return delta <= maximum * CounterRules.rateTolerance * max(Self.hours(from, to), 1e-9)
+    }
+
+    mutating func run(_ readings: [CounterReading]) {
+        var index = 0
+        while index < readings.count {
+            let reading = readings[index]
+            let next = index + 1 < readings.count ? readings[index + 1] : nil
+            guard let current = anchor else {
+                anchor = reading
+                final = CounterState(anchor: reading, lastInterval: nil, ratePerHour: ratePerHour)
+                index += 1
+                continue
+            }
+            let delta = reading.value - current.value
+            if delta == 0 {
+                standstill = ((standstill?.count ?? 0) + 1, reading.timestampMs)
+                index += 1
+                continue
+            }
+            let outcome = delta > 0 ? rise(from: current, to: reading, next: next) : fall(from: current, to: reading, next: next)
+            switch outcome {
+            case .wait:
+                emitStandstill(final: false)
+                return
+            case .skip:
+                skippedSinceAnchor = true
+                index += 1
+            case .accept: index += 1
+            }
+        }
+        emitStandstill(final: false)
+    }
+
+    enum Outcome { case accept, skip, wait }
+
+    private mutating func rise(from current: CounterReading, to reading: CounterReading, next: CounterReading?) -> Outcome {
+        let delta = reading.value - current.value
+        if !plausible(delta, from: current.timestampMs, to: reading.timestampMs) {
+            guard let next else { return .wait }
+            let nextDelta = next.value - current.value
+            if nextDelta >= 0, plausible(nextDelta, from: current.timestampMs, to: next.timestampMs) {
+                events.append(
+                    CounterEvent(
+                        timestampMs: reading.timestampMs, kind: .spike, detail: "\(reading.value) after \(current.value); reading excluded")
+                )
+                return .skip
+            }
+            // The counter jumped and went on from there: the jump is not consumption.
+            events.append(
+                CounterEvent(
+                    timestampMs: reading.timestampMs, kind: .spike, detail: "jump from \(current.value) to \(reading.value) excluded"))
+            accept(reading, delta: 0, estimated: true, from: closeStandstill())
+            return .accept
+        }
+        if let stood = standstill, stood.count >= CounterRules.frozenMinimumReadings,
+            stood.lastMs - current.timestampMs >= CounterRules.frozenMinimumMs, let rate = ratePerHour,
+            delta > 2 * rate * Self.hours(stood.lastMs, reading.timestampMs)
+        {
+            // It stood still while the plant ran: spread the catch-up over the whole time it stood.
+            events.append(
+                CounterEvent(
+                    timestampMs: reading.timestampMs, kind: .frozen,
+                    detail: "unchanged at \(current.value) for \(stood.count) readings from \(current.timestampMs) ms; \(delta) spread"))
+            standstill = nil
+            accept(reading, delta: delta, estimated: true, from: current.timestampMs)
+            return .accept
+        }
+        let start = closeStandstill()
+        accept(reading, delta: delta, estimated: isGap(from: start, to: reading.timestampMs), from: start)
+        return .accept
+    }
+
+    private mutating func fall(from current: CounterReading, to reading: CounterReading, next: CounterReading?) -> Outcome {
+        if reading.value == 0 || (next.map { $0.value >= current.value } ?? false) {
+            // A zero (or a dip) between true values: a glitch, unless the counter stays low (a reset).
+            guard let next else { return .wait }
+            if next.value >= current.value, plausible(next.value - current.value, from: current.timestampMs, to: next.timestampMs) {
+                events.append(
+                    CounterEvent(
+                        timestampMs: reading.timestampMs, kind: .glitch, detail: "\(reading.value) after \(current.value); reading ignored")
+                )
+                return .skip
+            }
+        }
+        if let wrap = settings.wrap {
+            let across = wrap - current.value + reading.value
+            let shorterThanReset = settings.maxRatePerHour != nil || across < current.value - reading.value
+            // Judged over the time since the last reading: an idle spell before it must not make a reset look like a wrap.
+            let lastReadMs = standstill?.lastMs ?? current.timestampMs
+            if across >= 0, shorterThanReset, plausible(across, from: lastReadMs, to: reading.timestampMs) {
+                events.append(
+                    CounterEvent(
+                        timestampMs: reading.timestampMs, kind: .rollover, detail: "\(current.value) → \(reading.value) across \(wrap)"))
+                let start = closeStandstill()
+                accept(reading, delta: across, estimated: isGap(from: start, to: reading.timestampMs), from: start)
+                return .accept
+            }
+        }
+        // Restarted near zero: a new or reset meter. Count from zero; what the old one counted after its last
+        // reading is unknown, so the interval is an estimate.
+        guard let next else { return .wait }
+        if next.value < reading.value {
+            events.append(
+                CounterEvent(
+                    timestampMs: reading.timestampMs, kind: .glitch, detail: "\(reading.value) after \(current.value); reading ignored"))
+            return .skip
+        }
+        events.append(
+            CounterEvent(timestampMs: reading.timestampMs, kind: .reset, detail: "restarted at \(reading.value) after \(current.value)"))
+        accept(reading, delta: max(0, reading.value), estimated: true, from: closeStandstill())
+        return .accept
+    }
+
+    /// Makes a standstill since the anchor final; returns where the next interval starts.
+    private mutating func closeStandstill() -> Int64 {
+        emitStandstill(final: true)
+        return anchor!.timestampMs
+    }
+
+    private func isGap(from start: Int64, to end: Int64) -> Bool {
+        Double(end - start) > 1.5 * Double(settings.nominalIntervalMs)
+    }
+
+    /// Emits the zero interval of a counter that stood still since the anchor.
+    private mutating func emitStandstill(final isFinal: Bool) {
+        guard let stood = standstill, let current = anchor else { return }
+        let interval = CounterInterval(startMs: current.timestampMs, endMs: stood.lastMs, delta: 0, estimated: false)
+        intervals.append(interval)
+        if isFinal {
+            standstill = nil
+            anchor = CounterReading(stood.lastMs, current.value)
+            final = CounterState(anchor: anchor, lastInterval: interval, ratePerHour: ratePerHour)
+        }
+    }
+
+    /// Accepts `reading` as the new anchor with the interval that leads to it.
+    private mutating func accept(_ reading: CounterReading, delta: Double, estimated: Bool, from start: Int64) {
+        let interval = CounterInterval(startMs: start, endMs: reading.timestampMs, delta: delta, estimated: estimated)
+        intervals.append(interval)
+        if estimated, delta > 0, isGap(from: start, to: reading.timestampMs), !skippedSinceAnchor,
+            !events.contains(where: { $0.timestampMs == reading.timestampMs })
+        {
+            events.append(CounterEvent(timestampMs: reading.timestampMs, kind: .gap, detail: "\(delta) spread from \(start) ms"))
+        }
+        if delta > 0, !estimated { ratePerHour = delta / Self.hours(start, reading.timestampMs) }
+        anchor = reading
+        standstill = nil
+        skippedSinceAnchor = false
+        final = CounterState(anchor: reading, lastInterval: interval, ratePerHour: ratePerHour)
+    }
+}

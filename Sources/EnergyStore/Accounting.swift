@@ -1,0 +1,282 @@
+import EnergyModel
+import Foundation
+import GRDB
+
+/// Where accounting of one series stopped: the counter rules' state and what the final intervals before it
+/// put into the 15-minute bucket it lies in (that bucket is completed by what comes after).
+struct AccountingCheckpoint: Codable, Hashable {
+    var counter = CounterState()
+    /// The bucket holding the anchor.
+    var carryBucketMs: Int64?
+    /// What final intervals put into that bucket, millionths of the accounting unit.
+    var carryAmount: Micro = 0
+    var carryEstimated: Micro = 0
+}
+
+/// What one accounting pass did.
+public struct AccountingPass: Sendable, Hashable {
+    /// Series whose rollups changed.
+    public var seriesUpdated = 0
+    /// Readings replayed.
+    public var readings = 0
+    /// 15-minute buckets written.
+    public var quarters = 0
+}
+
+extension EnergyStore {
+    /// Accounts the samples stored since the last pass: counter rules, 15-minute buckets and their hourly, daily
+    /// and monthly sums, counter events. Only counters with new samples are touched; a counter that received a
+    /// sample older than where its accounting stands (a late or repeated sample) is replayed from its first stored
+    /// sample. One transaction per counter, so a crash leaves each either before or after its pass.
+    @discardableResult
+    public func account(calendar: CalendarBuckets) async throws -> AccountingPass {
+        let marked = try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT d.series, s.* FROM accounting_dirty d JOIN series s ON s.id = d.series ORDER BY d.series")
+                .map { try SeriesRecord(row: $0) }
+        }
+        var pass = AccountingPass()
+        for record in marked {
+            let (readings, quarters) = try await database.write { db -> (Int, Int) in
+                guard
+                    let oldest = try Int64.fetchOne(db, sql: "SELECT min_ts FROM accounting_dirty WHERE series = ?", arguments: [record.id])
+                else { return (0, 0) }
+                try db.execute(sql: "DELETE FROM accounting_dirty WHERE series = ?", arguments: [record.id])
+                let checkpoint = try Self.checkpoint(record.id, db: db)
+                if let anchor = checkpoint.counter.anchor, oldest <= anchor.timestampMs {
+                    return try Self.rebuild(record, fromMs: .min, toMs: .max, calendar: calendar, db: db)
+                }
+                return try Self.accountIncrementally(record, checkpoint: checkpoint, calendar: calendar, db: db)
+            }
+            if readings > 0 {
+                pass.seriesUpdated += 1
+                pass.readings += readings
+                pass.quarters += quarters
+            }
+        }
+        return pass
+    }
+
+    /// Recomputes rollups and events in [fromMs, toMs) from the raw samples of every accounted series, replaying
+    /// each counter from its first stored sample; gives exactly what incremental accounting gives.
+    @discardableResult
+    public func rebuild(fromMs: Int64, toMs: Int64, calendar: CalendarBuckets) async throws -> AccountingPass {
+        let series = try await database.read { db in try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series ORDER BY id") }
+            .filter(\.isAccounted)
+        var pass = AccountingPass()
+        for record in series {
+            let (readings, quarters) = try await database.write { db in
+                try Self.rebuild(record, fromMs: fromMs, toMs: toMs, calendar: calendar, db: db)
+            }
+            pass.seriesUpdated += readings > 0 ? 1 : 0
+            pass.readings += readings
+            pass.quarters += quarters
+        }
+        return pass
+    }
+
+    // MARK: Passes
+
+    private static func settings(_ record: SeriesRecord) -> CounterSettings {
+        CounterSettings(wrap: record.wrap, maxRatePerHour: record.maxRate, nominalIntervalMs: record.intervalMs)
+    }
+
+    private static func unitFactor(_ record: SeriesRecord) -> Double {
+        EnergyType(rawValue: record.energy).flatMap { UnitConversion.factor(from: record.unit, to: $0) } ?? 1
+    }
+
+    private static func checkpoint(_ series: Int64, db: Database) throws -> AccountingCheckpoint {
+        try String.fetchOne(db, sql: "SELECT checkpoint FROM accounting_state WHERE series = ?", arguments: [series])
+            .flatMap { try? JSONDecoder().decode(AccountingCheckpoint.self, from: Data($0.utf8)) } ?? AccountingCheckpoint()
+    }
+
+    private static func accountIncrementally(
+        _ record: SeriesRecord, checkpoint: AccountingCheckpoint, calendar: CalendarBuckets, db: Database
+    ) throws -> (Int, Int) {
+        let afterMs = checkpoint.counter.anchor?.timestampMs ?? .min
+        let readings = try goodReadings(record.id, afterMs: afterMs, db: db)
+        guard !readings.isEmpty else { return (0, 0) }
+        let replay = CounterRules.replay(from: checkpoint.counter, readings: readings, settings: settings(record))
+        var buckets = QuarterAllocation.allocate(replay.intervals, unitFactor: unitFactor(record))
+        let firstBucket = checkpoint.carryBucketMs ?? QuarterAllocation.quarter(containing: readings[0].timestampMs)
+        buckets[firstBucket, default: BucketAmount()] =
+            buckets[firstBucket, default: BucketAmount()]
+            + BucketAmount(amount: checkpoint.carryAmount, estimated: checkpoint.carryEstimated)
+        let quarters = try writeQuarters(record.id, buckets, fromMs: firstBucket, toMs: .max, db: db)
+        try replaceEvents(record.id, replay.events, afterMs: afterMs, untilMs: .max, db: db)
+        try writeAggregates(record.id, fromMs: firstBucket, toMs: readings.last!.timestampMs + 1, calendar: calendar, db: db)
+        try saveCheckpoint(record.id, next(checkpoint, replay: replay, unitFactor: unitFactor(record)), db: db)
+        return (readings.count, quarters)
+    }
+
+    private static func rebuild(_ record: SeriesRecord, fromMs: Int64, toMs: Int64, calendar: CalendarBuckets, db: Database) throws -> (
+        Int, Int
+    ) {
+        let readings = try goodReadings(record.id, afterMs: .min, db: db)
+        guard let first = readings.first else { return (0, 0) }
+        let replay = CounterRules.replay(from: CounterState(), readings: readings, settings: settings(record))
+        let buckets = QuarterAllocation.allocate(replay.intervals, unitFactor: unitFactor(record))
+        // Where raw samples were pruned, the bucket of the first one left also held consumption from before it:
+        // leave that bucket as incremental accounting wrote it. Otherwise the history starts here.
+        let firstBucket = QuarterAllocation.quarter(containing: first.timestampMs)
+        let pruned =
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM consumption WHERE series = ? AND resolution = '15min' AND bucket < ?)",
+                arguments: [record.id, firstBucket]) ?? false
+        let start = max(fromMs, pruned ? firstBucket + QuarterAllocation.quarterMs : firstBucket)
+        let quarters = try writeQuarters(record.id, buckets, fromMs: start, toMs: toMs, db: db)
+        try replaceEvents(record.id, replay.events, afterMs: start == .min ? .min : start - 1, untilMs: toMs, db: db)
+        try writeAggregates(record.id, fromMs: start, toMs: toMs, calendar: calendar, db: db)
+        try saveCheckpoint(record.id, next(AccountingCheckpoint(), replay: replay, unitFactor: unitFactor(record)), db: db)
+        return (readings.count, quarters)
+    }
+
+    /// The checkpoint after a replay: its final anchor, and what final intervals put into the anchor's bucket.
+    private static func next(_ previous: AccountingCheckpoint, replay: CounterReplay, unitFactor: Double) -> AccountingCheckpoint {
+        guard let anchor = replay.state.anchor else { return previous }
+        let bucket = QuarterAllocation.quarter(containing: anchor.timestampMs)
+        let finalIntervals = replay.intervals.filter { $0.endMs <= anchor.timestampMs }
+        var carry = QuarterAllocation.allocate(finalIntervals, unitFactor: unitFactor)[bucket] ?? BucketAmount()
+        if previous.carryBucketMs == bucket {
+            carry = carry + BucketAmount(amount: previous.carryAmount, estimated: previous.carryEstimated)
+        }
+        return AccountingCheckpoint(
+            counter: replay.state, carryBucketMs: bucket, carryAmount: carry.amount, carryEstimated: carry.estimated)
+    }
+
+    // MARK: Reads and writes
+
+    private static func goodReadings(_ series: Int64, afterMs: Int64, db: Database) throws -> [CounterReading] {
+        try Row.fetchAll(
+            db, sql: "SELECT ts, value FROM samples WHERE series = ? AND ts > ? AND quality = 0 AND value IS NOT NULL ORDER BY ts",
+            arguments: [series, afterMs]
+        ).map { CounterReading($0[0], $0[1]) }
+    }
+
+    /// Replaces the 15-minute rows in [fromMs, toMs) with `buckets` and the good-sample counts of the raw samples.
+    private static func writeQuarters(_ series: Int64, _ buckets: [Int64: BucketAmount], fromMs: Int64, toMs: Int64, db: Database) throws
+        -> Int
+    {
+        var good: [Int64: Int] = [:]
+        let counts = try Row.fetchAll(
+            db,
+            sql:
+                "SELECT (ts / 900000) * 900000 AS q, count(*) FROM samples WHERE series = ? AND ts >= ? AND ts < ? AND quality = 0 GROUP BY q",
+            arguments: [series, fromMs, toMs])
+        for row in counts { good[row[0]] = row[1] }
+        try db.execute(
+            sql: "DELETE FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ?",
+            arguments: [series, Resolution.quarter.rawValue, fromMs, toMs])
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO consumption (series, resolution, bucket, amount, estimated, good) VALUES (?, ?, ?, ?, ?, ?)")
+        let keys = Set(buckets.keys).union(good.keys).filter { $0 >= fromMs && $0 < toMs }
+        for bucket in keys.sorted() {
+            let amount = buckets[bucket] ?? BucketAmount()
+            try insert.execute(arguments: [series, Resolution.quarter.rawValue, bucket, amount.amount, amount.estimated, good[bucket] ?? 0])
+        }
+        return keys.count
+    }
+
+    /// Re-adds the hourly, daily and monthly rows overlapping [fromMs, toMs) from the 15-minute rows.
+    private static func writeAggregates(_ series: Int64, fromMs: Int64, toMs: Int64, calendar: CalendarBuckets, db: Database) throws {
+        let sum = try db.cachedStatement(
+            sql: """
+                SELECT sum(amount), sum(estimated), sum(good), count(*) FROM consumption
+                WHERE series = ? AND resolution = '15min' AND bucket >= ? AND bucket < ?
+                """)
+        let upsert = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO consumption (series, resolution, bucket, amount, estimated, good) VALUES (?, ?, ?, ?, ?, ?)")
+        let delete = try db.cachedStatement(sql: "DELETE FROM consumption WHERE series = ? AND resolution = ? AND bucket = ?")
+        for resolution in [Resolution.hour, .day, .month] {
+            var bucket = calendar.start(of: resolution, containing: fromMs)
+            let last = min(
+                toMs,
+                try Int64.fetchOne(
+                    db, sql: "SELECT max(bucket) FROM consumption WHERE series = ? AND resolution = '15min'", arguments: [series]
+                ).map { $0 + 1 } ?? toMs)
+            while bucket < last {
+                let end = calendar.next(resolution, after: bucket)
+                let row = try Row.fetchOne(sum, arguments: [series, bucket, end])!
+                if (row[3] as Int) > 0 {
+                    try upsert.execute(arguments: [series, resolution.rawValue, bucket, row[0] as Int64, row[1] as Int64, row[2] as Int64])
+                } else {
+                    try delete.execute(arguments: [series, resolution.rawValue, bucket])
+                }
+                bucket = end
+            }
+        }
+    }
+
+    private static func replaceEvents(_ series: Int64, _ events: [CounterEvent], afterMs: Int64, untilMs: Int64, db: Database) throws {
+        try db.execute(sql: "DELETE FROM counter_events WHERE series = ? AND ts > ? AND ts < ?", arguments: [series, afterMs, untilMs])
+        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO counter_events (series, ts, kind, detail) VALUES (?, ?, ?, ?)")
+        for event in events where event.timestampMs > afterMs && event.timestampMs < untilMs {
+            try insert.execute(arguments: [series, event.timestampMs, event.kind.rawValue, event.detail])
+        }
+    }
+
+    private static func saveCheckpoint(_ series: Int64, _ checkpoint: AccountingCheckpoint, db: Database) throws {
+        let text = String(decoding: try JSONEncoder().encode(checkpoint), as: UTF8.self)
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO accounting_state (series, anchor_ts, checkpoint) VALUES (?, ?, ?)",
+            arguments: [series, checkpoint.counter.anchor?.timestampMs, text])
+    }
+}
+
+/// One rollup row of one series.
+public struct RollupRow: Sendable, Hashable {
+    /// The series.
+    public var series: SeriesRecord
+    /// Bucket start, UTC epoch ms.
+    public var bucketMs: Int64
+    /// Amount in millionths of the accounting unit.
+    public var amount: Micro
+    /// The estimated part of it.
+    public var estimated: Micro
+    /// Good samples in the bucket.
+    public var good: Int
+}
+
+/// A counter event with its series.
+public struct StoredCounterEvent: Sendable, Hashable {
+    /// The series.
+    public var series: SeriesRecord
+    /// The event.
+    public var event: CounterEvent
+}
+
+extension EnergyStore {
+    /// Rollup rows of `resolution` in [fromMs, toMs) of the accounted series of one enterprise (all when nil).
+    public func rollups(enterprise: String?, resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> [RollupRow] {
+        try await database.read { db in
+            let series = try SeriesRecord.fetchAll(
+                db, sql: "SELECT * FROM series WHERE ? IS NULL OR enterprise = ?", arguments: [enterprise, enterprise]
+            )
+            .filter(\.isAccounted)
+            let query = try db.cachedStatement(
+                sql:
+                    "SELECT bucket, amount, estimated, good FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ? ORDER BY bucket"
+            )
+            var rows: [RollupRow] = []
+            for record in series {
+                for row in try Row.fetchAll(query, arguments: [record.id, resolution.rawValue, fromMs, toMs]) {
+                    rows.append(RollupRow(series: record, bucketMs: row[0], amount: row[1], estimated: row[2], good: row[3]))
+                }
+            }
+            return rows
+        }
+    }
+
+    /// Counter events in [fromMs, toMs), oldest first.
+    public func counterEvents(fromMs: Int64, toMs: Int64) async throws -> [StoredCounterEvent] {
+        try await database.read { db in
+            let series = Dictionary(uniqueKeysWithValues: try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series").map { ($0.id, $0) })
+            return try Row.fetchAll(
+                db, sql: "SELECT series, ts, kind, detail FROM counter_events WHERE ts >= ? AND ts < ? ORDER BY ts, series",
+                arguments: [fromMs, toMs]
+            ).compactMap { row in
+                guard let record = series[row[0]], let kind = CounterEventKind(rawValue: row[2]) else { return nil }
+                return StoredCounterEvent(series: record, event: CounterEvent(timestampMs: row[1], kind: kind, detail: row[3]))
+            }
+        }
+    }
+}
