@@ -1,29 +1,46 @@
 import EnergyModel
+import EnergyReports
 import EnergyStore
 import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Accounts newly stored samples into rollups every `intervalMs` of real time; on shutdown (after the writer's
-/// last commit) one more pass, so that what was stored is also accounted.
+/// Accounts newly stored samples into rollups, then runs the alert checks, every `accounting_interval_ms` of real
+/// time; raises and clears alerts in the store and appends them to the alert log. On shutdown (after the writer's
+/// last commit) it makes one more pass.
 struct AccountingService: Service {
     let store: EnergyStore
-    let calendar: CalendarBuckets
-    let intervalMs: Int
+    let alertLog: AlertLog
+    let configuration: @Sendable () -> EnergyConfiguration
+    let startedMs: Int64
     let logger: Logger
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
+        let interval = configuration().daemon.accountingIntervalMs
+        let progress = await cancelWhenGracefulShutdown {
+            var progress = CheckProgress()
             while !Task.isCancelled {
-                await pass()
-                try? await Task.sleep(for: .milliseconds(intervalMs))
+                await pass(&progress)
+                try? await Task.sleep(for: .milliseconds(interval))
             }
+            return progress
         }
-        await Task { await pass() }.value
+        // The last pass must survive the cancellation that ended the loop: a task of its own.
+        await Task {
+            var last = progress
+            await pass(&last)
+        }.value
     }
 
-    private func pass() async {
+    private func pass(_ progress: inout CheckProgress) async {
+        let configuration = configuration()
+        let calendar = CalendarBuckets(timeZone: TimeZone(identifier: configuration.daemon.timeZone)!)
+        // Checks judge the data as far as it was stored when this pass began, not the clock: a meter is offline
+        // when readings (its own failed ones included) have moved on without it, and a day is closed when the
+        // readings after its end are in. Taken before accounting, so that everything up to it is accounted.
+        let horizon: Int64?
         do {
+            horizon = try await store.newestSampleMs()
             let pass = try await store.account(calendar: calendar)
             if pass.readings > 0 {
                 logger.debug(
@@ -32,6 +49,33 @@ struct AccountingService: Service {
             }
         } catch {
             logger.error("accounting pass failed; it is retried at the next one", metadata: ["error": "\(error)"])
+            return
+        }
+        guard let now = horizon else { return }
+        do {
+            let checks = AlertChecks(store: store, configuration: configuration, startedMs: startedMs)
+            let findings = try await checks.findings(nowMs: now, progress: &progress)
+            let (raise, clear) = AlertTransitions.decide(findings, open: try await store.openAlertKeys())
+            let time = ISO8601Time.format(ms: now, timeZone: calendar.timeZone)
+            try await store.record(
+                raise: raise.map { AlertRecord($0, state: .raised, time: time) },
+                clear: clear.map { AlertRecord($0, state: .cleared, time: time) },
+                atMs: now)
+            for finding in raise {
+                logger.notice(
+                    "alert raised",
+                    metadata: ["kind": "\(finding.kind.rawValue)", "key": "\(finding.key)", "enterprise": "\(finding.enterprise.id)"])
+            }
+            for finding in clear {
+                logger.notice(
+                    "alert cleared",
+                    metadata: ["kind": "\(finding.kind.rawValue)", "key": "\(finding.key)", "enterprise": "\(finding.enterprise.id)"])
+            }
+            let pending = try await store.pendingAlertLines()
+            try await alertLog.append(pending.map(\.line))
+            try await store.markLogged(pending)
+        } catch {
+            logger.error("alert checks failed; they are retried at the next pass", metadata: ["error": "\(error)"])
         }
     }
 }

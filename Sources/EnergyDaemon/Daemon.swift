@@ -61,6 +61,9 @@ public final class Daemon: Sendable {
     public let writer: SampleWriter
     /// The pollers.
     public let polling: PollingService
+    /// The JSON Lines alert log.
+    public let alertLog: AlertLog
+    private let startedMs: Int64
     private let logger: Logger
     private let current: Mutex<EnergyConfiguration>
 
@@ -86,6 +89,8 @@ public final class Daemon: Sendable {
             store: store, batchMaxSamples: configuration.daemon.writeBatchMaxSamples,
             flushIntervalMs: configuration.daemon.writeFlushIntervalMs, logger: logger)
         polling = PollingService(clock: options.clock, sink: writer, logger: logger, policy: options.pollingPolicy)
+        alertLog = AlertLog(path: configuration.daemon.alertLogPath)
+        startedMs = options.clock.nowMs()
     }
 
     private static func applyOverrides(_ options: DaemonOptions, to configuration: inout EnergyConfiguration) {
@@ -112,8 +117,8 @@ public final class Daemon: Sendable {
                 services: [
                     .init(
                         service: AccountingService(
-                            store: store, calendar: CalendarBuckets(timeZone: TimeZone(identifier: configuration.daemon.timeZone)!),
-                            intervalMs: configuration.daemon.accountingIntervalMs, logger: logger),
+                            store: store, alertLog: alertLog, configuration: { [self] in self.configuration },
+                            startedMs: startedMs, logger: logger),
                         serviceName: "accounting"),
                     .init(service: WriterService(writer: writer), serviceName: "writer"),
                     .init(
@@ -134,6 +139,8 @@ public final class Daemon: Sendable {
     @discardableResult
     public func reload() async -> Bool {
         logger.notice("reloading configuration", metadata: ["config": "\(options.configPath)"])
+        // The alert log may have been rotated: the next line goes to a fresh file at its path.
+        await alertLog.reopen()
         var next: EnergyConfiguration
         do {
             next = try ConfigurationLoader.load(path: options.configPath)

@@ -117,7 +117,7 @@ public struct ConsumptionReport: Sendable {
                     ConsumptionLine(
                         period: label, periodStartMs: period, energy: members[0].energy, quantity: members[0].quantity,
                         product: members[0].quantity == "production" ? key.split(separator: "|").last.map(String.init) : nil,
-                        amount: amount, unit: Self.unit(members[0]), kgce: hasFactor ? sign * kgce : nil, estimated: estimated,
+                        amount: amount, unit: Self.unit(members[0]), kgce: hasFactor ? sign * kgce + 0 : nil, estimated: estimated,
                         completeness: lineExpected > 0 ? min(1, Double(lineGood) / lineExpected) : 0, factor: factor?.kgcePerUnit,
                         factorSource: factor?.source))
             }

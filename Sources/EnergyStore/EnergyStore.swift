@@ -109,6 +109,35 @@ public final class EnergyStore: Sendable {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v3-alerts-production") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE alerts (
+                        id INTEGER PRIMARY KEY,
+                        key TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        severity TEXT NOT NULL,
+                        enterprise TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        raised_at INTEGER NOT NULL,
+                        cleared_at INTEGER,
+                        raised_record TEXT NOT NULL,
+                        cleared_record TEXT,
+                        raised_logged INTEGER NOT NULL DEFAULT 0,
+                        cleared_logged INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE UNIQUE INDEX alerts_open_key ON alerts (key) WHERE cleared_at IS NULL;
+                    CREATE INDEX alerts_raised_at ON alerts (raised_at);
+                    CREATE TABLE production (
+                        enterprise TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        day INTEGER NOT NULL,
+                        quantity REAL NOT NULL,
+                        source TEXT NOT NULL,
+                        PRIMARY KEY (enterprise, product, day)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

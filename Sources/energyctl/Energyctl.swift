@@ -8,8 +8,8 @@ import Foundation
 struct Energyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energyctl",
-        abstract: "Reads what energyd stored: samples, summaries, and (later) consumption, reports and alerts.",
-        subcommands: [Summary.self, Samples.self, Consumption.self, Rebuild.self])
+        abstract: "Reads what energyd stored: samples, consumption, inspection reports and alerts; enters production figures.",
+        subcommands: [Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self])
 }
 
 /// Where the database is: named directly, or taken from the configuration.

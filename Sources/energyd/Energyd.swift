@@ -28,7 +28,8 @@ struct CheckConfig: ParsableCommand {
             let configuration = try ConfigurationLoader.load(path: config)
             print(
                 "\(config): ok: \(configuration.models.count) models, \(configuration.gateways.count) gateways, "
-                    + "\(configuration.enterprises.count) enterprises, \(configuration.meters.count) meters")
+                    + "\(configuration.enterprises.count) enterprises, \(configuration.meters.count) meters, "
+                    + "\(configuration.enterprises.map(\.products.count).reduce(0, +)) products under \(configuration.quotas.count) quotas")
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(exitConfigurationError)

@@ -7,8 +7,8 @@ import TestSupport
 import Testing
 
 /// A simulated January of the demo district and of the fault scenario, polled by the real energyd on an
-/// accelerated clock, accounted incrementally as samples land, then checked against metersim's ground truth
-/// and against a rebuild from raw samples.
+/// accelerated clock, accounted incrementally as samples land, then checked against metersim's ground truth,
+/// against a rebuild from raw samples, and for the alerts and reports the inspection team gets.
 @Suite(.serialized) struct AccountingEndToEndTests {
     static let january: Int64 = 1_767_196_800_000  // 2026-01-01T00:00:00+08:00
     static let february: Int64 = january + 31 * 86_400_000
@@ -56,6 +56,33 @@ import Testing
         return 1e-4 * truth + edgeHours * 0.2 * truth / (31 * 24)
     }
 
+    /// Runs energyctl on the month's database and decodes its JSON output.
+    func energyctl(_ month: Month, _ arguments: [String]) async throws -> Any {
+        let process = try ChildProcess(
+            "energyctl", arguments + ["--config", month.harness.configPath, "--format", "json"])
+        #expect(await process.waitForExit() == 0, "\(process.printed)")
+        return try JSONSerialization.jsonObject(with: Data(process.printed.utf8))
+    }
+
+    /// Every alert-log line is one JSON object with every field; there is one line per raise and per clear.
+    func checkAlertLog(_ month: Month) async throws -> [[String: Any]] {
+        let text = try String(contentsOfFile: month.harness.directory.file("alerts.jsonl"), encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let fields: Set = [
+            "time", "kind", "severity", "state", "key", "enterprise", "subject", "period", "measured", "limit", "level", "standard",
+            "completeness", "evidence", "message",
+        ]
+        for object in objects {
+            #expect(Set(object.keys) == fields, "\(object)")
+            #expect((object["message"] as? String)?.isEmpty == false)
+            #expect((object["enterprise"] as? [String: Any])?.keys.sorted() == ["id", "jurisdiction", "name"])
+        }
+        let alerts = try await month.store.alerts(openOnly: false)
+        #expect(objects.count == alerts.count + alerts.filter { $0.cleared != nil }.count)
+        return objects
+    }
+
     /// The truth in the rollup's accounting unit.
     func truthAmount(_ row: TruthRow) -> Double {
         row.amount * (EnergyType(rawValue: row.energy).flatMap { UnitConversion.factor(from: row.unit, to: $0) } ?? 1)
@@ -101,6 +128,27 @@ import Testing
         }
         checkDaysAddUpToMonths(month)
         try await checkRebuildEqualsIncremental(month)
+
+        // The over-quota enterprise raises exactly one quota alert, with the figures of its month.
+        let alerts = try await month.store.alerts(openOnly: false).map(\.raised)
+        let quota = alerts.filter { $0.kind == .quotaExceeded }
+        #expect(quota.count == 1, "\(quota.map(\.message))")
+        if let alert = quota.first {
+            #expect(alert.enterprise.id == "E02" && alert.enterprise.jurisdiction == "龙河镇")
+            #expect(alert.period == "2026-01" && alert.subject == "clinker" && alert.standard == "GB 16780-2021")
+            #expect(abs((alert.measured ?? 0) - 125) < 0.25, "unit consumption \(alert.measured ?? 0)")
+            #expect(alert.limit == 117 && alert.level == 4 && (alert.completeness ?? 0) >= 0.9)
+            #expect(alert.message.contains("超过 GB 16780-2021 限定值"))
+        }
+        #expect(alerts.filter { $0.kind == .inspectionList }.map(\.enterprise.id).sorted() == ["E01", "E02", "E03", "E04"])
+        _ = try await checkAlertLog(month)
+
+        let district = try await energyctl(month, ["report", "district", "--period", "2026-01"]) as! [String: Any]
+        let total = district["total"] as! [String: Any]
+        #expect(total["complianceRate"] as? Double == 0.8, "\(total)")
+        #expect(total["overQuota"] as? [String] == ["龙河建材水泥有限公司"])
+        #expect((total["inspectionList"] as? [String])?.count == 4)
+        #expect(total["metersOnline"] as? Int == 17)
     }
 
     @Test func faultScenarioLosesNothingThatCanBeKnownAndSaysWhatItEstimated() async throws {
@@ -129,5 +177,27 @@ import Testing
         #expect(month.monthly["E02-coal"]!.estimated > 0, "the gap was spread and marked estimated")
         checkDaysAddUpToMonths(month)
         try await checkRebuildEqualsIncremental(month)
+
+        // The 6-hour outage of gw-e02 on 3 January raises one offline alert, and clears it.
+        let alerts = try await month.store.alerts(openOnly: false)
+        let e02 = ["gw-e02", "E02-main-power", "E02-coal", "E02-clinker"]
+        let outage = alerts.filter {
+            [.gatewayOffline, .meterOffline].contains($0.raised.kind) && e02.contains($0.raised.subject)
+                && $0.raised.time.hasPrefix("2026-01-03")
+        }
+        #expect(outage.count == 1, "\(outage.map(\.raised.message))")
+        #expect(outage.first?.cleared != nil)
+        // Each counter anomaly raises its alert.
+        let anomalies = Set(alerts.filter { $0.raised.kind == .dataAnomaly }.map(\.raised.key))
+        for key in ["E02-main-power/rollover", "E01-kiln-power/reset", "E01-main-power/glitch", "E03-power/spike", "E05-steam/frozen"] {
+            #expect(anomalies.contains("data_anomaly/" + key), "\(anomalies)")
+        }
+        _ = try await checkAlertLog(month)
+        // The outage day has under 90 % of its readings: no unit consumption is presented as fact.
+        let day = try await energyctl(month, ["report", "enterprise", "E02", "--period", "2026-01-03"]) as! [String: Any]
+        let product = (day["products"] as! [[String: Any]])[0]
+        #expect(product["verdict"] as? String == "insufficient-data")
+        #expect(product["unitConsumption"] == nil)
+        #expect((product["completeness"] as? Double ?? 1) < 0.9)
     }
 }

@@ -24,9 +24,12 @@ struct DaemonHarness {
     func writeConfiguration(_ configuration: EnergyConfiguration) throws {
         var configuration = configuration
         configuration.daemon.databasePath = databasePath
+        // Written out whole: quotas and enterprises from other files are inlined.
+        configuration.daemon.quotaLibrary = nil
+        configuration.daemon.enterpriseDirectory = nil
         configuration.daemon.alertLogPath = directory.file("alerts.jsonl")
         configuration.daemon.writeFlushIntervalMs = 50
-        configuration.daemon.accountingIntervalMs = 200
+        configuration.daemon.accountingIntervalMs = 100
         try ConfigurationWriter.toml(configuration).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 

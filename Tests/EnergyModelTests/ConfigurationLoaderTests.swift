@@ -154,3 +154,38 @@ import Testing
         #expect(found.first?.contains("1001 gateways configured; one energyd polls at most 1000") == true, "\(found)")
     }
 }
+
+@Suite struct ConfigurationRoundTripTests {
+    @Test func writtenConfigurationReadsBackTheSame() throws {
+        let shipped = try ConfigurationLoader.load(path: shippedConfigPath)
+        var flattened = shipped
+        flattened.daemon.enterpriseDirectory = nil
+        flattened.daemon.quotaLibrary = nil
+        let text = ConfigurationWriter.toml(flattened)
+        let reread = try ConfigurationLoader.parse(main: ConfigSource(path: "written.toml", text: text))
+        #expect(reread == flattened)
+        #expect(reread.quotas.count == 9 && reread.enterprises.flatMap(\.products).count == 5)
+    }
+
+    @Test func productsAreCheckedAgainstTheirQuotaAndEnterprise() throws {
+        var configuration = try ConfigurationLoader.load(path: shippedConfigPath)
+        configuration.daemon.enterpriseDirectory = nil
+        configuration.daemon.quotaLibrary = nil
+        configuration.enterprises[0].products[0].boundary.append("E02-coal")
+        configuration.enterprises[0].products[0].corrections = ["thickness": 1.1]
+        configuration.enterprises[1].products[0].quota = "gb21252_dry_pressed_tile"
+        configuration.enterprises[2].products[0].productionMeter = "E03-power"
+        let text = ConfigurationWriter.toml(configuration)
+        var messages: [String] = []
+        do {
+            _ = try ConfigurationLoader.parse(main: ConfigSource(path: "c.toml", text: text))
+        } catch {
+            messages = error.errors.map(\.message)
+        }
+        #expect(messages.contains("\"E02-coal\" is not a meter of this enterprise"))
+        #expect(messages.contains("quota \"gb16780_clinker\" allows no \"thickness\" correction (allowed: altitude)"))
+        #expect(messages.contains("quota \"gb21252_dry_pressed_tile\" is for dry_pressed_tile, not clinker"))
+        #expect(messages.contains("\"E03-power\" does not count dry_pressed_tile"))
+        #expect(messages.count == 4, "\(messages)")
+    }
+}

@@ -15,7 +15,18 @@ public enum ConfigurationLoader {
             throw ConfigErrors([ConfigError(file: path, line: 0, key: "-", message: "cannot read: \(error.localizedDescription)")])
         }
         var extra: [ConfigSource] = []
-        if let directory = enterpriseDirectory(in: main) {
+        if let library = daemonString("quota_library", in: main) {
+            let file = library.hasPrefix("/") ? library : (path as NSString).deletingLastPathComponent + "/" + library
+            do {
+                extra.append(ConfigSource(path: file, text: try String(contentsOfFile: file, encoding: .utf8)))
+            } catch {
+                throw ConfigErrors([
+                    ConfigError(
+                        file: path, line: 0, key: "daemon.quota_library", message: "cannot read \(file): \(error.localizedDescription)")
+                ])
+            }
+        }
+        if let directory = daemonString("enterprise_dir", in: main) {
             let resolved = directory.hasPrefix("/") ? directory : (path as NSString).deletingLastPathComponent + "/" + directory
             let names = (try? FileManager.default.contentsOfDirectory(atPath: resolved)) ?? []
             for name in names.sorted() where name.hasSuffix(".toml") && !name.hasPrefix(".") {
@@ -30,12 +41,12 @@ public enum ConfigurationLoader {
         return try parse(main: main, enterpriseFiles: extra)
     }
 
-    /// The `daemon.enterprise_dir` of a main file, read before full validation so its files can be loaded.
-    private static func enterpriseDirectory(in source: ConfigSource) -> String? {
+    /// A file named in `[daemon]` of a main file, read before full validation so that it can be loaded.
+    private static func daemonString(_ key: String, in source: ConfigSource) -> String? {
         guard let root = try? TOMLParser.parse(source.text), case .table(let daemon)? = root["daemon"]?.value,
-            case .string(let directory)? = daemon["enterprise_dir"]?.value
+            case .string(let value)? = daemon[key]?.value
         else { return nil }
-        return directory
+        return value
     }
 
     /// Parses and validates a main file and per-enterprise files already read.
@@ -79,6 +90,9 @@ private struct Builder {
     var meterOrigins: [String: Origin] = [:]
     /// Every meter's gateway and model references, checked even when the meter has other errors.
     var meterReferences: [(key: String, value: String, origin: Origin)] = []
+    var quotas: [String: QuotaStandard] = [:]
+    var quotaOrigins: [String: Origin] = [:]
+    var productOrigins: [String: [Origin]] = [:]
     /// Factors with their dates as written, resolved to instants once the time zone is known.
     var factorEntries: [(enterprise: String?, energy: EnergyType, kgce: Double, from: String, source: String, origin: Origin)] = []
     /// Models with an invalid point: their accounting checks would only repeat those errors.
@@ -96,6 +110,7 @@ private struct Builder {
         for (name, section) in root.namedSections("gateways") { readGateway(name, section) }
         for (name, section) in root.namedSections("enterprises") { readEnterprise(name, section) }
         for section in root.sectionArray("factors") { readFactor(section, enterprise: nil) }
+        for (name, section) in root.namedSections("quotas") { readQuota(name, section) }
         root.finish()
     }
 
@@ -115,6 +130,14 @@ private struct Builder {
         if let v = s.integer("write_batch_max_samples", range: 1...1_000_000) { d.writeBatchMaxSamples = v }
         if let v = s.integer("write_flush_interval_ms", range: 10...60_000) { d.writeFlushIntervalMs = v }
         if let v = s.integer("accounting_interval_ms", range: 10...3_600_000) { d.accountingIntervalMs = v }
+        if let v = s.string("quota_library", required: false) { d.quotaLibrary = v }
+        if let v = s.integer("offline_after_s", range: 60...604_800) { d.offlineAfterSeconds = v }
+        if let v = s.integer("day_close_delay_s", range: 0...86_400) { d.dayCloseDelaySeconds = v }
+        if let v = s.integer("quota_check_interval_s", range: 0...31_536_000) { d.quotaCheckIntervalSeconds = v }
+        if let v = s.integer("benchmark_level", range: 1...3) { d.benchmarkLevel = v }
+        if let v = s.number("inspection_threshold_tce") {
+            if v > 0 { d.inspectionThresholdTce = v } else { s.report("inspection_threshold_tce", "must be greater than 0") }
+        }
         s.finish()
         return d
     }
@@ -221,9 +244,17 @@ private struct Builder {
             if let meter = readMeter(m) { meters.append(meter) }
         }
         for f in s.sectionArray("factors") { readFactor(f, enterprise: id) }
+        var products: [ProductConfig] = []
+        for p in s.sectionArray("products") {
+            if let product = readProduct(p) {
+                products.append(product)
+                productOrigins[id, default: []].append(Origin(file: p.file, line: p.line, key: p.keyPath))
+            }
+        }
         s.finish()
         guard let name, let jurisdiction, let industry else { return }
-        enterprises.append(EnterpriseConfig(id: id, name: name, jurisdiction: jurisdiction, industry: industry, meters: meters))
+        enterprises.append(
+            EnterpriseConfig(id: id, name: name, jurisdiction: jurisdiction, industry: industry, meters: meters, products: products))
     }
 
     private mutating func readMeter(_ s: ConfigSection) -> MeterConfig? {
@@ -257,6 +288,78 @@ private struct Builder {
         return MeterConfig(
             id: id, gateway: gateway, unitID: unitID, model: model, energy: energy, product: product,
             intervalSeconds: interval, maxRatePerHour: maxRate)
+    }
+
+    private func readProduct(_ s: ConfigSection) -> ProductConfig? {
+        let product = s.string("product")
+        let quota = s.string("quota")
+        var boundary: [String] = []
+        if let node = s.node("boundary") {
+            if case .array(let items) = node.value, !items.isEmpty,
+                case let names = items.compactMap({ item -> String? in if case .string(let text) = item.value { text } else { nil } }),
+                names.count == items.count
+            {
+                boundary = names
+            } else {
+                s.report("boundary", "expected a non-empty array of meter ids")
+            }
+        } else {
+            s.report("boundary", "missing; this key is required")
+        }
+        let productionMeter = s.string("production_meter", required: false)
+        var corrections: [String: Double] = [:]
+        if let table = s.section("corrections") {
+            for key in table.table.keys {
+                if let value = table.number(key) {
+                    if value > 0 { corrections[key] = value } else { table.report(key, "a correction factor must be greater than 0") }
+                }
+            }
+            table.finish()
+        }
+        s.finish()
+        guard let product, let quota, !boundary.isEmpty else { return nil }
+        return ProductConfig(product: product, quota: quota, boundary: boundary, productionMeter: productionMeter, corrections: corrections)
+    }
+
+    private mutating func readQuota(_ id: String, _ s: ConfigSection) {
+        if let first = quotaOrigins[id] { return duplicate(s, "quota \"\(id)\"", first: first) }
+        quotaOrigins[id] = Origin(file: s.file, line: s.line, key: s.keyPath)
+        let standard = s.string("standard")
+        let title = s.string("title")
+        let product = s.string("product")
+        let unit = s.string("unit")
+        let basisName = s.string("basis", required: false) ?? "comprehensive"
+        let levels = s.numbers("levels", count: 3)
+        if levels == nil, s.table["levels"] == nil { s.report("levels", "missing; this key is required") }
+        var corrections: [String] = []
+        if let node = s.node("corrections") {
+            if case .array(let items) = node.value {
+                corrections = items.compactMap { if case .string(let text) = $0.value { text } else { nil } }
+                if corrections.count != items.count { s.report("corrections", "expected an array of names") }
+            } else {
+                s.report("corrections", "expected an array of names")
+            }
+        }
+        let source = s.string("source")
+        let illustrative = s.boolean("illustrative") ?? false
+        s.finish()
+        let basis: QuotaBasis?
+        if basisName == "comprehensive" {
+            basis = .comprehensive
+        } else if let energy = EnergyType(rawValue: basisName), energy != .production {
+            basis = .energy(energy)
+        } else {
+            s.report("basis", "\"\(basisName)\" is neither \"comprehensive\" nor an energy type")
+            basis = nil
+        }
+        if let levels, zip(levels, levels.dropFirst()).contains(where: { $0 > $1 }) || levels.contains(where: { $0 <= 0 }) {
+            s.report("levels", "levels 1, 2 and 3 must be positive and not decreasing")
+            return
+        }
+        guard let standard, let title, let product, let unit, let levels, let basis, let source else { return }
+        quotas[id] = QuotaStandard(
+            id: id, standard: standard, title: title, product: product, basis: basis, unit: unit, levels: levels,
+            corrections: corrections, source: source, illustrative: illustrative)
     }
 
     private mutating func readFactor(_ s: ConfigSection, enterprise: String?) {
@@ -303,6 +406,39 @@ private struct Builder {
 
     // MARK: Cross-references
 
+    /// A product's quota, boundary and production meter must exist, belong to its enterprise and fit together.
+    private func checkProduct(_ product: ProductConfig, meters: [String: MeterConfig], at origin: Origin) {
+        func report(_ key: String, _ message: String) { diagnostics.report(origin.file, origin.line, "\(origin.key).\(key)", message) }
+        if let quota = quotas[product.quota] {
+            if quota.product != product.product {
+                report("quota", "quota \"\(quota.id)\" is for \(quota.product), not \(product.product)")
+            }
+            for name in product.corrections.keys where !quota.corrections.contains(name) {
+                report(
+                    "corrections",
+                    "quota \"\(quota.id)\" allows no \"\(name)\" correction (allowed: \(quota.corrections.joined(separator: ", ")))")
+            }
+        } else if quotaOrigins[product.quota] == nil {
+            report("quota", "unknown quota \"\(product.quota)\" (is daemon.quota_library set?)")
+        }
+        for id in product.boundary {
+            guard let meter = meters[id] else {
+                report("boundary", "\"\(id)\" is not a meter of this enterprise")
+                continue
+            }
+            if meter.energy == .production { report("boundary", "\"\(id)\" is a production counter, not an energy meter") }
+        }
+        if let id = product.productionMeter {
+            if let meter = meters[id] {
+                if meter.energy != .production || meter.product != product.product {
+                    report("production_meter", "\"\(id)\" does not count \(product.product)")
+                }
+            } else {
+                report("production_meter", "\"\(id)\" is not a meter of this enterprise")
+            }
+        }
+    }
+
     /// A meter's model must have the counter its energy type is accounted from, in a unit that converts.
     private func checkAccounting(_ meter: MeterConfig, _ model: MeterModel, _ origin: Origin) {
         let wanted: PointQuantity = meter.energy == .production ? .production : .consumption
@@ -342,6 +478,12 @@ private struct Builder {
                 }
             }
         }
+        for enterprise in enterprises {
+            let meters = Dictionary(uniqueKeysWithValues: enterprise.meters.map { ($0.id, $0) })
+            for (product, origin) in zip(enterprise.products, productOrigins[enterprise.id] ?? []) {
+                checkProduct(product, meters: meters, at: origin)
+            }
+        }
         var endpoints: [String: String] = [:]
         for (id, gateway) in gateways.sorted(by: { $0.key < $1.key }) {
             let endpoint = "\(gateway.host):\(gateway.port)"
@@ -362,6 +504,6 @@ private struct Builder {
             )
         }
         return EnergyConfiguration(
-            daemon: daemon, models: models, gateways: gateways, enterprises: enterprises, factors: factorTable())
+            daemon: daemon, models: models, gateways: gateways, enterprises: enterprises, factors: factorTable(), quotas: quotas)
     }
 }

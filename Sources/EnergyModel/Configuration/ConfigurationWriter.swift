@@ -14,6 +14,12 @@ public enum ConfigurationWriter {
         out.append("write_batch_max_samples = \(d.writeBatchMaxSamples)")
         out.append("write_flush_interval_ms = \(d.writeFlushIntervalMs)")
         out.append("accounting_interval_ms = \(d.accountingIntervalMs)")
+        if let library = d.quotaLibrary { out.append("quota_library = \(quoted(library))") }
+        out.append("offline_after_s = \(d.offlineAfterSeconds)")
+        out.append("day_close_delay_s = \(d.dayCloseDelaySeconds)")
+        out.append("quota_check_interval_s = \(d.quotaCheckIntervalSeconds)")
+        out.append("benchmark_level = \(d.benchmarkLevel)")
+        out.append("inspection_threshold_tce = \(number(d.inspectionThresholdTce))")
         for model in configuration.models.values.sorted(by: { $0.id < $1.id }) {
             out.append("\n[models.\(key(model.id))]")
             out.append("description = \(quoted(model.description))")
@@ -61,6 +67,17 @@ public enum ConfigurationWriter {
                 out.append("interval_s = \(meter.intervalSeconds)")
                 if let maxRate = meter.maxRatePerHour { out.append("max_rate = \(number(maxRate))") }
             }
+            for product in enterprise.products {
+                out.append("[[enterprises.\(key(enterprise.id)).products]]")
+                out.append("product = \(quoted(product.product))")
+                out.append("quota = \(quoted(product.quota))")
+                out.append("boundary = [\(product.boundary.map(quoted).joined(separator: ", "))]")
+                if let meter = product.productionMeter { out.append("production_meter = \(quoted(meter))") }
+                if !product.corrections.isEmpty {
+                    let pairs = product.corrections.sorted { $0.key < $1.key }.map { "\(key($0.key)) = \(number($0.value))" }
+                    out.append("corrections = { \(pairs.joined(separator: ", ")) }")
+                }
+            }
             for factor in configuration.factors.enterprises[enterprise.id] ?? [] {
                 out.append("[[enterprises.\(key(enterprise.id)).factors]]")
                 out += factorLines(factor)
@@ -69,6 +86,18 @@ public enum ConfigurationWriter {
         for factor in configuration.factors.deployment {
             out.append("\n[[factors]]")
             out += factorLines(factor)
+        }
+        for quota in configuration.quotas.values.sorted(by: { $0.id < $1.id }) {
+            out.append("\n[quotas.\(key(quota.id))]")
+            out.append("standard = \(quoted(quota.standard))")
+            out.append("title = \(quoted(quota.title))")
+            out.append("product = \(quoted(quota.product))")
+            out.append("basis = \(quoted(quota.basis.name))")
+            out.append("unit = \(quoted(quota.unit))")
+            out.append("levels = [\(quota.levels.map(number).joined(separator: ", "))]")
+            out.append("corrections = [\(quota.corrections.map(quoted).joined(separator: ", "))]")
+            out.append("source = \(quoted(quota.source))")
+            out.append("illustrative = \(quota.illustrative)")
         }
         return out.joined(separator: "\n") + "\n"
     }

@@ -16,12 +16,26 @@ public struct DaemonSettings: Sendable, Hashable {
     public var writeFlushIntervalMs: Int
     /// How often new samples are accounted into rollups (real time).
     public var accountingIntervalMs: Int
+    /// File of quota standards, relative to the main file.
+    public var quotaLibrary: String?
+    /// A meter with no good reading for this long is offline.
+    public var offlineAfterSeconds: Int
+    /// A day is closed (and checked) this long after its midnight, so its last readings are in.
+    public var dayCloseDelaySeconds: Int
+    /// Seconds between quota checks; 0 checks after each closed day.
+    public var quotaCheckIntervalSeconds: Int
+    /// The quota level that counts as meeting the benchmark (对标达标) in district reports.
+    public var benchmarkLevel: Int
+    /// Annual consumption, tce, that puts an enterprise on the energy-saving inspection list.
+    public var inspectionThresholdTce: Double
 
     /// Defaults for a data-centre installation.
     public init(
         databasePath: String = "/var/lib/energyd/energy.sqlite", alertLogPath: String = "/var/log/energyd/alerts.jsonl",
         timeZone: String = "Asia/Shanghai", rawRetentionDays: Int = 35, enterpriseDirectory: String? = nil,
-        writeBatchMaxSamples: Int = 5000, writeFlushIntervalMs: Int = 1000, accountingIntervalMs: Int = 5000
+        writeBatchMaxSamples: Int = 5000, writeFlushIntervalMs: Int = 1000, accountingIntervalMs: Int = 5000,
+        quotaLibrary: String? = nil, offlineAfterSeconds: Int = 3600, dayCloseDelaySeconds: Int = 1800,
+        quotaCheckIntervalSeconds: Int = 0, benchmarkLevel: Int = 2, inspectionThresholdTce: Double = 1000
     ) {
         self.databasePath = databasePath
         self.alertLogPath = alertLogPath
@@ -31,6 +45,12 @@ public struct DaemonSettings: Sendable, Hashable {
         self.writeBatchMaxSamples = writeBatchMaxSamples
         self.writeFlushIntervalMs = writeFlushIntervalMs
         self.accountingIntervalMs = accountingIntervalMs
+        self.quotaLibrary = quotaLibrary
+        self.offlineAfterSeconds = offlineAfterSeconds
+        self.dayCloseDelaySeconds = dayCloseDelaySeconds
+        self.quotaCheckIntervalSeconds = quotaCheckIntervalSeconds
+        self.benchmarkLevel = benchmarkLevel
+        self.inspectionThresholdTce = inspectionThresholdTce
     }
 }
 
@@ -46,17 +66,21 @@ public struct EnergyConfiguration: Sendable, Hashable {
     public var enterprises: [EnterpriseConfig]
     /// Standard-coal factors beyond the GB/T 2589-2020 defaults.
     public var factors: CoalFactorTable
+    /// Quota standards by id.
+    public var quotas: [String: QuotaStandard]
 
     /// Creates a configuration; `ConfigurationLoader` builds validated ones from TOML.
     public init(
         daemon: DaemonSettings = DaemonSettings(), models: [String: MeterModel] = [:],
-        gateways: [String: GatewayConfig] = [:], enterprises: [EnterpriseConfig] = [], factors: CoalFactorTable = CoalFactorTable()
+        gateways: [String: GatewayConfig] = [:], enterprises: [EnterpriseConfig] = [], factors: CoalFactorTable = CoalFactorTable(),
+        quotas: [String: QuotaStandard] = [:]
     ) {
         self.daemon = daemon
         self.models = models
         self.gateways = gateways
         self.enterprises = enterprises
         self.factors = factors
+        self.quotas = quotas
     }
 
     /// Every meter with its enterprise, in configuration order.

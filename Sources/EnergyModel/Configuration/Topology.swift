@@ -84,13 +84,18 @@ public struct EnterpriseConfig: Sendable, Hashable {
     public var industry: String
     /// Its meters.
     public var meters: [MeterConfig]
+    /// Its products with a quota.
+    public var products: [ProductConfig]
 
     /// Creates an enterprise.
-    public init(id: String, name: String, jurisdiction: String, industry: String, meters: [MeterConfig]) {
+    public init(
+        id: String, name: String, jurisdiction: String, industry: String, meters: [MeterConfig], products: [ProductConfig] = []
+    ) {
         self.id = id
         self.name = name
         self.jurisdiction = jurisdiction
         self.industry = industry
         self.meters = meters
+        self.products = products
     }
 }

@@ -1,0 +1,222 @@
+/// What an alert is about.
+public enum AlertKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A closed month's unit consumption is above the quota's limit.
+    case quotaExceeded = "quota_exceeded"
+    /// The last 30 days' unit consumption is above the limit.
+    case quotaEarlyWarning = "quota_early_warning"
+    /// A meter sent no good reading for longer than the offline time.
+    case meterOffline = "meter_offline"
+    /// Every meter of a gateway is offline (one alert instead of one per meter).
+    case gatewayOffline = "gateway_offline"
+    /// A counter spiked, reset, rolled over, read zero once or froze.
+    case dataAnomaly = "data_anomaly"
+    /// A meter's closed day has less than 90 % of its expected readings.
+    case completenessLow = "completeness_low"
+    /// A product used energy on a closed day but no output was counted or entered.
+    case productionMissing = "production_missing"
+    /// The year's consumption is on course for the inspection threshold (≥ 1000 tce).
+    case inspectionList = "inspection_list"
+
+    /// Chinese name.
+    public var chinese: String {
+        switch self {
+        case .quotaExceeded: "超限额"
+        case .quotaEarlyWarning: "限额预警"
+        case .meterOffline: "计量表离线"
+        case .gatewayOffline: "网关离线"
+        case .dataAnomaly: "数据异常"
+        case .completenessLow: "数据完整率低"
+        case .productionMissing: "产量缺失"
+        case .inspectionList: "重点监察名单"
+        }
+    }
+}
+
+/// How urgent an alert is.
+public enum AlertSeverity: String, Sendable, Hashable, Codable {
+    case critical, warning, notice
+}
+
+/// Whether a log line raises or clears an alert.
+public enum AlertState: String, Sendable, Hashable, Codable {
+    case raised, cleared
+}
+
+/// A value in an alert's evidence (JSON).
+public enum EvidenceValue: Sendable, Hashable, Codable {
+    case number(Double)
+    case text(String)
+    case object([String: EvidenceValue])
+    case list([EvidenceValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Double.self) {
+            self = .number(number)
+        } else if let text = try? container.decode(String.self) {
+            self = .text(text)
+        } else if let list = try? container.decode([EvidenceValue].self) {
+            self = .list(list)
+        } else {
+            self = .object(try container.decode([String: EvidenceValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .number(let value): try container.encode(value)
+        case .text(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .list(let value): try container.encode(value)
+        }
+    }
+}
+
+/// The enterprise an alert concerns.
+public struct AlertEnterprise: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var jurisdiction: String
+
+    /// Creates the reference.
+    public init(id: String, name: String, jurisdiction: String) {
+        self.id = id
+        self.name = name
+        self.jurisdiction = jurisdiction
+    }
+}
+
+/// What a check found: the alert an active condition raises, with its figures.
+public struct AlertFinding: Sendable, Hashable {
+    /// Identity: one open alert per key ("quota_exceeded/E02/clinker/gb16780_clinker").
+    public var key: String
+    public var kind: AlertKind
+    public var severity: AlertSeverity
+    public var enterprise: AlertEnterprise
+    /// The meter, gateway or product concerned.
+    public var subject: String
+    /// The period judged ("2026-01", "2026-01-05", "2025-12-07..2026-01-05").
+    public var period: String
+    public var measured: Double?
+    public var limit: Double?
+    /// The quota level reached (1–3), or 4 for over the limit.
+    public var level: Int?
+    public var standard: String?
+    public var completeness: Double?
+    /// The inputs and factors the figures came from.
+    public var evidence: [String: EvidenceValue]
+    /// For people, in Chinese.
+    public var message: String
+    /// Whether the condition holds (raise), has clearly ended (clear), or lies in the hysteresis band (neither).
+    public var condition: AlertCondition
+
+    /// Creates a finding.
+    public init(
+        key: String, kind: AlertKind, severity: AlertSeverity, enterprise: AlertEnterprise, subject: String, period: String,
+        measured: Double? = nil, limit: Double? = nil, level: Int? = nil, standard: String? = nil, completeness: Double? = nil,
+        evidence: [String: EvidenceValue] = [:], message: String, condition: AlertCondition
+    ) {
+        self.key = key
+        self.kind = kind
+        self.severity = severity
+        self.enterprise = enterprise
+        self.subject = subject
+        self.period = period
+        self.measured = measured
+        self.limit = limit
+        self.level = level
+        self.standard = standard
+        self.completeness = completeness
+        self.evidence = evidence
+        self.message = message
+        self.condition = condition
+    }
+}
+
+/// A condition with hysteresis: an alert is raised once when it becomes active and cleared once when it has
+/// clearly ended; in between nothing changes, so a value hovering at a threshold does not flap.
+public enum AlertCondition: Sendable, Hashable {
+    case active, ended, undecided
+}
+
+/// One line of the alert log and one row of the alerts table.
+public struct AlertRecord: Sendable, Hashable, Codable {
+    /// When it was raised or cleared (RFC 3339, local time).
+    public var time: String
+    public var kind: AlertKind
+    public var severity: AlertSeverity
+    public var state: AlertState
+    public var key: String
+    public var enterprise: AlertEnterprise
+    public var subject: String
+    public var period: String
+    public var measured: Double?
+    public var limit: Double?
+    public var level: Int?
+    public var standard: String?
+    public var completeness: Double?
+    public var evidence: [String: EvidenceValue]
+    public var message: String
+
+    enum CodingKeys: String, CodingKey {
+        case time, kind, severity, state, key, enterprise, subject, period, measured, limit, level, standard, completeness, evidence,
+            message
+    }
+
+    /// Every field is written, absent ones as null, so that each log line has the same keys.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(time, forKey: .time)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(severity, forKey: .severity)
+        try container.encode(state, forKey: .state)
+        try container.encode(key, forKey: .key)
+        try container.encode(enterprise, forKey: .enterprise)
+        try container.encode(subject, forKey: .subject)
+        try container.encode(period, forKey: .period)
+        try container.encode(measured, forKey: .measured)
+        try container.encode(limit, forKey: .limit)
+        try container.encode(level, forKey: .level)
+        try container.encode(standard, forKey: .standard)
+        try container.encode(completeness, forKey: .completeness)
+        try container.encode(evidence, forKey: .evidence)
+        try container.encode(message, forKey: .message)
+    }
+
+    /// The record of `finding` raised or cleared at `time`.
+    public init(_ finding: AlertFinding, state: AlertState, time: String) {
+        self.time = time
+        self.kind = finding.kind
+        self.severity = finding.severity
+        self.state = state
+        self.key = finding.key
+        self.enterprise = finding.enterprise
+        self.subject = finding.subject
+        self.period = finding.period
+        self.measured = finding.measured
+        self.limit = finding.limit
+        self.level = finding.level
+        self.standard = finding.standard
+        self.completeness = finding.completeness
+        self.evidence = finding.evidence
+        self.message = finding.message
+    }
+}
+
+/// Decides, from what the checks found and which alerts are open, which alerts to raise and which to clear.
+public enum AlertTransitions {
+    /// Findings to raise (active, not open) and open keys to clear (ended).
+    public static func decide(_ findings: [AlertFinding], open: Set<String>) -> (raise: [AlertFinding], clear: [AlertFinding]) {
+        var raise: [AlertFinding] = []
+        var clear: [AlertFinding] = []
+        for finding in findings {
+            switch finding.condition {
+            case .active where !open.contains(finding.key): raise.append(finding)
+            case .ended where open.contains(finding.key): clear.append(finding)
+            default: break
+            }
+        }
+        return (raise, clear)
+    }
+}

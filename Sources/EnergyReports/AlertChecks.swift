@@ -1,0 +1,313 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+
+/// Which periods the checks last judged, so that day and month checks run once per closed period.
+public struct CheckProgress: Sendable, Hashable {
+    /// Start of the last closed day checked.
+    public var day: Int64?
+    /// Start of the last closed month checked.
+    public var month: Int64?
+    /// Start of the last quota check when checks run on an interval.
+    public var lastQuotaCheckMs: Int64?
+
+    /// Nothing checked yet.
+    public init() {}
+}
+
+/// The alert rules: each looks at the store and says, per alert key, whether its condition is active, has
+/// clearly ended, or lies in the hysteresis band between.
+public struct AlertChecks: Sendable {
+    let store: EnergyStore
+    let configuration: EnergyConfiguration
+    let calendar: CalendarBuckets
+    let evaluator: ProductEvaluator
+    /// When monitoring began (energyd's start): a meter that never answered is offline only after this.
+    let startedMs: Int64
+
+    /// Readings below this share of the expected number make a day's data untrustworthy.
+    static let completenessRaise = 0.9
+    /// …and above this, trustworthy again.
+    static let completenessClear = 0.95
+    /// A quota alert clears only below this share of the limit.
+    static let quotaClear = 0.98
+    /// Anomaly alerts clear after a day without another anomaly of their kind.
+    static let anomalyQuietMs: Int64 = 86_400_000
+
+    /// Checks over `store` for `configuration`.
+    public init(store: EnergyStore, configuration: EnergyConfiguration, startedMs: Int64) {
+        self.store = store
+        self.configuration = configuration
+        self.calendar = CalendarBuckets(
+            timeZone: TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
+        self.evaluator = ProductEvaluator(store: store, configuration: configuration)
+        self.startedMs = startedMs
+    }
+
+    /// Every finding due at `nowMs` (the time the stored data reaches): offline and anomaly checks always; day
+    /// checks once per closed day; the month's quota check once per closed month.
+    public func findings(nowMs: Int64, progress: inout CheckProgress) async throws -> [AlertFinding] {
+        var findings = try await offline(nowMs: nowMs) + anomalies(nowMs: nowMs)
+        let daemon = configuration.daemon
+        let closedDayEnd = calendar.start(of: .day, containing: nowMs - Int64(daemon.dayCloseDelaySeconds) * 1000)
+        let closedDay = calendar.start(of: .day, containing: closedDayEnd - 1)
+        let intervalDue =
+            daemon.quotaCheckIntervalSeconds > 0
+            && nowMs - (progress.lastQuotaCheckMs ?? .min / 2) >= Int64(daemon.quotaCheckIntervalSeconds) * 1000
+        if progress.day != closedDay || intervalDue {
+            findings += try await dayChecks(day: closedDay, nowMs: nowMs)
+            progress.day = closedDay
+            progress.lastQuotaCheckMs = nowMs
+        }
+        let closedMonth = calendar.start(of: .month, containing: closedDayEnd - 1)
+        let monthEnd = calendar.next(.month, after: closedMonth)
+        let lastClosedMonth = monthEnd <= closedDayEnd ? closedMonth : calendar.start(of: .month, containing: closedMonth - 1)
+        if progress.month != lastClosedMonth {
+            findings += try await monthChecks(month: lastClosedMonth)
+            progress.month = lastClosedMonth
+        }
+        return findings
+    }
+
+    func reference(_ enterprise: EnterpriseConfig) -> AlertEnterprise {
+        AlertEnterprise(id: enterprise.id, name: enterprise.name, jurisdiction: enterprise.jurisdiction)
+    }
+
+    func time(_ ms: Int64) -> String { ISO8601Time.formatLocal(ms: ms, timeZone: calendar.timeZone) }
+
+    func dayLabel(_ ms: Int64) -> String { String(time(ms).prefix(10)) }
+
+    // MARK: Offline
+
+    /// A meter with no good reading for `offline_after_s` is offline, but while its whole gateway is silent one
+    /// gateway alert stands for all its meters.
+    func offline(nowMs: Int64) async throws -> [AlertFinding] {
+        let offlineAfter = Int64(configuration.daemon.offlineAfterSeconds) * 1000
+        let series = try await store.allSeries().filter(\.isAccounted).filter { $0.quantity != "export" }
+        var lastGood: [String: Int64] = [:]
+        for record in series { lastGood[record.meter] = try await store.lastGoodSampleMs(seriesID: record.id) ?? startedMs }
+        var findings: [AlertFinding] = []
+        for enterprise in configuration.enterprises {
+            for (gatewayID, meters) in Dictionary(grouping: enterprise.meters, by: \.gateway).sorted(by: { $0.key < $1.key }) {
+                func recent(_ meter: MeterConfig) -> Bool {
+                    nowMs - (lastGood[meter.id] ?? startedMs) <= 2 * Int64(meter.intervalSeconds) * 1000
+                }
+                let latest = meters.map { lastGood[$0.id] ?? startedMs }.max() ?? startedMs
+                let gatewaySilent = nowMs - latest >= offlineAfter
+                let gatewayAlive = meters.contains(where: recent)
+                findings.append(
+                    AlertFinding(
+                        key: "gateway_offline/\(gatewayID)/\(enterprise.id)", kind: .gatewayOffline, severity: .critical,
+                        enterprise: reference(enterprise), subject: gatewayID, period: time(latest),
+                        measured: Double(nowMs - latest) / 3_600_000, limit: Double(offlineAfter) / 3_600_000,
+                        evidence: ["last_good_reading": .text(time(latest)), "meters": .list(meters.map { .text($0.id) })],
+                        message: gatewaySilent
+                            ? "网关 \(gatewayID)（\(enterprise.name)）的全部 \(meters.count) 块计量表自 \(time(latest)) 起无有效数据。"
+                            : "网关 \(gatewayID)（\(enterprise.name)）已恢复数据采集。",
+                        condition: gatewaySilent ? .active : gatewayAlive ? .ended : .undecided))
+                for meter in meters {
+                    let last = lastGood[meter.id] ?? startedMs
+                    let silent = nowMs - last >= offlineAfter
+                    let condition: AlertCondition = silent && gatewayAlive ? .active : recent(meter) ? .ended : .undecided
+                    findings.append(
+                        AlertFinding(
+                            key: "meter_offline/\(meter.id)", kind: .meterOffline, severity: .warning, enterprise: reference(enterprise),
+                            subject: meter.id, period: time(last), measured: Double(nowMs - last) / 3_600_000,
+                            limit: Double(offlineAfter) / 3_600_000,
+                            evidence: [
+                                "last_good_reading": .text(time(last)), "gateway": .text(gatewayID),
+                                "unit_id": .number(Double(meter.unitID)),
+                            ],
+                            message: silent
+                                ? "计量表 \(meter.id)（\(enterprise.name)，网关 \(gatewayID) 单元 \(meter.unitID)）自 \(time(last)) 起无有效数据。"
+                                : "计量表 \(meter.id)（\(enterprise.name)）已恢复数据。",
+                            condition: condition))
+                }
+            }
+        }
+        return findings
+    }
+
+    // MARK: Anomalies
+
+    static let anomalyKinds: [CounterEventKind] = [.spike, .reset, .rollover, .glitch, .frozen]
+
+    static func chinese(_ kind: CounterEventKind) -> String {
+        switch kind {
+        case .spike: "读数尖峰（已剔除）"
+        case .reset: "计数器复位或换表"
+        case .rollover: "计数器溢出回零"
+        case .glitch: "瞬时零值（已忽略）"
+        case .frozen: "读数冻结"
+        case .gap: "数据缺口"
+        }
+    }
+
+    /// One alert per meter and kind of counter anomaly; it clears after a day without another.
+    func anomalies(nowMs: Int64) async throws -> [AlertFinding] {
+        let events = try await store.counterEvents(fromMs: nowMs - Self.anomalyQuietMs, toMs: nowMs + 1)
+        let enterprises = Dictionary(uniqueKeysWithValues: configuration.enterprises.map { ($0.id, $0) })
+        var findings: [AlertFinding] = []
+        for (enterprise, meter) in configuration.meters {
+            for kind in Self.anomalyKinds {
+                let recent = events.filter { $0.series.meter == meter.id && $0.event.kind == kind }
+                let last = recent.last?.event
+                findings.append(
+                    AlertFinding(
+                        key: "data_anomaly/\(meter.id)/\(kind.rawValue)", kind: .dataAnomaly,
+                        severity: kind == .rollover ? .notice : .warning, enterprise: reference(enterprises[enterprise.id]!),
+                        subject: meter.id, period: last.map { time($0.timestampMs) } ?? "", measured: Double(recent.count),
+                        evidence: [
+                            "anomaly": .text(kind.rawValue),
+                            "events": .list(
+                                recent.map { .object(["time": .text(time($0.event.timestampMs)), "detail": .text($0.event.detail)]) }),
+                        ],
+                        message: last.map {
+                            "计量表 \(meter.id)（\(enterprise.name)）\(Self.chinese(kind))：\(time($0.timestampMs))，\($0.detail)。"
+                        }
+                            ?? "计量表 \(meter.id)（\(enterprise.name)）一天内未再出现\(Self.chinese(kind))。",
+                        condition: recent.isEmpty ? .ended : .active))
+            }
+        }
+        return findings
+    }
+
+    // MARK: Closed days
+
+    func dayChecks(day: Int64, nowMs: Int64) async throws -> [AlertFinding] {
+        let dayEnd = calendar.next(.day, after: day)
+        let label = dayLabel(day)
+        var findings: [AlertFinding] = []
+        let rows = try await store.rollups(enterprise: nil, resolution: .day, fromMs: day, toMs: dayEnd)
+        let series = try await store.allSeries().filter { $0.isAccounted && $0.quantity != "export" }
+        // Meters monitored for the whole day: a day that monitoring began within is not judged.
+        var monitored: Set<String> = []
+        for record in series where (try await store.firstSampleMs(seriesID: record.id)).map({ $0 <= day }) ?? false {
+            monitored.insert(record.meter)
+        }
+        // Completeness of each meter's closed day.
+        for (enterprise, meter) in configuration.meters where monitored.contains(meter.id) {
+            guard let record = series.first(where: { $0.meter == meter.id }) else { continue }
+            let good = rows.filter { $0.series.id == record.id }.map(\.good).reduce(0, +)
+            let expected = ConsumptionReport.expectedSamples(record, from: day, to: dayEnd)
+            let completeness = expected > 0 ? Double(good) / expected : 0
+            findings.append(
+                AlertFinding(
+                    key: "completeness_low/\(meter.id)", kind: .completenessLow, severity: .warning, enterprise: reference(enterprise),
+                    subject: meter.id, period: label, measured: completeness, limit: Self.completenessRaise, completeness: completeness,
+                    evidence: ["good_readings": .number(Double(good)), "expected_readings": .number(expected)],
+                    message: completeness < Self.completenessRaise
+                        ? "计量表 \(meter.id)（\(enterprise.name)）\(label) 数据完整率 \(percent(completeness))，低于 90%，当日数据不可作为执法依据。"
+                        : "计量表 \(meter.id)（\(enterprise.name)）\(label) 数据完整率恢复至 \(percent(completeness))。",
+                    condition: completeness < Self.completenessRaise
+                        ? .active : completeness >= Self.completenessClear ? .ended : .undecided))
+        }
+        for enterprise in configuration.enterprises {
+            for product in enterprise.products {
+                // Output missing on a day with energy use.
+                let meters = product.boundary + (product.productionMeter.map { [$0] } ?? [])
+                if meters.allSatisfy(monitored.contains),
+                    let daily = try await evaluator.evaluate(product, of: enterprise, fromMs: day, toMs: dayEnd, horizonMs: nowMs)
+                {
+                    let used = daily.evaluation.energy > 0
+                    findings.append(
+                        AlertFinding(
+                            key: "production_missing/\(enterprise.id)/\(product.product)", kind: .productionMissing, severity: .warning,
+                            enterprise: reference(enterprise), subject: product.product, period: label, measured: daily.evaluation.output,
+                            completeness: daily.evaluation.completeness, evidence: daily.evidence,
+                            message: daily.evaluation.output > 0
+                                ? "\(enterprise.name) \(label) 产品 \(product.product) 已有产量数据。"
+                                : "\(enterprise.name) \(label) 产品 \(product.product) 有能耗 \(fixed(daily.evaluation.energy)) 但无产量数据（\(daily.outputSource)）。",
+                            condition: used && daily.evaluation.output <= 0 ? .active : daily.evaluation.output > 0 ? .ended : .undecided))
+                }
+                // Early warning on the last 30 days.
+                let from = calendar.start(of: .day, containing: dayEnd - 30 * 86_400_000 + 3_600_000)
+                if let rolling = try await evaluator.evaluate(product, of: enterprise, fromMs: from, toMs: dayEnd, horizonMs: nowMs) {
+                    let period = "\(dayLabel(from))..\(label)"
+                    findings.append(
+                        quotaFinding(.quotaEarlyWarning, rolling, period: period, severity: .warning, prefix: "近 30 日（\(period)）"))
+                }
+            }
+            findings.append(try await inspection(enterprise, through: dayEnd, nowMs: nowMs))
+        }
+        return findings
+    }
+
+    /// The quota finding for an evaluation: active above the limit, ended below 98 % of it.
+    func quotaFinding(_ kind: AlertKind, _ evaluation: ProductEvaluation, period: String, severity: AlertSeverity, prefix: String)
+        -> AlertFinding
+    {
+        let result = evaluation.evaluation
+        let quota = evaluation.quota
+        let limit = result.levels[2]
+        let condition: AlertCondition
+        switch result.verdict {
+        case .overLimit: condition = .active
+        case .level where (result.unitConsumption ?? .infinity) <= limit * Self.quotaClear: condition = .ended
+        default: condition = .undecided
+        }
+        let level: Int? =
+            switch result.verdict {
+            case .level(let level): level
+            case .overLimit: 4
+            default: nil
+            }
+        let value = result.unitConsumption.map { "\(fixed($0)) \(quota.unit)" } ?? "—"
+        let message: String
+        switch condition {
+        case .active:
+            message =
+                "\(evaluation.enterprise.name)\(prefix)\(quota.title) \(value)，超过 \(quota.standard) 限定值 \(fixed(limit)) \(quota.unit)。"
+        default:
+            message =
+                "\(evaluation.enterprise.name)\(prefix)\(quota.title) \(value)，已不超过 \(quota.standard) 限定值 \(fixed(limit)) \(quota.unit)（\(result.verdict.chinese)）。"
+        }
+        return AlertFinding(
+            key: "\(kind.rawValue)/\(evaluation.enterprise.id)/\(evaluation.product.product)/\(quota.id)", kind: kind, severity: severity,
+            enterprise: reference(evaluation.enterprise), subject: evaluation.product.product, period: period,
+            measured: result.unitConsumption, limit: limit, level: level, standard: quota.standard, completeness: result.completeness,
+            evidence: evaluation.evidence, message: message, condition: condition)
+    }
+
+    /// On course for the inspection threshold: the year's consumption so far, projected to the whole year.
+    func inspection(_ enterprise: EnterpriseConfig, through dayEnd: Int64, nowMs: Int64) async throws -> AlertFinding {
+        let year = Int(dayLabel(dayEnd - 1).prefix(4))!
+        let yearStart = calendar.startOfDay("\(year)-01-01")!
+        let yearEnd = calendar.startOfDay("\(year + 1)-01-01")!
+        let report = ConsumptionReport(store: store, configuration: configuration)
+        let (_, totals) = try await report.report(enterprise: enterprise.id, fromMs: yearStart, toMs: dayEnd, by: .month)
+        let tce = totals.map(\.tce).reduce(0, +)
+        let completeness = totals.last?.completeness ?? 0
+        let elapsed = Double(dayEnd - yearStart)
+        let projected = elapsed > 0 ? tce * Double(yearEnd - yearStart) / elapsed : 0
+        let threshold = configuration.daemon.inspectionThresholdTce
+        let condition: AlertCondition =
+            completeness >= Self.completenessRaise && projected >= threshold ? .active : projected < threshold * 0.95 ? .ended : .undecided
+        return AlertFinding(
+            key: "inspection_list/\(enterprise.id)/\(year)", kind: .inspectionList, severity: .notice, enterprise: reference(enterprise),
+            subject: enterprise.id, period: "\(year)..\(dayLabel(dayEnd - 1))", measured: projected, limit: threshold,
+            completeness: completeness, evidence: ["tce_year_to_date": .number(tce), "days": .number(elapsed / 86_400_000)],
+            message: "\(enterprise.name) \(year) 年初至 \(dayLabel(dayEnd - 1)) 综合能耗 \(fixed(tce)) tce，推算全年约 \(fixed(projected)) tce，"
+                + (projected >= threshold ? "达到" : "低于") + " \(fixed(threshold)) tce 节能监察标准。",
+            condition: condition)
+    }
+
+    // MARK: Closed months
+
+    func monthChecks(month: Int64) async throws -> [AlertFinding] {
+        let end = calendar.next(.month, after: month)
+        var findings: [AlertFinding] = []
+        for enterprise in configuration.enterprises {
+            for product in enterprise.products {
+                guard let evaluation = try await evaluator.evaluate(product, of: enterprise, fromMs: month, toMs: end, horizonMs: end)
+                else { continue }
+                let label = String(dayLabel(month).prefix(7))
+                findings.append(quotaFinding(.quotaExceeded, evaluation, period: label, severity: .critical, prefix: " \(label) "))
+            }
+        }
+        return findings
+    }
+}
+
+func fixed(_ value: Double) -> String { String(format: "%.2f", value) }
+func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }

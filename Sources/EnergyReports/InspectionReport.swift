@@ -1,0 +1,217 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+
+/// A report period: a day, a month, a year or a range of days.
+public struct ReportPeriod: Sendable, Hashable {
+    /// As written ("2026-01", "2026", "2026-01-05", "2026-01-01..2026-01-15").
+    public var label: String
+    public var fromMs: Int64
+    public var toMs: Int64
+
+    /// Parses a period in the calendar's time zone; ranges end on the day before the second date.
+    public init?(_ text: String, calendar: CalendarBuckets) {
+        label = text
+        let parts = text.components(separatedBy: "..")
+        if parts.count == 2 {
+            guard let from = calendar.startOfDay(parts[0]), let to = calendar.startOfDay(parts[1]), from < to else { return nil }
+            (fromMs, toMs) = (from, to)
+        } else if text.count == 4, let start = calendar.startOfDay(text + "-01-01") {
+            (fromMs, toMs) = (start, calendar.startOfDay("\(Int(text)! + 1)-01-01")!)
+        } else if text.count == 7, let start = calendar.startOfDay(text + "-01") {
+            (fromMs, toMs) = (start, calendar.next(.month, after: start))
+        } else if text.count == 10, let start = calendar.startOfDay(text) {
+            (fromMs, toMs) = (start, calendar.next(.day, after: start))
+        } else {
+            return nil
+        }
+    }
+
+    /// The same period one year earlier.
+    func yearEarlier(_ calendar: CalendarBuckets) -> (fromMs: Int64, toMs: Int64) {
+        func shift(_ ms: Int64) -> Int64 {
+            let text = ISO8601Time.formatLocal(ms: ms, timeZone: calendar.timeZone)
+            let year = Int(text.prefix(4))! - 1
+            let day = String(text.dropFirst(4).prefix(6))
+            return calendar.startOfDay("\(year)\(day == "-02-29" ? "-02-28" : day)") ?? ms - 365 * 86_400_000
+        }
+        return (shift(fromMs), shift(toMs))
+    }
+}
+
+/// One product of an enterprise in a report.
+public struct ProductReportLine: Sendable, Hashable, Codable {
+    public var product: String
+    public var quota: String
+    public var standard: String
+    public var title: String
+    public var unit: String
+    public var output: Double
+    public var energy: Double
+    public var unitConsumption: Double?
+    public var levels: [Double]
+    public var verdict: String
+    public var verdictChinese: String
+    public var completeness: Double
+    public var illustrative: Bool
+    /// Change against the same period a year earlier ((this − last) ÷ last); nil without last year's figure.
+    public var yearOnYear: Double?
+}
+
+/// An enterprise's report for a period.
+public struct EnterpriseReport: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var jurisdiction: String
+    public var industry: String
+    public var period: String
+    public var energy: [ConsumptionLine]
+    public var comprehensiveKgce: Double
+    public var comprehensiveTce: Double
+    public var estimatedKgce: Double
+    public var completeness: Double
+    public var products: [ProductReportLine]
+    public var openAlerts: [AlertRecord]
+}
+
+/// A town's or park's row in the district report.
+public struct JurisdictionLine: Sendable, Hashable, Codable {
+    public var jurisdiction: String
+    public var enterprises: Int
+    public var metersOnline: Int
+    public var meters: Int
+    /// Products meeting the benchmark level ÷ products with a verdict.
+    public var benchmarkMet: Int
+    public var benchmarkJudged: Int
+    public var complianceRate: Double?
+    public var overQuota: [String]
+    public var inspectionList: [String]
+    public var comprehensiveTce: Double
+    /// Mean change of unit consumption against a year earlier.
+    public var yearOnYear: Double?
+}
+
+/// The district report: per jurisdiction and in total, against the plan's targets.
+public struct DistrictReport: Sendable, Hashable, Codable {
+    public var period: String
+    public var benchmarkLevel: Int
+    /// 对标达标率 target, 0.7.
+    public var complianceTarget: Double
+    /// Unit-consumption improvement target, 0.1.
+    public var improvementTarget: Double
+    public var jurisdictions: [JurisdictionLine]
+    public var total: JurisdictionLine
+}
+
+/// Builds the inspection team's reports from rollups, evaluations and alerts.
+public struct InspectionReports: Sendable {
+    let store: EnergyStore
+    let configuration: EnergyConfiguration
+    /// The calendar of the configured time zone.
+    public let calendar: CalendarBuckets
+
+    /// Reports over `store` for `configuration`.
+    public init(store: EnergyStore, configuration: EnergyConfiguration) {
+        self.store = store
+        self.configuration = configuration
+        self.calendar = CalendarBuckets(
+            timeZone: TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
+    }
+
+    /// One enterprise over `period`.
+    public func enterprise(_ id: String, period: ReportPeriod) async throws -> EnterpriseReport? {
+        guard let enterprise = configuration.enterprises.first(where: { $0.id == id }) else { return nil }
+        let horizon = try await store.newestSampleMs() ?? period.fromMs
+        let (daily, totals) = try await ConsumptionReport(store: store, configuration: configuration)
+            .report(enterprise: id, fromMs: period.fromMs, toMs: period.toMs, by: .day)
+        var energy: [String: ConsumptionLine] = [:]
+        var order: [String] = []
+        for line in daily {
+            let key = "\(line.quantity)|\(line.energy)|\(line.product ?? "")"
+            if var sum = energy[key] {
+                sum.amount += line.amount
+                sum.kgce = line.kgce.map { (sum.kgce ?? 0) + $0 }
+                sum.estimated += line.estimated
+                sum.factor = line.factor ?? sum.factor
+                sum.factorSource = line.factorSource ?? sum.factorSource
+                energy[key] = sum
+            } else {
+                order.append(key)
+                var first = line
+                first.period = period.label
+                first.periodStartMs = period.fromMs
+                energy[key] = first
+            }
+        }
+        let kgce = totals.map(\.kgce).reduce(0, +)
+        let evaluator = ProductEvaluator(store: store, configuration: configuration)
+        var products: [ProductReportLine] = []
+        for product in enterprise.products {
+            guard
+                let evaluation = try await evaluator.evaluate(
+                    product, of: enterprise, fromMs: period.fromMs, toMs: period.toMs, horizonMs: horizon)
+            else { continue }
+            let earlier = period.yearEarlier(calendar)
+            let last = try await evaluator.evaluate(
+                product, of: enterprise, fromMs: earlier.fromMs, toMs: earlier.toMs, horizonMs: earlier.toMs)
+            let yearOnYear: Double? = {
+                guard case .level = last?.evaluation.verdict, let before = last?.evaluation.unitConsumption, before > 0,
+                    let now = evaluation.evaluation.unitConsumption
+                else { return nil }
+                return (now - before) / before
+            }()
+            let quota = evaluation.quota
+            products.append(
+                ProductReportLine(
+                    product: product.product, quota: quota.id, standard: quota.standard, title: quota.title, unit: quota.unit,
+                    output: evaluation.evaluation.output, energy: evaluation.evaluation.energy,
+                    unitConsumption: evaluation.evaluation.verdict == .insufficientData ? nil : evaluation.evaluation.unitConsumption,
+                    levels: evaluation.evaluation.levels, verdict: evaluation.evaluation.verdict.name,
+                    verdictChinese: evaluation.evaluation.verdict.chinese, completeness: evaluation.evaluation.completeness,
+                    illustrative: quota.illustrative, yearOnYear: yearOnYear))
+        }
+        let alerts = try await store.alerts(openOnly: true).filter { $0.raised.enterprise.id == id }.map(\.raised)
+        let completeness = totals.isEmpty ? 0 : totals.map(\.completeness).reduce(0, +) / Double(totals.count)
+        return EnterpriseReport(
+            id: id, name: enterprise.name, jurisdiction: enterprise.jurisdiction, industry: enterprise.industry, period: period.label,
+            energy: order.map { energy[$0]! }, comprehensiveKgce: kgce, comprehensiveTce: kgce / 1000,
+            estimatedKgce: totals.map(\.estimatedKgce).reduce(0, +), completeness: completeness, products: products, openAlerts: alerts)
+    }
+
+    /// The whole district over `period`.
+    public func district(period: ReportPeriod) async throws -> DistrictReport {
+        let horizon = try await store.newestSampleMs() ?? period.fromMs
+        let series = try await store.allSeries().filter { $0.isAccounted && $0.quantity != "export" }
+        var online: Set<String> = []
+        for record in series {
+            if let last = try await store.lastGoodSampleMs(seriesID: record.id), horizon - last <= 2 * record.intervalMs {
+                online.insert(record.meter)
+            }
+        }
+        let openAlerts = try await store.alerts(openOnly: true).map(\.raised)
+        var reports: [EnterpriseReport] = []
+        for enterprise in configuration.enterprises {
+            if let report = try await self.enterprise(enterprise.id, period: period) { reports.append(report) }
+        }
+        let benchmark = configuration.daemon.benchmarkLevel
+        func line(_ name: String, _ members: [EnterpriseReport]) -> JurisdictionLine {
+            let ids = Set(members.map(\.id))
+            let meters = configuration.enterprises.filter { ids.contains($0.id) }.flatMap(\.meters)
+            let judged = members.flatMap(\.products).filter { $0.verdict.hasPrefix("level") || $0.verdict == "over-limit" }
+            let met = judged.filter { Int($0.verdict.dropFirst("level-".count)).map { $0 <= benchmark } ?? false }
+            let over = members.filter { $0.products.contains { $0.verdict == "over-limit" } }.map(\.name)
+            let inspection = openAlerts.filter { $0.kind == .inspectionList && ids.contains($0.enterprise.id) }.map(\.enterprise.name)
+            let changes = members.flatMap(\.products).compactMap(\.yearOnYear)
+            return JurisdictionLine(
+                jurisdiction: name, enterprises: members.count, metersOnline: meters.filter { online.contains($0.id) }.count,
+                meters: meters.count, benchmarkMet: met.count, benchmarkJudged: judged.count,
+                complianceRate: judged.isEmpty ? nil : Double(met.count) / Double(judged.count), overQuota: over,
+                inspectionList: Array(Set(inspection)).sorted(), comprehensiveTce: members.map(\.comprehensiveTce).reduce(0, +),
+                yearOnYear: changes.isEmpty ? nil : changes.reduce(0, +) / Double(changes.count))
+        }
+        let groups = Dictionary(grouping: reports, by: \.jurisdiction)
+        return DistrictReport(
+            period: period.label, benchmarkLevel: benchmark, complianceTarget: 0.7, improvementTarget: 0.1,
+            jurisdictions: groups.keys.sorted().map { line($0, groups[$0]!) }, total: line("全区", reports))
+    }
+}

@@ -1,0 +1,115 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+
+/// A product's unit consumption over a period, with everything it was computed from.
+public struct ProductEvaluation: Sendable, Hashable {
+    /// The enterprise.
+    public var enterprise: EnterpriseConfig
+    /// The product.
+    public var product: ProductConfig
+    /// Its quota.
+    public var quota: QuotaStandard
+    /// The period, [fromMs, toMs).
+    public var fromMs: Int64
+    public var toMs: Int64
+    /// The verdict and its figures.
+    public var evaluation: QuotaEvaluation
+    /// Energy of each boundary meter in the quota's basis.
+    public var energyByMeter: [String: Double]
+    /// Factors used, by energy type: kgce per unit and source (the last day's, when one changed).
+    public var factors: [String: (kgcePerUnit: Double, source: String)]
+    /// Where output came from: the production meter, or "entered".
+    public var outputSource: String
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.enterprise == rhs.enterprise && lhs.product == rhs.product && lhs.fromMs == rhs.fromMs && lhs.toMs == rhs.toMs
+            && lhs.evaluation == rhs.evaluation
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(enterprise.id)
+        hasher.combine(product)
+        hasher.combine(fromMs)
+    }
+
+    /// The inputs, for an alert's evidence.
+    public var evidence: [String: EvidenceValue] {
+        [
+            "basis": .text(quota.basis.name),
+            "energy": .number(evaluation.energy),
+            "energy_by_meter": .object(energyByMeter.mapValues { .number($0) }),
+            "output": .number(evaluation.output),
+            "output_source": .text(outputSource),
+            "levels": .list(evaluation.levels.map { .number($0) }),
+            "correction_factor": .number(product.correctionFactor),
+            "factors": .object(factors.mapValues { .object(["kgce_per_unit": .number($0.kgcePerUnit), "source": .text($0.source)]) }),
+            "quota_source": .text(quota.source),
+        ]
+    }
+}
+
+/// Computes unit consumption = boundary energy ÷ qualified output, per product and period, from the daily rollups.
+public struct ProductEvaluator: Sendable {
+    let store: EnergyStore
+    let configuration: EnergyConfiguration
+
+    /// An evaluator over `store` with `configuration`'s products, quotas and factors.
+    public init(store: EnergyStore, configuration: EnergyConfiguration) {
+        self.store = store
+        self.configuration = configuration
+    }
+
+    /// Evaluates `product` of `enterprise` over [fromMs, toMs) (day boundaries); completeness counts polls up to `horizonMs`.
+    public func evaluate(_ product: ProductConfig, of enterprise: EnterpriseConfig, fromMs: Int64, toMs: Int64, horizonMs: Int64)
+        async throws -> ProductEvaluation?
+    {
+        guard let quota = configuration.quotas[product.quota] else { return nil }
+        let days = try await store.rollups(enterprise: enterprise.id, resolution: .day, fromMs: fromMs, toMs: toMs)
+        let series = try await store.allSeries().filter { $0.enterprise == enterprise.id && $0.isAccounted }
+        let boundary = Set(product.boundary)
+        var energyByMeter: [String: Double] = [:]
+        var factors: [String: (kgcePerUnit: Double, source: String)] = [:]
+        var good = 0
+        var expected = 0.0
+        let end = min(toMs, horizonMs + 1)
+        for record in series where boundary.contains(record.meter) && record.quantity != "production" {
+            guard let energy = EnergyType(rawValue: record.energy) else { continue }
+            let sign = record.quantity == "export" ? -1.0 : 1.0
+            for row in days where row.series.id == record.id {
+                switch quota.basis {
+                case .comprehensive:
+                    guard let factor = configuration.factors.factor(energy, enterprise: enterprise.id, atMs: row.bucketMs) else { continue }
+                    factors[energy.rawValue] = factor
+                    energyByMeter[record.meter, default: 0] += sign * row.amount.units * factor.kgcePerUnit
+                case .energy(let type) where type == energy:
+                    energyByMeter[record.meter, default: 0] += sign * row.amount.units
+                case .energy:
+                    break
+                }
+                if record.quantity == "consumption" { good += row.good }
+            }
+            if record.quantity == "consumption" { expected += ConsumptionReport.expectedSamples(record, from: fromMs, to: end) }
+        }
+        var output = 0.0
+        var outputSource = "entered"
+        if let meter = product.productionMeter, let record = series.first(where: { $0.meter == meter && $0.quantity == "production" }) {
+            outputSource = meter
+            for row in days where row.series.id == record.id {
+                output += row.amount.units
+                good += row.good
+            }
+            expected += ConsumptionReport.expectedSamples(record, from: fromMs, to: end)
+        } else {
+            output = try await store.production(enterprise: enterprise.id, product: product.product, fromMs: fromMs, toMs: toMs)
+                .values.reduce(0, +)
+        }
+        let energy = energyByMeter.values.reduce(0, +)
+        let completeness = expected > 0 ? min(1, Double(good) / expected) : 0
+        return ProductEvaluation(
+            enterprise: enterprise, product: product, quota: quota, fromMs: fromMs, toMs: toMs,
+            evaluation: QuotaEvaluation(
+                energy: energy, output: output, completeness: completeness, quota: quota, correctionFactor: product.correctionFactor),
+            energyByMeter: energyByMeter, factors: factors, outputSource: outputSource)
+    }
+}

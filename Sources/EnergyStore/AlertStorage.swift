@@ -1,0 +1,139 @@
+import EnergyModel
+import Foundation
+import GRDB
+
+/// A stored alert: when it was raised and, once cleared, when.
+public struct StoredAlert: Sendable, Hashable {
+    public var id: Int64
+    public var raisedAtMs: Int64
+    public var clearedAtMs: Int64?
+    /// The record written when it was raised.
+    public var raised: AlertRecord
+    /// The record written when it was cleared.
+    public var cleared: AlertRecord?
+}
+
+/// A raise or clear not yet appended to the alert log.
+public struct PendingAlertLine: Sendable, Hashable {
+    public var id: Int64
+    public var state: AlertState
+    /// The JSON line.
+    public var line: String
+}
+
+extension EnergyStore {
+    /// Keys of the open alerts.
+    public func openAlertKeys() async throws -> Set<String> {
+        try await database.read { db in Set(try String.fetchAll(db, sql: "SELECT key FROM alerts WHERE cleared_at IS NULL")) }
+    }
+
+    /// Raises and clears alerts in one transaction; an alert already open for a key is not raised again.
+    public func record(raise: [AlertRecord], clear: [AlertRecord], atMs timeMs: Int64) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try await database.write { db in
+            for record in raise {
+                let json = String(decoding: try encoder.encode(record), as: UTF8.self)
+                try db.execute(
+                    sql: """
+                        INSERT INTO alerts (key, kind, severity, enterprise, subject, raised_at, raised_record)
+                        SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE key = ? AND cleared_at IS NULL)
+                        """,
+                    arguments: [
+                        record.key, record.kind.rawValue, record.severity.rawValue, record.enterprise.id, record.subject, timeMs, json,
+                        record.key,
+                    ])
+            }
+            for record in clear {
+                let json = String(decoding: try encoder.encode(record), as: UTF8.self)
+                try db.execute(
+                    sql: "UPDATE alerts SET cleared_at = ?, cleared_record = ? WHERE key = ? AND cleared_at IS NULL",
+                    arguments: [timeMs, json, record.key])
+            }
+        }
+    }
+
+    /// Raises and clears not yet in the alert log, oldest first.
+    public func pendingAlertLines() async throws -> [PendingAlertLine] {
+        try await database.read { db in
+            let raised = try Row.fetchAll(db, sql: "SELECT id, raised_at, raised_record FROM alerts WHERE raised_logged = 0")
+                .map { (at: $0[1] as Int64, line: PendingAlertLine(id: $0[0], state: .raised, line: $0[2])) }
+            let cleared = try Row.fetchAll(
+                db, sql: "SELECT id, cleared_at, cleared_record FROM alerts WHERE cleared_at IS NOT NULL AND cleared_logged = 0"
+            ).map { (at: $0[1] as Int64, line: PendingAlertLine(id: $0[0], state: .cleared, line: $0[2])) }
+            return (raised + cleared).sorted {
+                ($0.at, $0.line.id, $0.line.state == .cleared ? 1 : 0) < ($1.at, $1.line.id, $1.line.state == .cleared ? 1 : 0)
+            }
+            .map(\.line)
+        }
+    }
+
+    /// Marks lines as appended to the log.
+    public func markLogged(_ lines: [PendingAlertLine]) async throws {
+        try await database.write { db in
+            for line in lines {
+                let column = line.state == .raised ? "raised_logged" : "cleared_logged"
+                try db.execute(sql: "UPDATE alerts SET \(column) = 1 WHERE id = ?", arguments: [line.id])
+            }
+        }
+    }
+
+    /// Alerts raised at or after `sinceMs` (or still open), newest first.
+    public func alerts(openOnly: Bool, sinceMs: Int64 = .min) async throws -> [StoredAlert] {
+        let decoder = JSONDecoder()
+        return try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, raised_at, cleared_at, raised_record, cleared_record FROM alerts
+                    WHERE (? = 0 OR cleared_at IS NULL) AND (raised_at >= ? OR cleared_at IS NULL OR cleared_at >= ?)
+                    ORDER BY raised_at DESC, id DESC
+                    """,
+                arguments: [openOnly ? 1 : 0, sinceMs, sinceMs]
+            ).map { row in
+                StoredAlert(
+                    id: row[0], raisedAtMs: row[1], clearedAtMs: row[2],
+                    raised: try decoder.decode(AlertRecord.self, from: Data((row[3] as String).utf8)),
+                    cleared: try (row[4] as String?).map { try decoder.decode(AlertRecord.self, from: Data($0.utf8)) })
+            }
+        }
+    }
+
+    // MARK: Production entered by hand
+
+    /// Records `quantity` of `product` made on the day starting at `dayMs` (replacing an earlier figure).
+    public func setProduction(enterprise: String, product: String, dayMs: Int64, quantity: Double, source: String) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO production (enterprise, product, day, quantity, source) VALUES (?, ?, ?, ?, ?)",
+                arguments: [enterprise, product, dayMs, quantity, source])
+        }
+    }
+
+    /// Production entered by hand in [fromMs, toMs), by day.
+    public func production(enterprise: String, product: String, fromMs: Int64, toMs: Int64) async throws -> [Int64: Double] {
+        try await database.read { db in
+            Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(
+                    db, sql: "SELECT day, quantity FROM production WHERE enterprise = ? AND product = ? AND day >= ? AND day < ?",
+                    arguments: [enterprise, product, fromMs, toMs]
+                ).map { ($0[0] as Int64, $0[1] as Double) })
+        }
+    }
+
+    /// Time of the oldest stored sample of a series, UTC epoch ms: when monitoring of it began (or the retention's edge).
+    public func firstSampleMs(seriesID: Int64) async throws -> Int64? {
+        try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT ts FROM samples WHERE series = ? ORDER BY ts LIMIT 1", arguments: [seriesID])
+        }
+    }
+
+    /// Time of the latest good sample of a series, UTC epoch ms.
+    public func lastGoodSampleMs(seriesID: Int64) async throws -> Int64? {
+        try await database.read { db in
+            // Backwards along the (series, ts) key until the first good one: a max() with the quality filter would read them all.
+            try Int64.fetchOne(
+                db, sql: "SELECT ts FROM samples WHERE series = ? AND quality = 0 ORDER BY ts DESC LIMIT 1", arguments: [seriesID])
+        }
+    }
+}

@@ -1,0 +1,295 @@
+import ArgumentParser
+import EnergyModel
+import EnergyReports
+import EnergyStore
+import Foundation
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspection reports: one enterprise, or the district by town and park.",
+        subcommands: [EnterpriseCommand.self, District.self])
+}
+
+/// Options every report shares.
+struct ReportOptions: ParsableArguments {
+    @Option(help: "Period: YYYY (year), YYYY-MM (month), YYYY-MM-DD (day) or FROM..TO (days, TO exclusive).")
+    var period: String
+
+    @Option(help: "table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Option(help: "zh (default) or en.")
+    var lang: Language = .zh
+}
+
+func encodeJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+func optionalPercent(_ value: Double?) -> String { value.map(percent) ?? "-" }
+
+struct EnterpriseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enterprise", abstract: "An enterprise's energy, products against their quotas, and open alerts.")
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var options: ReportOptions
+
+    @Argument(help: "Enterprise id.")
+    var id: String
+
+    func run() async throws {
+        let (path, configuration) = try store.resolveWithConfiguration()
+        let reports = InspectionReports(store: try await EnergyStore.open(path: path), configuration: configuration)
+        guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
+            throw ValidationError("--period \(options.period) is not a period")
+        }
+        guard let report = try await reports.enterprise(id, period: period) else {
+            throw ValidationError("no enterprise \(id) in the configuration")
+        }
+        let zh = options.lang == .zh
+        switch options.format {
+        case .json: print(try encodeJSON(report))
+        case .csv:
+            var table = TextTable(header: [
+                "product", "standard", "output", "energy", "unit_consumption", "unit", "level1", "level2", "level3", "verdict",
+                "completeness", "year_on_year",
+            ])
+            for p in report.products {
+                table.rows.append([
+                    p.product, p.standard, String(p.output), String(p.energy), p.unitConsumption.map { String($0) } ?? "", p.unit,
+                    String(p.levels[0]), String(p.levels[1]), String(p.levels[2]), p.verdict, String(p.completeness),
+                    p.yearOnYear.map { String($0) } ?? "",
+                ])
+            }
+            print(table.csv(), terminator: "")
+        case .table:
+            print(
+                zh
+                    ? "\(report.name)（\(report.id)，\(report.jurisdiction)，\(report.industry)）  期间 \(report.period)"
+                    : "\(report.name) (\(report.id), \(report.jurisdiction), \(report.industry))  period \(report.period)")
+            var energy = TextTable(
+                header: zh ? ["能源品种", "用量", "单位", "折标煤 kgce", "估算"] : ["energy", "amount", "unit", "kgce", "estimated"],
+                rightAligned: [1, 3, 4])
+            for line in report.energy {
+                energy.rows.append([
+                    energyName(line, zh: zh), fixed2(line.amount), line.unit, line.kgce.map(fixed2) ?? "-",
+                    percent(line.amount > 0 ? line.estimated / line.amount : 0),
+                ])
+            }
+            print(energy.render())
+            print(
+                zh
+                    ? "综合能耗 \(fixed2(report.comprehensiveKgce)) kgce（\(String(format: "%.3f", report.comprehensiveTce)) tce），其中估算 \(fixed2(report.estimatedKgce)) kgce，数据完整率 \(percent(report.completeness))"
+                    : "comprehensive consumption \(fixed2(report.comprehensiveKgce)) kgce (\(String(format: "%.3f", report.comprehensiveTce)) tce), estimated \(fixed2(report.estimatedKgce)) kgce, completeness \(percent(report.completeness))"
+            )
+            print()
+            var products = TextTable(
+                header: zh
+                    ? ["产品", "标准", "产量", "单位产品能耗", "单位", "一级/二级/三级", "结论", "完整率", "同比"]
+                    : [
+                        "product", "standard", "output", "unit consumption", "unit", "levels 1/2/3", "verdict", "completeness",
+                        "year on year",
+                    ],
+                rightAligned: [2, 3, 7, 8])
+            for p in report.products {
+                products.rows.append([
+                    p.product + (p.illustrative ? (zh ? "（示例限额）" : " (illustrative quota)") : ""), p.standard, fixed2(p.output),
+                    p.unitConsumption.map(fixed2) ?? "-", p.unit, p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
+                    zh ? p.verdictChinese : p.verdict, percent(p.completeness), optionalPercent(p.yearOnYear),
+                ])
+            }
+            print(products.render())
+            print(zh ? "未解除告警 \(report.openAlerts.count) 条" : "\(report.openAlerts.count) open alerts")
+            for alert in report.openAlerts { print("  [\(zh ? alert.kind.chinese : alert.kind.rawValue)] \(alert.message)") }
+        }
+    }
+
+    func energyName(_ line: ConsumptionLine, zh: Bool) -> String {
+        let energy = EnergyType(rawValue: line.energy)
+        switch (zh, line.quantity) {
+        case (true, "production"): return "产量 \(line.product ?? "")"
+        case (false, "production"): return "production \(line.product ?? "")"
+        case (true, "export"): return "外供\(energy?.chineseName ?? line.energy)"
+        case (false, "export"): return "\(line.energy) exported"
+        case (true, _): return energy?.chineseName ?? line.energy
+        case (false, _): return line.energy
+        }
+    }
+}
+
+struct District: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Per town and park: enterprises, meters online, 对标达标率 against 70 %, over-quota enterprises, the ≥ 1000 tce list, year-on-year change against 10 %."
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var options: ReportOptions
+
+    func run() async throws {
+        let (path, configuration) = try store.resolveWithConfiguration()
+        let reports = InspectionReports(store: try await EnergyStore.open(path: path), configuration: configuration)
+        guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
+            throw ValidationError("--period \(options.period) is not a period")
+        }
+        let report = try await reports.district(period: period)
+        let zh = options.lang == .zh
+        switch options.format {
+        case .json: print(try encodeJSON(report))
+        case .csv, .table:
+            var table = TextTable(
+                header: zh
+                    ? ["镇/园区", "企业", "在线表/总表", "对标达标率", "超限额企业", "≥1000 tce 名单", "综合能耗 tce", "单耗同比"]
+                    : [
+                        "jurisdiction", "enterprises", "meters online", "compliance", "over quota", "≥1000 tce list", "tce", "year on year",
+                    ],
+                rightAligned: [1, 3, 6, 7])
+            for line in report.jurisdictions + [report.total] {
+                table.rows.append([
+                    line.jurisdiction == "全区" && !zh ? "district" : line.jurisdiction, String(line.enterprises),
+                    "\(line.metersOnline)/\(line.meters)",
+                    line.complianceRate.map { "\(percent($0)) (\(line.benchmarkMet)/\(line.benchmarkJudged))" } ?? "-",
+                    line.overQuota.isEmpty ? "-" : line.overQuota.joined(separator: "、"),
+                    line.inspectionList.isEmpty ? "-" : line.inspectionList.joined(separator: "、"),
+                    String(format: "%.1f", line.comprehensiveTce), optionalPercent(line.yearOnYear),
+                ])
+            }
+            if options.format == .csv {
+                print(table.csv(), terminator: "")
+                return
+            }
+            print(zh ? "宿城区重点用能单位能耗在线监测 区域报告  期间 \(report.period)" : "District energy monitoring report  period \(report.period)")
+            print(table.render())
+            let total = report.total
+            let compliance = total.complianceRate.map { $0 >= report.complianceTarget }
+            let improvement = total.yearOnYear.map { -$0 >= report.improvementTarget }
+            if zh {
+                print(
+                    "对标达标率（达到 \(report.benchmarkLevel) 级及以上）\(optionalPercent(total.complianceRate))，目标 ≥ 70%：\(compliance.map { $0 ? "达标" : "未达标" } ?? "无可判定产品")"
+                )
+                print("单位产品能耗同比 \(optionalPercent(total.yearOnYear))，目标下降 ≥ 10%：\(improvement.map { $0 ? "达标" : "未达标" } ?? "无上年同期数据")")
+            } else {
+                print(
+                    "compliance (level \(report.benchmarkLevel) or better) \(optionalPercent(total.complianceRate)), target ≥ 70 %: \(compliance.map { $0 ? "met" : "missed" } ?? "nothing judged")"
+                )
+                print(
+                    "unit consumption year on year \(optionalPercent(total.yearOnYear)), target −10 %: \(improvement.map { $0 ? "met" : "missed" } ?? "no figure a year earlier")"
+                )
+            }
+        }
+    }
+}
+
+struct Alerts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Alerts, newest first.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Only alerts not cleared yet.")
+    var open = false
+
+    @Option(help: "Only alerts raised or cleared on or after this day (YYYY-MM-DD).")
+    var since: String?
+
+    @Option(help: "table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Option(help: "zh (default) or en.")
+    var lang: Language = .zh
+
+    func run() async throws {
+        let (path, configuration) = try store.resolveWithConfiguration()
+        var sinceMs = Int64.min
+        if let since {
+            guard let day = configuration.calendar.startOfDay(since) else { throw ValidationError("--since \(since) is not a date") }
+            sinceMs = day
+        }
+        let alerts = try await EnergyStore.open(path: path).alerts(openOnly: open, sinceMs: sinceMs)
+        if format == .json {
+            struct Entry: Encodable {
+                let raised: AlertRecord
+                let cleared: AlertRecord?
+            }
+            print(try encodeJSON(alerts.map { Entry(raised: $0.raised, cleared: $0.cleared) }))
+            return
+        }
+        let zh = lang == .zh
+        var table = TextTable(
+            header: zh
+                ? ["发生时间", "解除时间", "类别", "级别", "企业", "对象", "期间", "消息"]
+                : ["raised", "cleared", "kind", "severity", "enterprise", "subject", "period", "message"])
+        for alert in alerts {
+            table.rows.append([
+                String(alert.raised.time.prefix(16)).replacingOccurrences(of: "T", with: " "),
+                alert.cleared.map { String($0.time.prefix(16)).replacingOccurrences(of: "T", with: " ") } ?? (zh ? "未解除" : "open"),
+                zh ? alert.raised.kind.chinese : alert.raised.kind.rawValue, alert.raised.severity.rawValue, alert.raised.enterprise.name,
+                alert.raised.subject, alert.raised.period, (alert.cleared ?? alert.raised).message,
+            ])
+        }
+        print(format == .csv ? table.csv() : table.render(), terminator: "")
+        if format == .table { print(zh ? "共 \(alerts.count) 条" : "\(alerts.count) alerts") }
+    }
+}
+
+struct Production: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Production figures entered by hand, for products without a production counter.", subcommands: [Add.self, Import.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record one day's output of a product.")
+        @OptionGroup var store: StoreOptions
+        @Option var enterprise: String
+        @Option var product: String
+        @Option(help: "The day (YYYY-MM-DD).") var date: String
+        @Option(help: "Qualified output, in the quota's product unit.") var quantity: Double
+
+        func run() async throws {
+            let (path, configuration) = try store.resolveWithConfiguration()
+            try await addProduction(
+                path: path, configuration: configuration, rows: [(enterprise, product, date, quantity)], source: "energyctl production add")
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a CSV file: enterprise,product,date,quantity (a header line is skipped).")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "CSV file.") var file: String
+
+        func run() async throws {
+            let (path, configuration) = try store.resolveWithConfiguration()
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            var rows: [(String, String, String, Double)] = []
+            for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+                let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                if number == 0, fields.first == "enterprise" { continue }
+                guard fields.count == 4, let quantity = Double(fields[3]) else {
+                    throw ValidationError("\(file):\(number + 1): expected enterprise,product,date,quantity")
+                }
+                rows.append((fields[0], fields[1], fields[2], quantity))
+            }
+            try await addProduction(
+                path: path, configuration: configuration, rows: rows, source: "import \((file as NSString).lastPathComponent)")
+        }
+    }
+}
+
+func addProduction(path: String, configuration: EnergyConfiguration, rows: [(String, String, String, Double)], source: String) async throws
+{
+    let store = try await EnergyStore.open(path: path)
+    for (enterprise, product, date, quantity) in rows {
+        guard let config = configuration.enterprises.first(where: { $0.id == enterprise }) else {
+            throw ValidationError("no enterprise \(enterprise)")
+        }
+        guard config.products.contains(where: { $0.product == product }) else {
+            throw ValidationError("\(enterprise) has no product \(product)")
+        }
+        guard let day = configuration.calendar.startOfDay(date) else { throw ValidationError("\(date) is not a date (YYYY-MM-DD)") }
+        guard quantity >= 0, quantity.isFinite else { throw ValidationError("quantity must be a number ≥ 0") }
+        try await store.setProduction(enterprise: enterprise, product: product, dayMs: day, quantity: quantity, source: source)
+    }
+    print("recorded \(rows.count) production figure\(rows.count == 1 ? "" : "s")")
+}
