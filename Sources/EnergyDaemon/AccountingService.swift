@@ -54,22 +54,22 @@ struct AccountingService: Service {
         guard let now = horizon else { return }
         do {
             let checks = AlertChecks(store: store, configuration: configuration, startedMs: startedMs)
-            let findings = try await checks.findings(nowMs: now, progress: &progress)
-            let (raise, clear) = AlertTransitions.decide(findings, open: try await store.openAlertKeys())
-            let time = ISO8601Time.format(ms: now, timeZone: calendar.timeZone)
-            try await store.record(
-                raise: raise.map { AlertRecord($0, state: .raised, time: time) },
-                clear: clear.map { AlertRecord($0, state: .cleared, time: time) },
-                atMs: now)
-            for finding in raise {
-                logger.notice(
-                    "alert raised",
-                    metadata: ["kind": "\(finding.kind.rawValue)", "key": "\(finding.key)", "enterprise": "\(finding.enterprise.id)"])
-            }
-            for finding in clear {
-                logger.notice(
-                    "alert cleared",
-                    metadata: ["kind": "\(finding.kind.rawValue)", "key": "\(finding.key)", "enterprise": "\(finding.enterprise.id)"])
+            for batch in try await checks.batches(nowMs: now, progress: &progress) {
+                let (raise, clear) = AlertTransitions.decide(batch.findings, open: try await store.openAlertKeys())
+                let time = ISO8601Time.format(ms: batch.timeMs, timeZone: calendar.timeZone)
+                try await store.record(
+                    raise: raise.map { AlertRecord($0, state: .raised, time: time) },
+                    clear: clear.map { AlertRecord($0, state: .cleared, time: time) }, atMs: batch.timeMs)
+                for finding in raise {
+                    logger.notice(
+                        "alert raised",
+                        metadata: ["kind": "\(finding.kind.rawValue)", "key": "\(finding.key)", "enterprise": "\(finding.enterprise.id)"])
+                }
+                for finding in clear {
+                    logger.notice(
+                        "alert cleared",
+                        metadata: ["kind": "\(finding.kind.rawValue)", "key": "\(finding.key)", "enterprise": "\(finding.enterprise.id)"])
+                }
             }
             let pending = try await store.pendingAlertLines()
             try await alertLog.append(pending.map(\.line))

@@ -44,29 +44,45 @@ public struct AlertChecks: Sendable {
         self.startedMs = startedMs
     }
 
+    /// What the checks found at one moment; batches are applied in order, so one day's verdicts come before the next's.
+    public struct Batch: Sendable {
+        /// The moment judged (the data time, or the time a checked day closed).
+        public var timeMs: Int64
+        public var findings: [AlertFinding]
+    }
+
     /// Every finding due at `nowMs` (the time the stored data reaches): offline and anomaly checks always; day
-    /// checks once per closed day; the month's quota check once per closed month.
-    public func findings(nowMs: Int64, progress: inout CheckProgress) async throws -> [AlertFinding] {
-        var findings = try await offline(nowMs: nowMs) + anomalies(nowMs: nowMs)
+    /// checks for each day closed since the last pass; the quota check for each month closed since.
+    public func batches(nowMs: Int64, progress: inout CheckProgress) async throws -> [Batch] {
+        var batches = [Batch(timeMs: nowMs, findings: try await offline(nowMs: nowMs) + anomalies(nowMs: nowMs))]
         let daemon = configuration.daemon
-        let closedDayEnd = calendar.start(of: .day, containing: nowMs - Int64(daemon.dayCloseDelaySeconds) * 1000)
-        let closedDay = calendar.start(of: .day, containing: closedDayEnd - 1)
+        let delay = Int64(daemon.dayCloseDelaySeconds) * 1000
+        let closedUntil = calendar.start(of: .day, containing: nowMs - delay)
+        let lastClosedDay = calendar.start(of: .day, containing: closedUntil - 1)
+        // Days closed since the last pass, oldest first (at most two months of them after a long stop).
+        var day = progress.day.map { calendar.next(.day, after: $0) } ?? lastClosedDay
+        day = max(day, lastClosedDay - 62 * 86_400_000)
         let intervalDue =
             daemon.quotaCheckIntervalSeconds > 0
             && nowMs - (progress.lastQuotaCheckMs ?? .min / 2) >= Int64(daemon.quotaCheckIntervalSeconds) * 1000
-        if progress.day != closedDay || intervalDue {
-            findings += try await dayChecks(day: closedDay, nowMs: nowMs)
-            progress.day = closedDay
+        if day > lastClosedDay, intervalDue { day = lastClosedDay }
+        while day <= lastClosedDay {
+            let closed = calendar.next(.day, after: day)
+            batches.append(Batch(timeMs: min(nowMs, closed + delay), findings: try await dayChecks(day: day, nowMs: nowMs)))
+            progress.day = day
             progress.lastQuotaCheckMs = nowMs
+            day = closed
         }
-        let closedMonth = calendar.start(of: .month, containing: closedDayEnd - 1)
-        let monthEnd = calendar.next(.month, after: closedMonth)
-        let lastClosedMonth = monthEnd <= closedDayEnd ? closedMonth : calendar.start(of: .month, containing: closedMonth - 1)
-        if progress.month != lastClosedMonth {
-            findings += try await monthChecks(month: lastClosedMonth)
-            progress.month = lastClosedMonth
+        // The month before the one holding the end of the last closed day is the last closed month.
+        let lastClosedMonth = calendar.start(of: .month, containing: calendar.start(of: .month, containing: closedUntil) - 1)
+        var month = progress.month.map { calendar.next(.month, after: $0) } ?? lastClosedMonth
+        while month <= lastClosedMonth {
+            let closed = calendar.next(.month, after: month)
+            batches.append(Batch(timeMs: min(nowMs, closed + delay), findings: try await monthChecks(month: month)))
+            progress.month = month
+            month = closed
         }
-        return findings
+        return batches
     }
 
     func reference(_ enterprise: EnterpriseConfig) -> AlertEnterprise {
