@@ -134,8 +134,9 @@ let package = Package(
         .testTarget(
             name: "EnergyDaemonTests",
             dependencies: [
-                "EnergyDaemon", "EnergyReports", "MeterSimulator", "TestSupport",
+                "EnergyDaemon", "EnergyReports", "MeterSimulator", "TestSupport", "ModbusPolling",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages energy-monitor builds and tests with (sudo when not root). Idempotent.
 set -euo pipefail
-packages=(libmodbus-dev libsqlite3-dev pkg-config sqlite3 "$@")
+# systemd (systemd-analyze), python3-prometheus-client and logrotate: the tests check the unit, /metrics and rotation.
+packages=(libmodbus-dev libsqlite3-dev pkg-config sqlite3 systemd python3-prometheus-client logrotate "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -33,9 +33,9 @@ public enum LineClient {
     }
 }
 
-/// A control-client failure.
+/// A failure of the small test clients.
 public struct LineClientError: Error, CustomStringConvertible {
     /// What went wrong.
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

@@ -3,6 +3,7 @@ import EnergyStore
 import Foundation
 import Logging
 import ModbusPolling
+import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -63,6 +64,8 @@ public final class Daemon: Sendable {
     public let polling: PollingService
     /// The JSON Lines alert log.
     public let alertLog: AlertLog
+    /// systemd's notification socket.
+    public let notifier: SystemdNotifier
     private let startedMs: Int64
     private let logger: Logger
     private let current: Mutex<EnergyConfiguration>
@@ -90,7 +93,35 @@ public final class Daemon: Sendable {
             flushIntervalMs: configuration.daemon.writeFlushIntervalMs, logger: logger)
         polling = PollingService(clock: options.clock, sink: writer, logger: logger, policy: options.pollingPolicy)
         alertLog = AlertLog(path: configuration.daemon.alertLogPath)
+        notifier = SystemdNotifier()
         startedMs = options.clock.nowMs()
+    }
+
+    /// Whether the pollers and the writer make progress.
+    public func health() async -> HealthReport {
+        HealthReport.assess(
+            pollers: await polling.running, writer: writer.snapshot, flushIntervalMs: configuration.daemon.writeFlushIntervalMs,
+            nowMs: SystemWallClock().nowMs())
+    }
+
+    /// Answers /healthz and /metrics.
+    func answer(_ path: String) async -> HTTPAnswer {
+        switch path {
+        case "/healthz":
+            let report = await health()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let body = (try? String(decoding: encoder.encode(report), as: UTF8.self)) ?? "{}"
+            return HTTPAnswer(status: report.healthy ? .ok : .serviceUnavailable, contentType: "application/json", body: body + "\n")
+        case "/metrics":
+            let gateways = await polling.running.map { ($0.gateway.id, $0.statistics.snapshot) }
+            let text = MetricsText.render(
+                gateways: gateways, writer: writer.snapshot, databaseBytes: (try? await store.databaseBytes()) ?? 0,
+                openAlerts: (try? await store.openAlertCounts()) ?? [:])
+            return HTTPAnswer(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: text)
+        default:
+            return HTTPAnswer(status: .notFound, contentType: "text/plain", body: "energyd serves /healthz and /metrics\n")
+        }
     }
 
     private static func applyOverrides(_ options: DaemonOptions, to configuration: inout EnergyConfiguration) {
@@ -112,6 +143,11 @@ public final class Daemon: Sendable {
                 "gateways": "\(started.started)", "meters": "\(configuration.meters.count)",
                 "database": "\(configuration.daemon.databasePath)",
             ])
+        var http: HTTPService?
+        if let endpoint = configuration.daemon.httpEndpoint {
+            http = try await HTTPService(host: endpoint.host, port: endpoint.port, logger: logger) { [self] path in await self.answer(path)
+            }
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -127,9 +163,16 @@ public final class Daemon: Sendable {
                         serviceName: "retention"),
                     .init(service: polling, serviceName: "polling"),
                     .init(service: ReloadService(daemon: self), serviceName: "reload"),
+                    .init(
+                        service: WatchdogService(notifier: notifier, health: { [self] in await self.health() }, logger: logger),
+                        serviceName: "watchdog"),
+                ] + (http.map { [.init(service: $0, serviceName: "http")] } ?? []) + [
+                    .init(service: StoppingNotice(notifier: notifier), serviceName: "stopping")
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        // Configuration read, database open, pollers started, endpoint bound: ready.
+        await notifier.notify("READY=1\nSTATUS=" + (await health()).status)
         try await group.run()
         logger.info("energyd stopped", metadata: ["samples_written": "\(writer.snapshot.samplesWritten)"])
     }
@@ -138,6 +181,13 @@ public final class Daemon: Sendable {
     /// invalid one is logged error by error and the one in force is kept. Returns whether it was applied.
     @discardableResult
     public func reload() async -> Bool {
+        await notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicMicroseconds())")
+        let applied = await applyConfiguration()
+        await notifier.notify("READY=1\nSTATUS=" + (await health()).status)
+        return applied
+    }
+
+    private func applyConfiguration() async -> Bool {
         logger.notice("reloading configuration", metadata: ["config": "\(options.configPath)"])
         // The alert log may have been rotated: the next line goes to a fresh file at its path.
         await alertLog.reopen()

@@ -22,8 +22,8 @@ public actor PollingService: Service {
         self.policy = policy
     }
 
-    /// Every running poller's statistics.
-    public var statistics: [PollerStatistics] { pollers.values.map(\.statistics) }
+    /// The running pollers, by gateway id.
+    public var running: [GatewayPoller] { pollers.values.sorted { $0.gateway.id < $1.gateway.id } }
 
     /// Polls `configuration` from now on. `seriesIDs` maps meter and point names to stored series.
     /// Returns how many pollers were started, kept and stopped.

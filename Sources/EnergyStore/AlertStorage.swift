@@ -137,3 +137,22 @@ extension EnergyStore {
         }
     }
 }
+
+extension EnergyStore {
+    /// Open alerts by kind.
+    public func openAlertCounts() async throws -> [String: Int] {
+        try await database.read { db in
+            Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM alerts WHERE cleared_at IS NULL GROUP BY kind")
+                    .map { ($0[0] as String, $0[1] as Int) })
+        }
+    }
+
+    /// Bytes of the database as SQLite counts them (pages × page size), plus its WAL.
+    public func databaseBytes() async throws -> Int64 {
+        let pages = try await database.read { db in
+            (try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0) * (try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0)
+        }
+        return pages + fileSizeBytes(of: path + "-wal")
+    }
+}

@@ -42,12 +42,9 @@ public final class EnergyStore: Sendable {
         try await database.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
     }
 
-    /// Size of the database and its WAL file, bytes.
-    public func fileSizeBytes() -> Int64 {
-        [path, path + "-wal"].reduce(0) { total, file in
-            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
-            return total + size
-        }
+    /// Size of a file, bytes (0 when absent).
+    func fileSizeBytes(of file: String) -> Int64 {
+        (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
     }
 
     static var migrator: DatabaseMigrator {

@@ -15,6 +15,15 @@ public struct WriterCounters: Sendable, Hashable {
     public var queueDepth = 0
     /// Real time of the last commit (or of the last idle check), UTC epoch ms, for the watchdog.
     public var lastProgressRealMs: Int64 = 0
+
+    /// Counters with the given values.
+    public init(samplesWritten: UInt64 = 0, batches: UInt64 = 0, failures: UInt64 = 0, queueDepth: Int = 0, lastProgressRealMs: Int64 = 0) {
+        self.samplesWritten = samplesWritten
+        self.batches = batches
+        self.failures = failures
+        self.queueDepth = queueDepth
+        self.lastProgressRealMs = lastProgressRealMs
+    }
 }
 
 /// Collects samples from every poller and commits them in batches, one transaction each.
@@ -27,7 +36,7 @@ public final class SampleWriter: SampleSink, Sendable {
     private let flushIntervalMs: Int
     private let logger: Logger
     private let pending = Mutex<[Sample]>([])
-    private let counters = Mutex(WriterCounters())
+    private let counters = Mutex(WriterCounters(lastProgressRealMs: SystemWallClock().nowMs()))
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 

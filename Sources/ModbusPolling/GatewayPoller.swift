@@ -67,7 +67,11 @@ public final class GatewayPoller: Sendable {
         self.logger = logger
         self.policy = policy
         self.statistics = PollerStatistics(gatewayID: gateway.id)
-        statistics.update { $0.metersConfigured = meters.count }
+        let now = SystemWallClock().nowMs()
+        statistics.update {
+            $0.metersConfigured = meters.count
+            $0.lastProgressRealMs = now
+        }
     }
 
     /// Starts the polling thread.
@@ -160,7 +164,9 @@ private struct PollLoop {
             let now = clock.nowMs()
             guard let earliest = states.map(\.nextTickMs).min() else { break }
             if earliest > now {
-                poller.sleep(seconds: clock.realSeconds(forClockMs: earliest - now))
+                // Wake at least every second: the heartbeat tells health checks and the watchdog the thread lives.
+                poller.sleep(seconds: min(1, clock.realSeconds(forClockMs: earliest - now)))
+                heartbeat()
                 continue
             }
             // Healthy meters first, so a failing one's timeout cannot delay them.
@@ -172,6 +178,7 @@ private struct PollLoop {
             for index in due {
                 if poller.isStopping { break }
                 samples += poll(meterAt: index)
+                heartbeat()
             }
             if !samples.isEmpty { sink.submit(samples) }
             let online = states.filter(\.online).count
@@ -180,12 +187,16 @@ private struct PollLoop {
                 $0.samples += UInt64(count)
                 $0.metersOnline = online
                 $0.connected = connection.isConnected
-                $0.lastProgressRealMs = SystemWallClock().nowMs()
             }
         }
         connection.close()
         poller.statistics.update { $0.connected = false }
         logger.info("poller stopped")
+    }
+
+    private func heartbeat() {
+        let now = SystemWallClock().nowMs()
+        poller.statistics.update { $0.lastProgressRealMs = now }
     }
 
     /// Polls one meter at its tick and schedules its next one.

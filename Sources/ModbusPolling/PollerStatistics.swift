@@ -26,7 +26,7 @@ public struct GatewayCounters: Sendable, Hashable {
     public var roundTrip = LatencyHistogram()
     /// How late each poll started after its aligned tick (real time).
     public var lag = LatencyHistogram()
-    /// When the poller last finished a sweep, UTC epoch ms of the real clock (for the watchdog).
+    /// When the polling thread last showed it was alive (it wakes at least every second), real UTC epoch ms.
     public var lastProgressRealMs: Int64 = 0
 }
 

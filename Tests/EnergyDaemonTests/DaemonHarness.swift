@@ -30,6 +30,7 @@ struct DaemonHarness {
         configuration.daemon.alertLogPath = directory.file("alerts.jsonl")
         configuration.daemon.writeFlushIntervalMs = 50
         configuration.daemon.accountingIntervalMs = 100
+        configuration.daemon.httpListen = "127.0.0.1:0"  // any free port: tests run several daemons
         try ConfigurationWriter.toml(configuration).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 

@@ -135,6 +135,16 @@ private struct Builder {
         if let v = s.integer("day_close_delay_s", range: 0...86_400) { d.dayCloseDelaySeconds = v }
         if let v = s.integer("quota_check_interval_s", range: 0...31_536_000) { d.quotaCheckIntervalSeconds = v }
         if let v = s.integer("benchmark_level", range: 1...3) { d.benchmarkLevel = v }
+        if let v = s.string("http_listen", required: false) {
+            if v.isEmpty {
+                d.httpListen = nil
+            } else {
+                d.httpListen = v
+                if d.httpEndpoint.map({ !(0...65535).contains($0.port) || $0.host.isEmpty }) ?? true {
+                    s.report("http_listen", "\"\(v)\" is not HOST:PORT (\"127.0.0.1:9464\"; \"\" serves nothing)")
+                }
+            }
+        }
         if let v = s.number("inspection_threshold_tce") {
             if v > 0 { d.inspectionThresholdTce = v } else { s.report("inspection_threshold_tce", "must be greater than 0") }
         }

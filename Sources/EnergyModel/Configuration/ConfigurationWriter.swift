@@ -20,6 +20,7 @@ public enum ConfigurationWriter {
         out.append("quota_check_interval_s = \(d.quotaCheckIntervalSeconds)")
         out.append("benchmark_level = \(d.benchmarkLevel)")
         out.append("inspection_threshold_tce = \(number(d.inspectionThresholdTce))")
+        out.append("http_listen = \(quoted(d.httpListen ?? ""))")
         for model in configuration.models.values.sorted(by: { $0.id < $1.id }) {
             out.append("\n[models.\(key(model.id))]")
             out.append("description = \(quoted(model.description))")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `[daemon]` section: where energyd keeps its state and how it behaves.
 public struct DaemonSettings: Sendable, Hashable {
     /// SQLite database file.
@@ -28,6 +30,8 @@ public struct DaemonSettings: Sendable, Hashable {
     public var benchmarkLevel: Int
     /// Annual consumption, tce, that puts an enterprise on the energy-saving inspection list.
     public var inspectionThresholdTce: Double
+    /// Where /healthz and /metrics are served ("127.0.0.1:9464"); nil serves nothing.
+    public var httpListen: String?
 
     /// Defaults for a data-centre installation.
     public init(
@@ -35,7 +39,8 @@ public struct DaemonSettings: Sendable, Hashable {
         timeZone: String = "Asia/Shanghai", rawRetentionDays: Int = 35, enterpriseDirectory: String? = nil,
         writeBatchMaxSamples: Int = 5000, writeFlushIntervalMs: Int = 1000, accountingIntervalMs: Int = 5000,
         quotaLibrary: String? = nil, offlineAfterSeconds: Int = 3600, dayCloseDelaySeconds: Int = 1800,
-        quotaCheckIntervalSeconds: Int = 0, benchmarkLevel: Int = 2, inspectionThresholdTce: Double = 1000
+        quotaCheckIntervalSeconds: Int = 0, benchmarkLevel: Int = 2, inspectionThresholdTce: Double = 1000,
+        httpListen: String? = "127.0.0.1:9464"
     ) {
         self.databasePath = databasePath
         self.alertLogPath = alertLogPath
@@ -51,6 +56,15 @@ public struct DaemonSettings: Sendable, Hashable {
         self.quotaCheckIntervalSeconds = quotaCheckIntervalSeconds
         self.benchmarkLevel = benchmarkLevel
         self.inspectionThresholdTce = inspectionThresholdTce
+        self.httpListen = httpListen
+    }
+
+    /// `httpListen` split into host and port.
+    public var httpEndpoint: (host: String, port: Int)? {
+        guard let listen = httpListen, let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+            return nil
+        }
+        return (String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 }
 

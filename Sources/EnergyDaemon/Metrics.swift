@@ -1,0 +1,88 @@
+import EnergyStore
+import Foundation
+import ModbusPolling
+
+/// Renders energyd's state in the Prometheus text exposition format (version 0.0.4).
+enum MetricsText {
+    /// Histogram buckets, seconds.
+    static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    static func render(
+        gateways: [(id: String, counters: GatewayCounters)], writer: WriterCounters, databaseBytes: Int64, openAlerts: [String: Int]
+    ) -> String {
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func sample(_ name: String, _ value: Double, labels: [(String, String)] = []) {
+            let text = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
+            out += "\(name)\(text) \(format(value))\n"
+        }
+        let perGateway: [(String, String, String, (GatewayCounters) -> Double)] = [
+            ("energyd_polls_total", "counter", "Meter polls (all requests of a meter at one tick).", { Double($0.polls) }),
+            (
+                "energyd_poll_failures_total", "counter", "Polls in which a request failed or the meter was not reached.",
+                { Double($0.pollFailures) }
+            ),
+            ("energyd_requests_total", "counter", "Modbus requests sent (function 3 or 4).", { Double($0.requests) }),
+            ("energyd_request_failures_total", "counter", "Requests without a valid answer.", { Double($0.requestFailures) }),
+            ("energyd_connects_total", "counter", "Connections opened.", { Double($0.connects) }),
+            ("energyd_connect_failures_total", "counter", "Connection attempts that failed.", { Double($0.connectFailures) }),
+            ("energyd_samples_polled_total", "counter", "Samples handed to the writer.", { Double($0.samples) }),
+            ("energyd_meters_online", "gauge", "Meters whose last poll succeeded.", { Double($0.metersOnline) }),
+            ("energyd_meters_configured", "gauge", "Meters polled.", { Double($0.metersConfigured) }),
+            ("energyd_gateway_connected", "gauge", "1 while the gateway's connection is open.", { $0.connected ? 1 : 0 }),
+        ]
+        for (name, type, help, value) in perGateway {
+            family(name, type, help)
+            for gateway in gateways { sample(name, value(gateway.counters), labels: [("gateway", gateway.id)]) }
+        }
+        for (name, help, histogram) in [
+            ("energyd_request_duration_seconds", "Round-trip time of Modbus requests.", { (c: GatewayCounters) in c.roundTrip }),
+            ("energyd_poll_lag_seconds", "How late polls start after their aligned tick (real time).", { (c: GatewayCounters) in c.lag }),
+        ] {
+            family(name, "histogram", help)
+            for gateway in gateways {
+                let values = histogram(gateway.counters)
+                for bound in buckets {
+                    sample(name + "_bucket", Double(values.count(atMost: bound)), labels: [("gateway", gateway.id), ("le", format(bound))])
+                }
+                sample(name + "_bucket", Double(values.total), labels: [("gateway", gateway.id), ("le", "+Inf")])
+                sample(name + "_sum", values.sumSeconds, labels: [("gateway", gateway.id)])
+                sample(name + "_count", Double(values.total), labels: [("gateway", gateway.id)])
+            }
+        }
+        family("energyd_samples_written_total", "counter", "Samples committed to the database.")
+        sample("energyd_samples_written_total", Double(writer.samplesWritten))
+        family("energyd_write_batches_total", "counter", "Transactions committed by the writer.")
+        sample("energyd_write_batches_total", Double(writer.batches))
+        family("energyd_write_failures_total", "counter", "Batches that failed to commit (kept and retried).")
+        sample("energyd_write_failures_total", Double(writer.failures))
+        family("energyd_writer_queue_depth", "gauge", "Samples waiting to be committed.")
+        sample("energyd_writer_queue_depth", Double(writer.queueDepth))
+        family("energyd_database_size_bytes", "gauge", "Size of the SQLite file and its WAL.")
+        sample("energyd_database_size_bytes", Double(databaseBytes))
+        family("energyd_open_alerts", "gauge", "Alerts raised and not cleared, by kind.")
+        for (kind, count) in openAlerts.sorted(by: { $0.key < $1.key }) {
+            sample("energyd_open_alerts", Double(count), labels: [("kind", kind)])
+        }
+        return out
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    static func format(_ value: Double) -> String {
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        components(separatedBy: target).joined(separator: replacement)
+    }
+}
