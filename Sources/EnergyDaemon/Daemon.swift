@@ -79,6 +79,13 @@ public final class Daemon: Sendable {
             throw .configuration(error)
         }
         Self.applyOverrides(options, to: &configuration)
+        // Before the database and the HTTP endpoint take descriptors: one below 1024 for each gateway's socket.
+        let reserved = DescriptorReserve.shared.reserve(configuration.gateways.count)
+        if reserved < configuration.gateways.count {
+            logger.warning(
+                "fewer descriptors below 1024 than gateways; the rest cannot be polled",
+                metadata: ["gateways": "\(configuration.gateways.count)", "reserved": "\(reserved)"])
+        }
         let path = configuration.daemon.databasePath
         do {
             store = try await EnergyStore.open(path: path)
@@ -205,6 +212,7 @@ public final class Daemon: Sendable {
             logger.warning("changes to [daemon] take effect at the next restart")
             next.daemon = previous.daemon
         }
+        DescriptorReserve.shared.reserve(next.gateways.count)
         do {
             let seriesIDs = try await store.registerSeries(for: next)
             let outcome = await polling.apply(next, seriesIDs: seriesIDs)

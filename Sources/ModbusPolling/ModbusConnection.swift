@@ -55,7 +55,8 @@ public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
 /// One libmodbus TCP context: the only place in energyd that calls libmodbus.
 ///
 /// libmodbus's own connect waits with select() and aborts the process on a descriptor ≥ 1024, so the socket is
-/// opened and connected here (with poll()), checked against FD_SETSIZE, and only then handed to libmodbus.
+/// opened and connected here (with poll()), moved below FD_SETSIZE (`DescriptorReserve`) or refused, and only
+/// then handed to libmodbus.
 /// libmodbus's error recovery stays off: on a broken connection the poller closes this object and makes a new one.
 /// Not thread-safe: each gateway's poller thread owns its connection.
 public final class ModbusConnection {
@@ -82,7 +83,7 @@ public final class ModbusConnection {
         close()
         let fd = try Self.openSocket(host: host, port: port, timeoutMs: timeoutMs)
         guard let ctx = modbus_new_tcp_pi(host, String(port)) else {
-            Glibc.close(fd)
+            DescriptorReserve.shared.close(fd)
             throw .connectFailed("modbus_new_tcp_pi: \(String(cString: modbus_strerror(errno)))")
         }
         modbus_set_error_recovery(ctx, MODBUS_ERROR_RECOVERY_NONE)
@@ -98,7 +99,9 @@ public final class ModbusConnection {
     /// Closes the socket and frees the context.
     public func close() {
         guard let ctx = context else { return }
-        modbus_close(ctx)
+        // The socket may sit on a reserved low descriptor: the reserve closes it and keeps the number.
+        DescriptorReserve.shared.close(modbus_get_socket(ctx))
+        modbus_set_socket(ctx, -1)
         modbus_free(ctx)
         context = nil
     }
@@ -165,10 +168,7 @@ public final class ModbusConnection {
                 lastFailure = .connectFailed("socket: \(String(cString: strerror(errno)))")
                 continue
             }
-            guard fd < FD_SETSIZE else {
-                Glibc.close(fd)
-                throw .descriptorLimit(fd)
-            }
+            guard let fd = DescriptorReserve.shared.watchable(fd) else { throw .descriptorLimit(fd) }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             if Glibc.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 { return fd }
@@ -188,7 +188,7 @@ public final class ModbusConnection {
             } else {
                 lastFailure = .connectFailed(String(cString: strerror(errno)))
             }
-            Glibc.close(fd)
+            DescriptorReserve.shared.close(fd)
         }
         throw lastFailure
     }

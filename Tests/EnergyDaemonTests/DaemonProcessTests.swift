@@ -108,9 +108,11 @@ import Testing
     @Test func socketsAtDescriptor1024OrAboveAreRefusedNotAborted() async throws {
         let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 1, metersPerGateway: 1), speed: 20)
         defer { Task { await harness.stop() } }
-        // Start energyd with descriptors 10…1099 already open, so its next socket gets a number ≥ 1024:
-        // libmodbus's select() would abort the process on it.
-        let command = "ulimit -n 4096; for i in $(seq 1090); do exec {fd}</dev/null; done; exec \"$0\" \"$@\""
+        // Start energyd with every descriptor below 1024 already open (3…9 by number, the rest from 10 up), so that
+        // neither its reserve nor its sockets can get one select() can watch: libmodbus would abort on them.
+        let command =
+            "ulimit -n 4096; exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null 8</dev/null 9</dev/null; "
+            + "for i in $(seq 1090); do exec {fd}</dev/null; done; exec \"$0\" \"$@\""
         let daemon = try ChildProcess("/bin/bash", ["-c", command, builtProduct("energyd")] + harness.runArguments)
         #expect(await daemon.waitForOutput("is not below FD_SETSIZE"), "\(daemon.printed.suffix(3000))")
         #expect(daemon.isRunning)
