@@ -4,7 +4,7 @@ import GRDB
 
 /// Where accounting of one series stopped: the counter rules' state and what the final intervals before it
 /// put into the 15-minute bucket it lies in (that bucket is completed by what comes after).
-struct AccountingCheckpoint: Codable, Hashable {
+struct AccountingCheckpoint: Hashable {
     var counter = CounterState()
     /// The bucket holding the anchor.
     var carryBucketMs: Int64?
@@ -27,27 +27,34 @@ extension EnergyStore {
     /// Accounts the samples stored since the last pass: counter rules, 15-minute buckets and their hourly, daily
     /// and monthly sums, counter events. Only counters with new samples are touched; a counter that received a
     /// sample older than where its accounting stands (a late or repeated sample) is replayed from its first stored
-    /// sample. One transaction per counter, so a crash leaves each either before or after its pass.
+    /// sample. A crash leaves each counter either before or after its pass: its rollups, events and checkpoint
+    /// change in one transaction.
     @discardableResult
     public func account(calendar: CalendarBuckets) async throws -> AccountingPass {
         let marked = try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT d.series, s.* FROM accounting_dirty d JOIN series s ON s.id = d.series ORDER BY d.series")
-                .map { try SeriesRecord(row: $0) }
+            try Row.fetchAll(
+                db, sql: "SELECT \(SeriesRecord.columns) FROM series WHERE id IN (SELECT series FROM accounting_dirty) ORDER BY id"
+            )
+            .map { SeriesRecord(row: $0) }
         }
         var pass = AccountingPass()
-        for record in marked {
-            let (readings, quarters) = try await database.write { db -> (Int, Int) in
-                guard
-                    let oldest = try Int64.fetchOne(db, sql: "SELECT min_ts FROM accounting_dirty WHERE series = ?", arguments: [record.id])
-                else { return (0, 0) }
-                try db.execute(sql: "DELETE FROM accounting_dirty WHERE series = ?", arguments: [record.id])
-                let checkpoint = try Self.checkpoint(record.id, db: db)
-                if let anchor = checkpoint.counter.anchor, oldest <= anchor.timestampMs {
-                    return try Self.rebuild(record, fromMs: .min, toMs: .max, calendar: calendar, db: db)
+        // A hundred counters per transaction: few commits, and still short write locks for the sample writer.
+        for chunk in stride(from: 0, to: marked.count, by: 100).map({ marked[$0..<min($0 + 100, marked.count)] }) {
+            let results = try await database.write { db -> [(Int, Int)] in
+                try chunk.map { record in
+                    guard
+                        let oldest = try Int64.fetchOne(
+                            db.cachedStatement(sql: "SELECT min_ts FROM accounting_dirty WHERE series = ?"), arguments: [record.id])
+                    else { return (0, 0) }
+                    try db.cachedStatement(sql: "DELETE FROM accounting_dirty WHERE series = ?").execute(arguments: [record.id])
+                    let checkpoint = try Self.checkpoint(record.id, db: db)
+                    if let anchor = checkpoint.counter.anchor, oldest <= anchor.timestampMs {
+                        return try Self.rebuild(record, fromMs: .min, toMs: .max, calendar: calendar, db: db)
+                    }
+                    return try Self.accountIncrementally(record, checkpoint: checkpoint, calendar: calendar, db: db)
                 }
-                return try Self.accountIncrementally(record, checkpoint: checkpoint, calendar: calendar, db: db)
             }
-            if readings > 0 {
+            for (readings, quarters) in results where readings > 0 {
                 pass.seriesUpdated += 1
                 pass.readings += readings
                 pass.quarters += quarters
@@ -60,8 +67,10 @@ extension EnergyStore {
     /// each counter from its first stored sample; gives exactly what incremental accounting gives.
     @discardableResult
     public func rebuild(fromMs: Int64, toMs: Int64, calendar: CalendarBuckets) async throws -> AccountingPass {
-        let series = try await database.read { db in try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series ORDER BY id") }
-            .filter(\.isAccounted)
+        let series = try await database.read { db in
+            try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series ORDER BY id")
+        }
+        .filter(\.isAccounted)
         var pass = AccountingPass()
         for record in series {
             let (readings, quarters) = try await database.write { db in
@@ -85,8 +94,14 @@ extension EnergyStore {
     }
 
     private static func checkpoint(_ series: Int64, db: Database) throws -> AccountingCheckpoint {
-        try String.fetchOne(db, sql: "SELECT checkpoint FROM accounting_state WHERE series = ?", arguments: [series])
-            .flatMap { try? JSONDecoder().decode(AccountingCheckpoint.self, from: Data($0.utf8)) } ?? AccountingCheckpoint()
+        let statement = try db.cachedStatement(
+            sql:
+                "SELECT anchor_ts, anchor_value, rate_per_hour, carry_bucket, carry_amount, carry_estimated FROM accounting_state WHERE series = ?"
+        )
+        guard let row = try Row.fetchOne(statement, arguments: [series]) else { return AccountingCheckpoint() }
+        let anchor = (row[0] as Int64?).flatMap { ts in (row[1] as Double?).map { CounterReading(ts, $0) } }
+        return AccountingCheckpoint(
+            counter: CounterState(anchor: anchor, ratePerHour: row[2]), carryBucketMs: row[3], carryAmount: row[4], carryEstimated: row[5])
     }
 
     private static func accountIncrementally(
@@ -147,7 +162,8 @@ extension EnergyStore {
 
     private static func goodReadings(_ series: Int64, afterMs: Int64, db: Database) throws -> [CounterReading] {
         try Row.fetchAll(
-            db, sql: "SELECT ts, value FROM samples WHERE series = ? AND ts > ? AND quality = 0 AND value IS NOT NULL ORDER BY ts",
+            db.cachedStatement(
+                sql: "SELECT ts, value FROM samples WHERE series = ? AND ts > ? AND quality = 0 AND value IS NOT NULL ORDER BY ts"),
             arguments: [series, afterMs]
         ).map { CounterReading($0[0], $0[1]) }
     }
@@ -158,14 +174,14 @@ extension EnergyStore {
     {
         var good: [Int64: Int] = [:]
         let counts = try Row.fetchAll(
-            db,
-            sql:
-                "SELECT (ts / 900000) * 900000 AS q, count(*) FROM samples WHERE series = ? AND ts >= ? AND ts < ? AND quality = 0 GROUP BY q",
+            db.cachedStatement(
+                sql:
+                    "SELECT (ts / 900000) * 900000 AS q, count(*) FROM samples WHERE series = ? AND ts >= ? AND ts < ? AND quality = 0 GROUP BY q"
+            ),
             arguments: [series, fromMs, toMs])
         for row in counts { good[row[0]] = row[1] }
-        try db.execute(
-            sql: "DELETE FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ?",
-            arguments: [series, Resolution.quarter.rawValue, fromMs, toMs])
+        try db.cachedStatement(sql: "DELETE FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ?")
+            .execute(arguments: [series, Resolution.quarter.rawValue, fromMs, toMs])
         let insert = try db.cachedStatement(
             sql: "INSERT INTO consumption (series, resolution, bucket, amount, estimated, good) VALUES (?, ?, ?, ?, ?, ?)")
         let keys = Set(buckets.keys).union(good.keys).filter { $0 >= fromMs && $0 < toMs }
@@ -176,26 +192,30 @@ extension EnergyStore {
         return keys.count
     }
 
-    /// Re-adds the hourly, daily and monthly rows overlapping [fromMs, toMs) from the 15-minute rows.
+    /// Re-adds the hourly, daily and monthly rows overlapping [fromMs, toMs): hours from 15-minute rows, days from
+    /// hours, months from days, so that no pass re-reads a month of 15-minute rows (integer sums: the same result).
     private static func writeAggregates(_ series: Int64, fromMs: Int64, toMs: Int64, calendar: CalendarBuckets, db: Database) throws {
-        let sum = try db.cachedStatement(
-            sql: """
-                SELECT sum(amount), sum(estimated), sum(good), count(*) FROM consumption
-                WHERE series = ? AND resolution = '15min' AND bucket >= ? AND bucket < ?
-                """)
+        let last =
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT max(bucket) FROM consumption WHERE series = ? AND resolution = '15min'"),
+                arguments: [series]
+            ).map { min(toMs, $0 + 1) } ?? toMs
+        // A day is made of whole hours only where the zone's offset is whole hours (not in India or Nepal).
+        let wholeHours = calendar.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(fromMs) / 1000)) % 3600 == 0
+        let sources: [(Resolution, Resolution)] = [(.hour, .quarter), (.day, wholeHours ? .hour : .quarter), (.month, .day)]
         let upsert = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO consumption (series, resolution, bucket, amount, estimated, good) VALUES (?, ?, ?, ?, ?, ?)")
         let delete = try db.cachedStatement(sql: "DELETE FROM consumption WHERE series = ? AND resolution = ? AND bucket = ?")
-        for resolution in [Resolution.hour, .day, .month] {
+        let sum = try db.cachedStatement(
+            sql: """
+                SELECT sum(amount), sum(estimated), sum(good), count(*) FROM consumption
+                WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ?
+                """)
+        for (resolution, source) in sources {
             var bucket = calendar.start(of: resolution, containing: fromMs)
-            let last = min(
-                toMs,
-                try Int64.fetchOne(
-                    db, sql: "SELECT max(bucket) FROM consumption WHERE series = ? AND resolution = '15min'", arguments: [series]
-                ).map { $0 + 1 } ?? toMs)
             while bucket < last {
                 let end = calendar.next(resolution, after: bucket)
-                let row = try Row.fetchOne(sum, arguments: [series, bucket, end])!
+                let row = try Row.fetchOne(sum, arguments: [series, source.rawValue, bucket, end])!
                 if (row[3] as Int) > 0 {
                     try upsert.execute(arguments: [series, resolution.rawValue, bucket, row[0] as Int64, row[1] as Int64, row[2] as Int64])
                 } else {
@@ -207,7 +227,8 @@ extension EnergyStore {
     }
 
     private static func replaceEvents(_ series: Int64, _ events: [CounterEvent], afterMs: Int64, untilMs: Int64, db: Database) throws {
-        try db.execute(sql: "DELETE FROM counter_events WHERE series = ? AND ts > ? AND ts < ?", arguments: [series, afterMs, untilMs])
+        try db.cachedStatement(sql: "DELETE FROM counter_events WHERE series = ? AND ts > ? AND ts < ?")
+            .execute(arguments: [series, afterMs, untilMs])
         let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO counter_events (series, ts, kind, detail) VALUES (?, ?, ?, ?)")
         for event in events where event.timestampMs > afterMs && event.timestampMs < untilMs {
             try insert.execute(arguments: [series, event.timestampMs, event.kind.rawValue, event.detail])
@@ -215,10 +236,16 @@ extension EnergyStore {
     }
 
     private static func saveCheckpoint(_ series: Int64, _ checkpoint: AccountingCheckpoint, db: Database) throws {
-        let text = String(decoding: try JSONEncoder().encode(checkpoint), as: UTF8.self)
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO accounting_state (series, anchor_ts, checkpoint) VALUES (?, ?, ?)",
-            arguments: [series, checkpoint.counter.anchor?.timestampMs, text])
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO accounting_state
+                    (series, anchor_ts, anchor_value, rate_per_hour, carry_bucket, carry_amount, carry_estimated)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            series, checkpoint.counter.anchor?.timestampMs, checkpoint.counter.anchor?.value, checkpoint.counter.ratePerHour,
+            checkpoint.carryBucketMs, checkpoint.carryAmount, checkpoint.carryEstimated,
+        ])
     }
 }
 
@@ -249,7 +276,8 @@ extension EnergyStore {
     public func rollups(enterprise: String?, resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> [RollupRow] {
         try await database.read { db in
             let series = try SeriesRecord.fetchAll(
-                db, sql: "SELECT * FROM series WHERE ? IS NULL OR enterprise = ?", arguments: [enterprise, enterprise]
+                db, sql: "SELECT \(SeriesRecord.columns) FROM series WHERE ? IS NULL OR enterprise = ?",
+                arguments: [enterprise, enterprise]
             )
             .filter(\.isAccounted)
             let query = try db.cachedStatement(
@@ -269,7 +297,8 @@ extension EnergyStore {
     /// Counter events in [fromMs, toMs), oldest first.
     public func counterEvents(fromMs: Int64, toMs: Int64) async throws -> [StoredCounterEvent] {
         try await database.read { db in
-            let series = Dictionary(uniqueKeysWithValues: try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series").map { ($0.id, $0) })
+            let series = Dictionary(
+                uniqueKeysWithValues: try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series").map { ($0.id, $0) })
             return try Row.fetchAll(
                 db, sql: "SELECT series, ts, kind, detail FROM counter_events WHERE ts >= ? AND ts < ? ORDER BY ts, series",
                 arguments: [fromMs, toMs]

@@ -25,6 +25,8 @@ public final class EnergyStore: Sendable {
             // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only a power
             // cut can lose the last transactions, never corrupt the file.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -16384")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -33,7 +35,8 @@ public final class EnergyStore: Sendable {
         self.database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
         try Self.migrator.migrate(database)
-        let accounted = try database.read { db in try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series") }.filter(\.isAccounted)
+        let accounted = try database.read { db in try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series") }.filter(
+            \.isAccounted)
         accountedSeries.withLock { $0 = Set(accounted.map(\.id)) }
     }
 
@@ -91,7 +94,11 @@ public final class EnergyStore: Sendable {
                     CREATE TABLE accounting_state (
                         series INTEGER PRIMARY KEY REFERENCES series (id),
                         anchor_ts INTEGER,
-                        checkpoint TEXT NOT NULL
+                        anchor_value REAL,
+                        rate_per_hour REAL,
+                        carry_bucket INTEGER,
+                        carry_amount INTEGER NOT NULL,
+                        carry_estimated INTEGER NOT NULL
                     );
                     CREATE TABLE accounting_dirty (
                         series INTEGER PRIMARY KEY REFERENCES series (id),

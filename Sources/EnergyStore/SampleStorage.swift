@@ -1,5 +1,6 @@
 import EnergyModel
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// Counts of stored samples by quality.
@@ -23,9 +24,19 @@ extension EnergyStore {
     func insert(_ samples: [Sample], in db: Database) throws {
         let statement = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO samples (series, ts, value, quality) VALUES (?, ?, ?, ?)")
-        for sample in samples {
-            statement.setUncheckedArguments([sample.seriesID, sample.timestampMs, sample.value, sample.quality.rawValue])
-            try statement.execute()
+        // Bound directly: GRDB's argument arrays cost more than the insert itself at hundreds of thousands a second.
+        let handle = statement.sqliteStatement
+        // In key order each series' last page is reached once, not once per poll round.
+        for sample in samples.sorted(by: { ($0.seriesID, $0.timestampMs) < ($1.seriesID, $1.timestampMs) }) {
+            sqlite3_bind_int64(handle, 1, sample.seriesID)
+            sqlite3_bind_int64(handle, 2, sample.timestampMs)
+            if let value = sample.value { sqlite3_bind_double(handle, 3, value) } else { sqlite3_bind_null(handle, 3) }
+            sqlite3_bind_int64(handle, 4, Int64(sample.quality.rawValue))
+            let code = sqlite3_step(handle)
+            sqlite3_reset(handle)
+            guard code == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
         }
         let accounted = accountedSeries.withLock { $0 }
         var oldest: [Int64: Int64] = [:]
@@ -118,7 +129,7 @@ extension EnergyStore {
     /// Per-series counts, time range and latest good value.
     public func seriesSummaries() async throws -> [SeriesSummary] {
         try await database.read { db in
-            let series = try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series ORDER BY enterprise, meter, id")
+            let series = try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series ORDER BY enterprise, meter, id")
             let stats = try Row.fetchAll(
                 db, sql: "SELECT series, count(*), sum(quality = 0), min(ts), max(ts) FROM samples GROUP BY series")
             let byID = Dictionary(uniqueKeysWithValues: stats.map { ($0[0] as Int64, $0) })

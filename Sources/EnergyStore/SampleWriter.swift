@@ -37,6 +37,8 @@ public final class SampleWriter: SampleSink, Sendable {
     private let logger: Logger
     private let pending = Mutex<[Sample]>([])
     private let counters = Mutex(WriterCounters(lastProgressRealMs: SystemWallClock().nowMs()))
+    /// Samples taken from the buffer and not yet committed.
+    private let inFlight = Atomic<Int>(0)
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
@@ -51,7 +53,7 @@ public final class SampleWriter: SampleSink, Sendable {
 
     /// A copy of the counters.
     public var snapshot: WriterCounters {
-        let depth = pending.withLock { $0.count }
+        let depth = pending.withLock { $0.count } + inFlight.load(ordering: .relaxed)
         var copy = counters.withLock { $0 }
         copy.queueDepth = depth
         return copy
@@ -86,20 +88,22 @@ public final class SampleWriter: SampleSink, Sendable {
         await Task { await self.flush() }.value
     }
 
-    /// Commits everything pending, in batches.
+    /// Commits everything pending, in batches of at most `batchMaxSamples`, one transaction each.
     public func flush() async {
-        while true {
-            let batch = pending.withLock { buffer -> [Sample] in
-                let batch = Array(buffer.prefix(batchMaxSamples))
-                buffer.removeFirst(batch.count)
-                return batch
-            }
-            if batch.isEmpty {
-                counters.withLock { $0.lastProgressRealMs = SystemWallClock().nowMs() }
-                return
-            }
+        // Take the whole buffer at once: slicing batches off its front would move the rest every time.
+        var queue = pending.withLock { buffer -> [Sample] in
+            defer { buffer = [] }
+            return buffer
+        }
+        inFlight.store(queue.count, ordering: .relaxed)
+        defer { inFlight.store(0, ordering: .relaxed) }
+        var start = queue.startIndex
+        while start < queue.endIndex {
+            let batch = Array(queue[start..<min(start + batchMaxSamples, queue.endIndex)])
             do {
                 try await store.database.write { db in try self.store.insert(batch, in: db) }
+                start += batch.count
+                inFlight.subtract(batch.count, ordering: .relaxed)
                 let total = counters.withLock {
                     $0.samplesWritten += UInt64(batch.count)
                     $0.batches += 1
@@ -108,14 +112,17 @@ public final class SampleWriter: SampleSink, Sendable {
                 }
                 logger.debug("committed samples", metadata: ["batch": "\(batch.count)", "total": "\(total)"])
             } catch {
-                // Keep the samples (buffer, never drop) and try again at the next flush.
-                pending.withLock { $0.insert(contentsOf: batch, at: 0) }
+                // Keep what is not committed (buffer, never drop), ahead of what arrived since, and retry later.
+                queue.removeFirst(start)
+                let unwritten = queue
+                pending.withLock { $0.insert(contentsOf: unwritten, at: 0) }
                 counters.withLock { $0.failures += 1 }
                 logger.error(
                     "cannot commit samples; keeping them for the next attempt",
-                    metadata: ["error": "\(error)", "pending": "\(batch.count)"])
+                    metadata: ["error": "\(error)", "pending": "\(unwritten.count)"])
                 return
             }
         }
+        counters.withLock { $0.lastProgressRealMs = SystemWallClock().nowMs() }
     }
 }

@@ -3,7 +3,7 @@ import GRDB
 import Synchronization
 
 /// A stored series: one measured point of one meter.
-public struct SeriesRecord: Sendable, Hashable, Codable, FetchableRecord {
+public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
     /// Row id, referenced by samples.
     public var id: Int64
     /// Enterprise id.
@@ -27,11 +27,23 @@ public struct SeriesRecord: Sendable, Hashable, Codable, FetchableRecord {
     /// The meter's poll interval.
     public var intervalMs: Int64
 
-    enum CodingKeys: String, CodingKey {
-        case id, enterprise, meter, point, energy, quantity, unit, kind, wrap
-        case maxRate = "max_rate"
-        case intervalMs = "interval_ms"
+    /// Columns read by position, in `SeriesRecord.columns` order: name lookups and Codable cost more than the query.
+    public init(row: Row) {
+        id = row[0]
+        enterprise = row[1]
+        meter = row[2]
+        point = row[3]
+        energy = row[4]
+        quantity = row[5]
+        unit = row[6]
+        kind = row[7]
+        wrap = row[8]
+        maxRate = row[9]
+        intervalMs = row[10]
     }
+
+    /// The columns `init(row:)` expects, in order.
+    static let columns = "id, enterprise, meter, point, energy, quantity, unit, kind, wrap, max_rate, interval_ms"
 
     /// Whether accounting reads it: a consumption, export or production counter.
     public var isAccounted: Bool { kind == "counter" && ["consumption", "export", "production"].contains(quantity) }
@@ -68,7 +80,7 @@ extension EnergyStore {
                     ids[meter.id, default: [:]][point.name] = id
                 }
             }
-            let accounted = try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series").filter(\.isAccounted)
+            let accounted = try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series").filter(\.isAccounted)
             accountedSeries.withLock { $0 = Set(accounted.map(\.id)) }
             return ids
         }
@@ -76,6 +88,8 @@ extension EnergyStore {
 
     /// Every stored series.
     public func allSeries() async throws -> [SeriesRecord] {
-        try await database.read { db in try SeriesRecord.fetchAll(db, sql: "SELECT * FROM series ORDER BY enterprise, meter, point") }
+        try await database.read { db in
+            try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series ORDER BY enterprise, meter, point")
+        }
     }
 }

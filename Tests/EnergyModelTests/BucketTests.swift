@@ -55,3 +55,22 @@ import Testing
         #expect(table.factor(.production, enterprise: "E1", atMs: origin) == nil)
     }
 }
+
+@Suite struct TimeFormatTests {
+    @Test func formatsAgreeWithFoundationAcrossCenturiesAndZones() throws {
+        let zones = ["UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata"].map { TimeZone(identifier: $0)! }
+        var calendar = Calendar(identifier: .gregorian)
+        for zone in zones {
+            calendar.timeZone = zone
+            for ms: Int64 in [0, 1_767_196_800_000, 951_782_400_123, -2_208_988_800_000, 4_102_444_799_999, 1_709_164_800_000] {
+                let c = calendar.dateComponents(
+                    [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(ms) / 1000))
+                let text = ISO8601Time.format(ms: ms, timeZone: zone)
+                let expected = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+                #expect(text.hasPrefix(expected), "\(ms) \(zone.identifier): \(text) vs \(expected)")
+                if ms >= 0 { #expect(ISO8601Time.parseMs(text) == ms, "round trip of \(text)") }  // 1900: local mean time has odd seconds
+            }
+        }
+        #expect(ISO8601Time.format(ms: 1_767_196_800_000, timeZone: TimeZone(identifier: "Asia/Shanghai")!) == "2026-01-01T00:00:00+08:00")
+    }
+}

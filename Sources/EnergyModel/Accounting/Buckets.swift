@@ -84,12 +84,20 @@ extension BucketAmount {
 /// Local calendar buckets of a time zone.
 public struct CalendarBuckets: Sendable {
     private let calendar: Calendar
+    /// The zone's offset when it has no daylight-saving time (Asia/Shanghai): days are then plain arithmetic.
+    private let fixedOffsetMs: Int64?
 
     /// Buckets of `timeZone`.
     public init(timeZone: TimeZone) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         self.calendar = calendar
+        let now = Date()
+        let yearLater = now.addingTimeInterval(400 * 86_400)
+        let fixed =
+            timeZone.nextDaylightSavingTimeTransition(after: now).map { $0 > yearLater } ?? true
+            && timeZone.secondsFromGMT(for: now) == timeZone.secondsFromGMT(for: yearLater)
+        fixedOffsetMs = fixed ? Int64(timeZone.secondsFromGMT(for: now)) * 1000 : nil
     }
 
     /// The time zone.
@@ -100,6 +108,9 @@ public struct CalendarBuckets: Sendable {
         switch resolution {
         case .quarter: return QuarterAllocation.quarter(containing: timeMs)
         case .hour: return timeMs.floorDivided(by: 3_600_000) * 3_600_000
+        case .day where fixedOffsetMs != nil:
+            let offset = fixedOffsetMs!
+            return (timeMs + offset).floorDivided(by: 86_400_000) * 86_400_000 - offset
         case .day, .month:
             let date = Date(timeIntervalSince1970: Double(timeMs) / 1000)
             let components = calendar.dateComponents(resolution == .day ? [.year, .month, .day] : [.year, .month], from: date)
@@ -112,6 +123,7 @@ public struct CalendarBuckets: Sendable {
         switch resolution {
         case .quarter: return bucketMs + QuarterAllocation.quarterMs
         case .hour: return bucketMs + 3_600_000
+        case .day where fixedOffsetMs != nil: return bucketMs + 86_400_000
         case .day, .month:
             let date = Date(timeIntervalSince1970: Double(bucketMs) / 1000)
             let next = calendar.date(byAdding: resolution == .day ? .day : .month, value: 1, to: date)!
