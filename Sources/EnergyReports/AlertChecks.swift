@@ -21,7 +21,6 @@ public struct AlertChecks: Sendable {
     let store: EnergyStore
     let configuration: EnergyConfiguration
     let calendar: CalendarBuckets
-    let evaluator: ProductEvaluator
     /// When monitoring began (energyd's start): a meter that never answered is offline only after this.
     let startedMs: Int64
 
@@ -40,7 +39,6 @@ public struct AlertChecks: Sendable {
         self.configuration = configuration
         self.calendar = CalendarBuckets(
             timeZone: TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
-        self.evaluator = ProductEvaluator(store: store, configuration: configuration)
         self.startedMs = startedMs
     }
 
@@ -55,6 +53,8 @@ public struct AlertChecks: Sendable {
     /// checks for each day closed since the last pass; the quota check for each month closed since.
     public func batches(nowMs: Int64, progress: inout CheckProgress) async throws -> [Batch] {
         var batches = [Batch(timeMs: nowMs, findings: try await offline(nowMs: nowMs) + anomalies(nowMs: nowMs))]
+        // The series are read once for every evaluation of this pass.
+        let evaluator = ProductEvaluator(store: store, configuration: configuration, series: try await store.allSeries())
         let daemon = configuration.daemon
         let delay = Int64(daemon.dayCloseDelaySeconds) * 1000
         let closedUntil = calendar.start(of: .day, containing: nowMs - delay)
@@ -68,7 +68,8 @@ public struct AlertChecks: Sendable {
         if day > lastClosedDay, intervalDue { day = lastClosedDay }
         while day <= lastClosedDay {
             let closed = calendar.next(.day, after: day)
-            batches.append(Batch(timeMs: min(nowMs, closed + delay), findings: try await dayChecks(day: day, nowMs: nowMs)))
+            batches.append(
+                Batch(timeMs: min(nowMs, closed + delay), findings: try await dayChecks(day: day, nowMs: nowMs, evaluator: evaluator)))
             progress.day = day
             progress.lastQuotaCheckMs = nowMs
             day = closed
@@ -78,7 +79,7 @@ public struct AlertChecks: Sendable {
         var month = progress.month.map { calendar.next(.month, after: $0) } ?? lastClosedMonth
         while month <= lastClosedMonth {
             let closed = calendar.next(.month, after: month)
-            batches.append(Batch(timeMs: min(nowMs, closed + delay), findings: try await monthChecks(month: month)))
+            batches.append(Batch(timeMs: min(nowMs, closed + delay), findings: try await monthChecks(month: month, evaluator: evaluator)))
             progress.month = month
             month = closed
         }
@@ -101,7 +102,8 @@ public struct AlertChecks: Sendable {
         let offlineAfter = Int64(configuration.daemon.offlineAfterSeconds) * 1000
         let series = try await store.allSeries().filter(\.isAccounted).filter { $0.quantity != "export" }
         var lastGood: [String: Int64] = [:]
-        for record in series { lastGood[record.meter] = try await store.lastGoodSampleMs(seriesID: record.id) ?? startedMs }
+        let times = try await store.lastGoodSamplesMs(seriesIDs: series.map(\.id))
+        for record in series { lastGood[record.meter] = times[record.id] ?? startedMs }
         var findings: [AlertFinding] = []
         for enterprise in configuration.enterprises {
             for (gatewayID, meters) in Dictionary(grouping: enterprise.meters, by: \.gateway).sorted(by: { $0.key < $1.key }) {
@@ -190,17 +192,15 @@ public struct AlertChecks: Sendable {
 
     // MARK: Closed days
 
-    func dayChecks(day: Int64, nowMs: Int64) async throws -> [AlertFinding] {
+    func dayChecks(day: Int64, nowMs: Int64, evaluator: ProductEvaluator) async throws -> [AlertFinding] {
         let dayEnd = calendar.next(.day, after: day)
         let label = dayLabel(day)
         var findings: [AlertFinding] = []
         let rows = try await store.rollups(enterprise: nil, resolution: .day, fromMs: day, toMs: dayEnd)
         let series = try await store.allSeries().filter { $0.isAccounted && $0.quantity != "export" }
         // Meters monitored for the whole day: a day that monitoring began within is not judged.
-        var monitored: Set<String> = []
-        for record in series where (try await store.firstSampleMs(seriesID: record.id)).map({ $0 <= day }) ?? false {
-            monitored.insert(record.meter)
-        }
+        let firstSamples = try await store.firstSamplesMs(seriesIDs: series.map(\.id))
+        let monitored = Set(series.filter { (firstSamples[$0.id] ?? .max) <= day }.map(\.meter))
         // Completeness of each meter's closed day.
         for (enterprise, meter) in configuration.meters where monitored.contains(meter.id) {
             guard let record = series.first(where: { $0.meter == meter.id }) else { continue }
@@ -218,6 +218,7 @@ public struct AlertChecks: Sendable {
                     condition: completeness < Self.completenessRaise
                         ? .active : completeness >= Self.completenessClear ? .ended : .undecided))
         }
+        let yearToDate = try await yearToDate(through: dayEnd, series: series)
         for enterprise in configuration.enterprises {
             for product in enterprise.products {
                 // Output missing on a day with energy use.
@@ -244,7 +245,7 @@ public struct AlertChecks: Sendable {
                         quotaFinding(.quotaEarlyWarning, rolling, period: period, severity: .warning, prefix: "近 30 日（\(period)）"))
                 }
             }
-            findings.append(try await inspection(enterprise, through: dayEnd, nowMs: nowMs))
+            findings.append(inspection(enterprise, through: dayEnd, yearToDate: yearToDate[enterprise.id] ?? (0, 0)))
         }
         return findings
     }
@@ -285,15 +286,40 @@ public struct AlertChecks: Sendable {
             evidence: evaluation.evidence, message: message, condition: condition)
     }
 
+    /// Every enterprise's comprehensive consumption from 1 January to `dayEnd` (tce), and the completeness of its
+    /// energy meters over the last 30 days of it, from one read of the daily rollups.
+    func yearToDate(through dayEnd: Int64, series: [SeriesRecord]) async throws -> [String: (tce: Double, completeness: Double)] {
+        let year = Int(dayLabel(dayEnd - 1).prefix(4))!
+        let yearStart = calendar.startOfDay("\(year)-01-01")!
+        let recent = max(yearStart, dayEnd - 30 * 86_400_000)
+        var kgce: [String: Double] = [:]
+        var good: [String: Int] = [:]
+        for row in try await store.rollups(enterprise: nil, resolution: .day, fromMs: yearStart, toMs: dayEnd) {
+            guard let energy = EnergyType(rawValue: row.series.energy), energy != .production,
+                let factor = configuration.factors.factor(energy, enterprise: row.series.enterprise, atMs: row.bucketMs)
+            else { continue }
+            let sign = row.series.quantity == "export" ? -1.0 : 1.0
+            kgce[row.series.enterprise, default: 0] += sign * row.amount.units * factor.kgcePerUnit
+            if row.series.quantity == "consumption", row.bucketMs >= recent { good[row.series.enterprise, default: 0] += row.good }
+        }
+        var expected: [String: Double] = [:]
+        for record in series where record.isAccounted && record.quantity == "consumption" && record.energy != EnergyType.production.rawValue
+        {
+            expected[record.enterprise, default: 0] += ConsumptionReport.expectedSamples(record, from: recent, to: dayEnd)
+        }
+        return kgce.reduce(into: [:]) { result, entry in
+            let expect = expected[entry.key] ?? 0
+            result[entry.key] = (entry.value / 1000, expect > 0 ? min(1, Double(good[entry.key] ?? 0) / expect) : 0)
+        }
+    }
+
     /// On course for the inspection threshold: the year's consumption so far, projected to the whole year.
-    func inspection(_ enterprise: EnterpriseConfig, through dayEnd: Int64, nowMs: Int64) async throws -> AlertFinding {
+    func inspection(_ enterprise: EnterpriseConfig, through dayEnd: Int64, yearToDate: (tce: Double, completeness: Double)) -> AlertFinding
+    {
         let year = Int(dayLabel(dayEnd - 1).prefix(4))!
         let yearStart = calendar.startOfDay("\(year)-01-01")!
         let yearEnd = calendar.startOfDay("\(year + 1)-01-01")!
-        let report = ConsumptionReport(store: store, configuration: configuration)
-        let (_, totals) = try await report.report(enterprise: enterprise.id, fromMs: yearStart, toMs: dayEnd, by: .month)
-        let tce = totals.map(\.tce).reduce(0, +)
-        let completeness = totals.last?.completeness ?? 0
+        let (tce, completeness) = yearToDate
         let elapsed = Double(dayEnd - yearStart)
         let projected = elapsed > 0 ? tce * Double(yearEnd - yearStart) / elapsed : 0
         let threshold = configuration.daemon.inspectionThresholdTce
@@ -310,7 +336,7 @@ public struct AlertChecks: Sendable {
 
     // MARK: Closed months
 
-    func monthChecks(month: Int64) async throws -> [AlertFinding] {
+    func monthChecks(month: Int64, evaluator: ProductEvaluator) async throws -> [AlertFinding] {
         let end = calendar.next(.month, after: month)
         var findings: [AlertFinding] = []
         for enterprise in configuration.enterprises {

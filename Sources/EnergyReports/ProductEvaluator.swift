@@ -53,11 +53,14 @@ public struct ProductEvaluation: Sendable, Hashable {
 public struct ProductEvaluator: Sendable {
     let store: EnergyStore
     let configuration: EnergyConfiguration
+    /// The stored series, when the caller has read them already (checks evaluate many products in a row).
+    let series: [SeriesRecord]?
 
     /// An evaluator over `store` with `configuration`'s products, quotas and factors.
-    public init(store: EnergyStore, configuration: EnergyConfiguration) {
+    public init(store: EnergyStore, configuration: EnergyConfiguration, series: [SeriesRecord]? = nil) {
         self.store = store
         self.configuration = configuration
+        self.series = series
     }
 
     /// Evaluates `product` of `enterprise` over [fromMs, toMs) (day boundaries); completeness counts polls up to `horizonMs`.
@@ -66,7 +69,9 @@ public struct ProductEvaluator: Sendable {
     {
         guard let quota = configuration.quotas[product.quota] else { return nil }
         let days = try await store.rollups(enterprise: enterprise.id, resolution: .day, fromMs: fromMs, toMs: toMs)
-        let series = try await store.allSeries().filter { $0.enterprise == enterprise.id && $0.isAccounted }
+        var all = self.series ?? []
+        if self.series == nil { all = try await store.allSeries() }
+        let series = all.filter { $0.enterprise == enterprise.id && $0.isAccounted }
         let boundary = Set(product.boundary)
         var energyByMeter: [String: Double] = [:]
         var factors: [String: (kgcePerUnit: Double, source: String)] = [:]

@@ -121,10 +121,30 @@ extension EnergyStore {
         }
     }
 
+    /// Time of the oldest stored sample of each series, in one read.
+    public func firstSamplesMs(seriesIDs: [Int64]) async throws -> [Int64: Int64] {
+        try await database.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT ts FROM samples WHERE series = ? ORDER BY ts LIMIT 1")
+            var result: [Int64: Int64] = [:]
+            for id in seriesIDs { result[id] = try Int64.fetchOne(statement, arguments: [id]) }
+            return result
+        }
+    }
+
     /// Time of the oldest stored sample of a series, UTC epoch ms: when monitoring of it began (or the retention's edge).
     public func firstSampleMs(seriesID: Int64) async throws -> Int64? {
         try await database.read { db in
             try Int64.fetchOne(db, sql: "SELECT ts FROM samples WHERE series = ? ORDER BY ts LIMIT 1", arguments: [seriesID])
+        }
+    }
+
+    /// Time of the latest good sample of each series, UTC epoch ms, in one read.
+    public func lastGoodSamplesMs(seriesIDs: [Int64]) async throws -> [Int64: Int64] {
+        try await database.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT ts FROM samples WHERE series = ? AND quality = 0 ORDER BY ts DESC LIMIT 1")
+            var result: [Int64: Int64] = [:]
+            for id in seriesIDs { result[id] = try Int64.fetchOne(statement, arguments: [id]) }
+            return result
         }
     }
 
