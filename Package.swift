@@ -29,6 +29,8 @@ let package = Package(
             pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"])]
         ),
+        // glibc calls Swift's Glibc module does not show: thread names, malloc arenas.
+        .systemLibrary(name: "CSystemShims"),
         .target(
             name: "EnergyModel",
             swiftSettings: swiftSettings
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "ModbusPolling",
             dependencies: [
-                "CModbus", "EnergyModel",
+                "CModbus", "CSystemShims", "EnergyModel",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -71,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "energyd",
             dependencies: [
-                "EnergyDaemon",
+                "EnergyDaemon", "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

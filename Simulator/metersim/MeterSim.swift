@@ -69,6 +69,7 @@ struct Run: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         let plant = SimulatedPlant(scenario: scenario, clock: clock)
+        raiseOpenFileLimit(needed: scenario.configuration.gateways.count * 2 + 64)
         let server = MeterSimulatorServer(plant: plant, host: listen, threads: threads, logger: logger)
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1)
         try await server.start()
@@ -151,4 +152,12 @@ struct Control: ParsableCommand {
         print(answer)
         if answer.hasPrefix("error") { throw ExitCode(1) }
     }
+}
+
+/// A listening port and a connection per gateway: lift the soft open-file limit as far as the hard one allows.
+func raiseOpenFileLimit(needed: Int) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(needed) else { return }
+    limit.rlim_cur = min(limit.rlim_max, rlim_t(max(needed, 4096)))
+    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }

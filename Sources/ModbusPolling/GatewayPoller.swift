@@ -1,3 +1,4 @@
+import CSystemShims
 import Dispatch
 import EnergyModel
 import Foundation
@@ -76,7 +77,9 @@ public final class GatewayPoller: Sendable {
 
     /// Starts the polling thread.
     public func start() {
+        let name = String("poll-\(gateway.id)".prefix(15))  // the kernel keeps 15 bytes of a thread's name
         let thread = Thread { [self] in
+            energy_monitor_name_thread(name)
             var loop = PollLoop(poller: self)
             loop.run()
             let waiters = finished.withLock { state in
@@ -86,8 +89,7 @@ public final class GatewayPoller: Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
-        thread.name = "poll-\(gateway.id)"
-        thread.stackSize = 512 * 1024
+        thread.stackSize = 256 * 1024  // a poll loop is shallow; a thousand gateways mean a thousand stacks
         thread.start()
     }
 
@@ -141,6 +143,8 @@ private struct PollLoop {
     let policy: PollingPolicy
     let connection: ModbusConnection
     var states: [MeterState]
+    /// Each meter's logger, its gateway, unit id and meter already in the metadata (built once, not per poll).
+    let meterLoggers: [Logger]
     var connectFailures = 0
     var reconnectNotBeforeMs: Int64 = 0
     var timeoutStreak = 0
@@ -154,6 +158,12 @@ private struct PollLoop {
         let now = clock.nowMs()
         states = poller.meters.map {
             MeterState(nextTickMs: PollSchedule.nextTick(after: now, intervalMs: Int64($0.meter.intervalSeconds) * 1000))
+        }
+        meterLoggers = poller.meters.map { [logger] polled in
+            var log = logger
+            log[metadataKey: "unit_id"] = "\(polled.meter.unitID)"
+            log[metadataKey: "meter"] = "\(polled.meter.id)"
+            return log
         }
     }
 
@@ -206,13 +216,20 @@ private struct PollLoop {
         let tick = states[index].nextTickMs
         let startMs = clock.nowMs()
         states[index].nextTickMs = PollSchedule.nextTick(after: max(startMs, tick), intervalMs: intervalMs)
-        var log = logger
-        log[metadataKey: "unit_id"] = "\(polled.meter.unitID)"
-        log[metadataKey: "meter"] = "\(polled.meter.id)"
+        let log = meterLoggers[index]
         let lagSeconds = clock.realSeconds(forClockMs: startMs - tick)
-        poller.statistics.update {
-            $0.polls += 1
-            $0.lag.record(seconds: lagSeconds)
+        // Counted here and added to the statistics once per poll: one lock, not one per request.
+        var roundTrips: [Double] = []
+        var requestFailures: UInt64 = 0
+        defer {
+            let sent = UInt64(roundTrips.count) + requestFailures
+            poller.statistics.update {
+                $0.polls += 1
+                $0.lag.record(seconds: lagSeconds)
+                $0.requests += sent
+                $0.requestFailures += requestFailures
+                for roundTrip in roundTrips { $0.roundTrip.record(seconds: roundTrip) }
+            }
         }
 
         if startMs < states[index].retryNotBeforeMs {
@@ -225,6 +242,7 @@ private struct PollLoop {
         }
 
         var samples: [Sample] = []
+        samples.reserveCapacity(polled.seriesIDs.count)
         var failure: ModbusFailure?
         for (requestIndex, request) in polled.requests.enumerated() {
             if let failure, !failure.isException {
@@ -246,17 +264,11 @@ private struct PollLoop {
                 let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
                 timeoutStreak = 0
                 samples += polled.samples(for: request, words: words, timestampMs: sentMs)
-                poller.statistics.update {
-                    $0.requests += 1
-                    $0.roundTrip.record(seconds: roundTrip)
-                }
+                roundTrips.append(roundTrip)
             } catch {
                 failure = failure ?? error
                 samples += polled.failedSamples(for: request, quality: error.quality, timestampMs: sentMs)
-                poller.statistics.update {
-                    $0.requests += 1
-                    $0.requestFailures += 1
-                }
+                requestFailures += 1
                 handle(error, request: requestIndex, log: log)
             }
         }

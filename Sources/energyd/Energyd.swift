@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSystemShims
 import EnergyDaemon
 import EnergyModel
 import Foundation
@@ -63,6 +64,8 @@ struct Run: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
+        // A malloc arena per busy thread would multiply resident memory by the gateways' threads; two suffice.
+        _ = energy_monitor_limit_malloc_arenas(2)
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

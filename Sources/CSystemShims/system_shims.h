@@ -1,0 +1,13 @@
+#ifndef ENERGY_MONITOR_SYSTEM_SHIMS_H
+#define ENERGY_MONITOR_SYSTEM_SHIMS_H
+// glibc calls Swift's Glibc module does not show (they need _GNU_SOURCE or <malloc.h>).
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <pthread.h>
+
+// Names the calling thread (15 bytes at most), so that top -H and /proc show which gateway a thread polls.
+static inline int energy_monitor_name_thread(const char *name) { return pthread_setname_np(pthread_self(), name); }
+
+// Caps malloc's arenas: by default every busy thread may get one, and a thousand pollers would multiply memory.
+static inline int energy_monitor_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }
+#endif
