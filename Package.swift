@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "energyd", targets: ["energyd"]),
         .executable(name: "energyctl", targets: ["energyctl"]),
         .executable(name: "metersim", targets: ["metersim"]),
+        .executable(name: "energy-bench", targets: ["energy-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -83,6 +84,17 @@ let package = Package(
             dependencies: [
                 "EnergyStore", "EnergyModel", "EnergyReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks: energyd against the libmodbus floor and collectd (swift run -c release energy-bench).
+        .executableTarget(
+            name: "energy-bench",
+            dependencies: [
+                "EnergyModel", "EnergyStore", "CModbus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

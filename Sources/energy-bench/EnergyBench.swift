@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct EnergyBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "energy-bench",
+        abstract: "Benchmarks energyd against the libmodbus floor and collectd's modbus plugin, in one run.",
+        discussion: """
+            Scenarios: connections (1000 meters on 1000 connections at 1 s), gateways (100 gateways × 10 unit ids at 1 s),
+            dead (100 gateways, 10 of them dead), meters10k (1000 gateways × 10 meters at 1 s: memory at 10 000 meters),
+            saturation (1000 gateways × 40 meters at 1 s, more than two cores can poll: the most polls/s), writer (the SQLite
+            writer alone, in poll order), rollups (1-minute readings of 1000 meters rolled up, then rebuilt).
+            Run with `swift run -c release energy-bench [SCENARIO …]`; metersim and energyd must be built in release.
+            """)
+
+    @Argument(help: "Scenarios to run (all when none).")
+    var scenarios: [String] = []
+
+    @Option(help: "Seconds measured per polling run (after 5 s of warm-up).")
+    var seconds: Double = 20
+
+    @Option(help: "Write the results as JSON here.")
+    var out: String?
+
+    @Option(help: "Days of 1-minute readings in the rollup benchmark.")
+    var rollupDays = 2
+
+    func run() throws {
+        // Line-buffered even into a file or pipe, so a long run shows each scenario as it finishes.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let work = NSTemporaryDirectory() + "/energy-bench"
+        let chosen = scenarios.isEmpty ? ["connections", "gateways", "dead", "meters10k", "saturation", "writer", "rollups"] : scenarios
+        var report: [String: AnyEncodable] = [:]
+        var lines: [String] = []
+        let polling = PollingBenchmark(binDirectory: bin, work: work, seconds: seconds)
+        let scenarioByName: [String: PollingScenario] = [
+            "connections": PollingScenario(name: "connections", gateways: 1000, metersPerGateway: 1),
+            "gateways": PollingScenario(name: "gateways", gateways: 100, metersPerGateway: 10),
+            "dead": PollingScenario(name: "dead", gateways: 100, metersPerGateway: 10, deadGateways: 10),
+            "meters10k": PollingScenario(name: "meters10k", gateways: 1000, metersPerGateway: 10),
+            "saturation": PollingScenario(name: "saturation", gateways: 1000, metersPerGateway: 40),
+        ]
+        for name in chosen {
+            if let scenario = scenarioByName[name] {
+                print(
+                    "== \(name): \(scenario.gateways) gateways × \(scenario.metersPerGateway) meters at \(scenario.intervalSeconds) s, \(scenario.deadGateways) dead"
+                )
+                let energyd = try polling.runEnergyd(scenario)
+                let floor = try polling.runFloor(scenario)
+                let collectd = try polling.runCollectd(scenario)
+                var results = ["energyd": energyd, "libmodbus_floor": floor]
+                results["collectd"] = collectd
+                report[name] = AnyEncodable(results)
+                lines.append(pollingLine(name, scenario, energyd, floor, collectd))
+                print(lines.last!)
+            } else if name == "writer" {
+                print("== writer: 1000 meters (2000 series) × 600 ticks, in poll order")
+                let result = try StoreBenchmarks(work: work).writer()
+                report[name] = AnyEncodable(result)
+                lines.append(
+                    String(
+                        format:
+                            "| writer | %.0f samples/s | floor (raw INSERTs in one transaction) %.0f samples/s | ratio %.2f | %.1f bytes/sample | target ≥ 300000: %@ |",
+                        result.samplesPerSecond, result.baselineSamplesPerSecond, result.samplesPerSecond / result.baselineSamplesPerSecond,
+                        result.bytesPerSample, result.samplesPerSecond >= 300_000 ? "met" : "missed"))
+                print(lines.last!)
+            } else if name == "rollups" {
+                print("== rollups: 1000 meters × \(rollupDays) days of 1-minute readings")
+                let result = try StoreBenchmarks(work: work).rollups(days: rollupDays)
+                report[name] = AnyEncodable(result)
+                lines.append(
+                    String(
+                        format:
+                            "| rollups | incremental %.0f readings/s (a year: %.1f min) | rebuild %.0f readings/s (a year: %.1f min) | baseline scan %.0f samples/s | ratio %.2f |",
+                        result.incrementalReadingsPerSecond, result.yearIncrementalMinutes, result.rebuildReadingsPerSecond,
+                        result.yearRebuildMinutes, result.scanReadingsPerSecond,
+                        result.incrementalReadingsPerSecond / result.scanReadingsPerSecond))
+                print(lines.last!)
+            } else {
+                throw ValidationError("unknown scenario \(name)")
+            }
+        }
+        print("\nResults")
+        lines.forEach { print($0) }
+        if let out {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: out))
+        }
+    }
+
+    func pollingLine(_ name: String, _ scenario: PollingScenario, _ e: PollingResult, _ floor: PollingResult, _ c: PollingResult?) -> String
+    {
+        var text = String(
+            format:
+                "| %@ | %.0f polls/s | %.1f µs CPU/poll | lag p50 %.0f ms, p99 %.0f ms | RSS %.1f MiB | %.0f samples/s | %.1f B/sample | failed %.1f%% |",
+            name, e.pollsPerSecond, e.cpuMicrosecondsPerPoll, e.lagP50Ms, e.lagP99Ms, e.peakRSSMiB, e.samplesStoredPerSecond,
+            e.databaseBytesPerSample, e.failedPollShare * 100)
+        text += String(
+            format: " floor %.1f µs/request (energyd %.2f×) |", floor.cpuMicrosecondsPerPoll,
+            e.cpuMicrosecondsPerPoll / floor.cpuMicrosecondsPerPoll)
+        if let c {
+            text += String(
+                format:
+                    " collectd %.0f polls/s, %.1f µs CPU/poll, RSS %.1f MiB (CPU ratio collectd/energyd %.2f, polls/s ratio energyd/collectd %.2f) |",
+                c.pollsPerSecond, c.cpuMicrosecondsPerPoll, c.peakRSSMiB, c.cpuMicrosecondsPerPoll / e.cpuMicrosecondsPerPoll,
+                e.pollsPerSecond / max(c.pollsPerSecond, 1))
+        } else {
+            text += " collectd not installed |"
+        }
+        return text + " " + targets(name, scenario, e, floor, c).joined(separator: "; ") + " |"
+    }
+
+    /// The issue's targets that apply to the scenario, each marked met or missed.
+    func targets(_ name: String, _ scenario: PollingScenario, _ e: PollingResult, _ floor: PollingResult, _ c: PollingResult?) -> [String] {
+        func mark(_ met: Bool) -> String { met ? "met" : "MISSED" }
+        var checks = ["CPU/poll ≤ 1.3× floor: " + mark(e.cpuMicrosecondsPerPoll <= 1.3 * floor.cpuMicrosecondsPerPoll)]
+        if let c {
+            checks.append("≥ 3× cheaper than collectd: " + mark(c.cpuMicrosecondsPerPoll >= 3 * e.cpuMicrosecondsPerPoll))
+            if name == "saturation" { checks.append("≥ 2× collectd's polls/s: " + mark(e.pollsPerSecond >= 2 * c.pollsPerSecond)) }
+        }
+        if scenario.meters == 1000 && scenario.deadGateways == 0 { checks.append("lag p99 ≤ 5 ms: " + mark(e.lagP99Ms <= 5)) }
+        if scenario.meters >= 10_000 { checks.append("RSS ≤ 48 MiB: " + mark(e.peakRSSMiB <= 48)) }
+        return checks
+    }
+}
+
+/// Type-erased Encodable for the results file.
+struct AnyEncodable: Encodable {
+    let encodeBody: (any Encoder) throws -> Void
+    init(_ value: some Encodable) { encodeBody = value.encode }
+    func encode(to encoder: any Encoder) throws { try encodeBody(encoder) }
+}

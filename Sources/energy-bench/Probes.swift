@@ -1,0 +1,155 @@
+import Foundation
+
+/// A child process of the benchmark (metersim, energyd, collectd), its output kept in a file.
+final class Child {
+    let process = Process()
+    let name: String
+
+    init(_ executable: String, _ arguments: [String], log: String) throws {
+        name = (executable as NSString).lastPathComponent
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// Sends SIGTERM and waits (SIGKILL after 30 s).
+    func stop() {
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+/// What the kernel says about a process: CPU time and peak resident memory.
+struct ProcessUsage {
+    /// User + system CPU, seconds.
+    var cpuSeconds: Double
+    /// Peak resident set (VmHWM), bytes.
+    var peakRSSBytes: Int64
+
+    static func of(_ pid: Int32) -> ProcessUsage {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var cpu = 0.0
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        {
+            // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) { cpu = (user + system) / ticks }
+        }
+        var peak: Int64 = 0
+        if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) {
+            for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                peak = (Int64(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+            }
+        }
+        return ProcessUsage(cpuSeconds: cpu, peakRSSBytes: peak)
+    }
+}
+
+/// CPU time of the calling thread, seconds.
+func threadCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// A free TCP port on loopback (bound and released).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A TCP connection to 127.0.0.1:`port`, or nil.
+func connectLoopback(port: Int) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
+/// GET over a plain socket; the body, or nil.
+func httpGet(port: Int, path: String) -> String? {
+    guard let fd = connectLoopback(port: port) else { return nil }
+    defer { close(fd) }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    _ = send(fd, request, request.count, Int32(MSG_NOSIGNAL))
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = recv(fd, &buffer, buffer.count, 0)
+        if count <= 0 { break }
+        response += buffer[0..<count]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard text.hasPrefix("HTTP/1.1 200"), let split = text.range(of: "\r\n\r\n") else { return nil }
+    return String(text[split.upperBound...])
+}
+
+/// Sums a Prometheus metric's samples over all label sets.
+func metricSum(_ text: String, _ name: String) -> Double {
+    text.split(separator: "\n").filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
+        .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+}
+
+/// Sends a line to metersim's control port and returns the answer.
+func control(port: Int, _ line: String) -> String {
+    guard let fd = connectLoopback(port: port) else { return "" }
+    defer { close(fd) }
+    let bytes = Array((line + "\n").utf8)
+    _ = send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let count = recv(fd, &buffer, buffer.count, 0)
+    return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+}
+
+/// Requests metersim counted, all function codes.
+func simulatorRequests(port: Int) -> Double {
+    control(port: port, "counts").split(separator: " ").compactMap {
+        $0.split(separator: "=").last.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+    .reduce(0, +)
+}
+
+/// Waits until `condition` holds or `seconds` pass.
+@discardableResult
+func wait(seconds: Double, until condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(50_000)
+    }
+    return condition()
+}
+
+/// Quantile of sorted values.
+func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)]
+}
