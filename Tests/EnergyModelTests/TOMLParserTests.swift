@@ -53,6 +53,38 @@ import Testing
         #expect(extra["n"] == TOMLNode(.integer(-5), line: 17))
     }
 
+    @Test func nestedArraysOfTablesKeepEveryElement() throws {
+        // Enterprises with meters, as a district's configuration nests them: each table is changed in place.
+        let text = """
+            [[e]]
+            id = 1
+            [[e.m]]
+            x = 1
+            [[e.m]]
+            x = 2
+            [e.m.extra]
+            y = true
+            [[e]]
+            id = 2
+            [[e.m]]
+            x = 3
+            """
+        let root = try TOMLParser.parse(text)
+        guard case .array(let enterprises)? = root["e"]?.value else {
+            Issue.record("e is not an array")
+            return
+        }
+        func table(_ node: TOMLNode) -> TOMLTable? { if case .table(let t) = node.value { t } else { nil } }
+        func meters(_ enterprise: TOMLNode) -> [TOMLTable] {
+            guard let t = table(enterprise), case .array(let m)? = t["m"]?.value else { return [] }
+            return m.compactMap(table)
+        }
+        #expect(enterprises.map { table($0)?["id"]?.value } == [.integer(1), .integer(2)])
+        #expect(meters(enterprises[0]).map { $0["x"]?.value } == [.integer(1), .integer(2)])
+        #expect(meters(enterprises[0]).last?["extra"].flatMap(table)?["y"] == TOMLNode(.boolean(true), line: 8))
+        #expect(meters(enterprises[1]).map { $0["x"]?.line } == [12])
+    }
+
     @Test(arguments: [
         ("a = 1\na = 2", 2, "duplicate key 'a'"),
         ("[t]\nx=1\n[t]", 3, "table [t] is defined more than once"),
@@ -62,6 +94,8 @@ import Testing
         ("a = [1, 2", 1, "unterminated array"),
         ("a = 01", 1, "'01' is not a valid TOML value (strings need quotes)"),
         ("x = 1\n\n[x.y]", 3, "'x' is a integer, not a table"),
+        ("a = [1, 2]\n[a.b]", 2, "'a' is an array of values, not of tables"),
+        ("a = 1\n[[a]]", 2, "'a' is already a integer, not an array of tables"),
     ])
     func reportsSyntaxErrorsWithTheirLine(text: String, line: Int, message: String) {
         #expect(throws: TOMLSyntaxError(line: line, message: message)) { try TOMLParser.parse(text) }

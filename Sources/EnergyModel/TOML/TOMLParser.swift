@@ -134,14 +134,16 @@ public struct TOMLParser {
         try Self.navigate(&root, path: parent, line: line, createLast: true) { table throws(TOMLSyntaxError) in
             var fresh = TOMLTable()
             fresh.explicitlyDefined = true
-            switch table[last]?.value {
-            case nil:
+            guard table[last] != nil else {
                 table[last] = TOMLNode(.array([TOMLNode(.table(fresh), line: line)]), line: line)
-            case .array(var elements)?:
+                return
+            }
+            try table.modifyNode(last) { (node: inout TOMLNode) throws(TOMLSyntaxError) in
+                guard var elements = node.value.takeArray() else {
+                    throw TOMLSyntaxError(line: line, message: "'\(last)' is already a \(node.value.typeName), not an array of tables")
+                }
                 elements.append(TOMLNode(.table(fresh), line: line))
-                table[last] = TOMLNode(.array(elements), line: table[last]!.line)
-            case let other?:
-                throw TOMLSyntaxError(line: line, message: "'\(last)' is already a \(other.typeName), not an array of tables")
+                node.value = .array(elements)
             }
         }
         // Headers under a new array element start fresh.
@@ -167,6 +169,8 @@ public struct TOMLParser {
     }
 
     /// Walks to the table at `path`, creating implicit tables, stepping into the last element of arrays of tables.
+    /// Each table on the way is taken out of its node while it changes: a copy left in the node would make every
+    /// change copy the whole table, and loading a district of thousands of meters quadratic.
     private static func navigate(
         _ table: inout TOMLTable,
         path: [String],
@@ -179,24 +183,26 @@ public struct TOMLParser {
             return
         }
         let rest = Array(path.dropFirst())
-        switch table[first] {
-        case nil:
+        guard table[first] != nil else {
             var child = TOMLTable()
             try navigate(&child, path: rest, line: line, createLast: createLast, body)
             table[first] = TOMLNode(.table(child), line: line)
-        case let node?:
-            switch node.value {
-            case .table(var child):
+            return
+        }
+        try table.modifyNode(first) { (node: inout TOMLNode) throws(TOMLSyntaxError) in
+            if var child = node.value.takeTable() {
+                defer { node.value = .table(child) }
                 try navigate(&child, path: rest, line: line, createLast: createLast, body)
-                table[first] = TOMLNode(.table(child), line: node.line)
-            case .array(var elements):
-                guard let lastElement = elements.last, case .table(var child) = lastElement.value else {
-                    throw TOMLSyntaxError(line: line, message: "'\(first)' is an array of values, not of tables")
+            } else if node.value.isArrayEndingInTable, var elements = node.value.takeArray() {
+                var child = elements[elements.count - 1].value.takeTable()!
+                defer {
+                    elements[elements.count - 1].value = .table(child)
+                    node.value = .array(elements)
                 }
                 try navigate(&child, path: rest, line: line, createLast: createLast, body)
-                elements[elements.count - 1] = TOMLNode(.table(child), line: lastElement.line)
-                table[first] = TOMLNode(.array(elements), line: node.line)
-            default:
+            } else if case .array = node.value {
+                throw TOMLSyntaxError(line: line, message: "'\(first)' is an array of values, not of tables")
+            } else {
                 throw TOMLSyntaxError(line: line, message: "'\(first)' is a \(node.value.typeName), not a table")
             }
         }

@@ -58,8 +58,36 @@ public struct TOMLTable: Sendable, Equatable {
         }
     }
 
+    /// Changes the node under `key` in place, without copying what it holds; `key` must be present.
+    mutating func modifyNode(_ key: String, _ body: (inout TOMLNode) throws(TOMLSyntaxError) -> Void) throws(TOMLSyntaxError) {
+        try body(&nodes[key]!)
+    }
+
     /// Key–node pairs in the order written.
     public var entries: [(key: String, node: TOMLNode)] {
         keys.map { ($0, nodes[$0]!) }
+    }
+}
+
+extension TOMLValue {
+    /// The table, taken out and replaced by a placeholder, so that the caller holds its only reference; nil if
+    /// this is not a table (and then nothing changes).
+    mutating func takeTable() -> TOMLTable? {
+        guard case .table(let table) = self else { return nil }
+        self = .boolean(false)
+        return table
+    }
+
+    /// The elements, taken out as `takeTable()` takes a table.
+    mutating func takeArray() -> [TOMLNode]? {
+        guard case .array(let elements) = self else { return nil }
+        self = .boolean(false)
+        return elements
+    }
+
+    /// Whether this is an array whose last element is a table (an array of tables being built).
+    var isArrayEndingInTable: Bool {
+        guard case .array(let elements) = self, case .table? = elements.last?.value else { return false }
+        return true
     }
 }
