@@ -54,7 +54,7 @@ struct AccountingService: Service {
         guard let now = horizon else { return }
         do {
             let checks = AlertChecks(store: store, configuration: configuration, startedMs: startedMs)
-            for batch in try await checks.batches(nowMs: now, progress: &progress) {
+            for batch in try await checks.batches(nowMs: now, open: try await store.openAlertKeys(), progress: &progress) {
                 let (raise, clear) = AlertTransitions.decide(batch.findings, open: try await store.openAlertKeys())
                 let time = ISO8601Time.format(ms: batch.timeMs, timeZone: calendar.timeZone)
                 try await store.record(

@@ -50,9 +50,12 @@ public struct AlertChecks: Sendable {
     }
 
     /// Every finding due at `nowMs` (the time the stored data reaches): offline and anomaly checks always; day
-    /// checks for each day closed since the last pass; the quota check for each month closed since.
-    public func batches(nowMs: Int64, progress: inout CheckProgress) async throws -> [Batch] {
-        var batches = [Batch(timeMs: nowMs, findings: try await offline(nowMs: nowMs) + anomalies(nowMs: nowMs))]
+    /// checks for each day closed since the last pass; the quota check for each month closed since. Offline and
+    /// anomaly findings, one per meter and kind at every pass, are made only where they change an `open` alert
+    /// or raise one: at ten thousand meters the unchanged ones cost more than the checks.
+    public func batches(nowMs: Int64, open: Set<String>, progress: inout CheckProgress) async throws -> [Batch] {
+        let findings = try await offline(nowMs: nowMs, open: open) + anomalies(nowMs: nowMs, open: open)
+        var batches = [Batch(timeMs: nowMs, findings: findings)]
         // The series are read once for every evaluation of this pass.
         let evaluator = ProductEvaluator(store: store, configuration: configuration, series: try await store.allSeries())
         let daemon = configuration.daemon
@@ -98,7 +101,7 @@ public struct AlertChecks: Sendable {
 
     /// A meter with no good reading for `offline_after_s` is offline, but while its whole gateway is silent one
     /// gateway alert stands for all its meters.
-    func offline(nowMs: Int64) async throws -> [AlertFinding] {
+    func offline(nowMs: Int64, open: Set<String>) async throws -> [AlertFinding] {
         let offlineAfter = Int64(configuration.daemon.offlineAfterSeconds) * 1000
         let series = try await store.allSeries().filter(\.isAccounted).filter { $0.quantity != "export" }
         var lastGood: [String: Int64] = [:]
@@ -113,20 +116,25 @@ public struct AlertChecks: Sendable {
                 let latest = meters.map { lastGood[$0.id] ?? startedMs }.max() ?? startedMs
                 let gatewaySilent = nowMs - latest >= offlineAfter
                 let gatewayAlive = meters.contains(where: recent)
-                findings.append(
-                    AlertFinding(
-                        key: "gateway_offline/\(gatewayID)/\(enterprise.id)", kind: .gatewayOffline, severity: .critical,
-                        enterprise: reference(enterprise), subject: gatewayID, period: time(latest),
-                        measured: Double(nowMs - latest) / 3_600_000, limit: Double(offlineAfter) / 3_600_000,
-                        evidence: ["last_good_reading": .text(time(latest)), "meters": .list(meters.map { .text($0.id) })],
-                        message: gatewaySilent
-                            ? "网关 \(gatewayID)（\(enterprise.name)）的全部 \(meters.count) 块计量表自 \(time(latest)) 起无有效数据。"
-                            : "网关 \(gatewayID)（\(enterprise.name)）已恢复数据采集。",
-                        condition: gatewaySilent ? .active : gatewayAlive ? .ended : .undecided))
+                let gatewayKey = "gateway_offline/\(gatewayID)/\(enterprise.id)"
+                let gatewayCondition: AlertCondition = gatewaySilent ? .active : gatewayAlive ? .ended : .undecided
+                if AlertTransitions.changes(gatewayKey, gatewayCondition, open: open) {
+                    findings.append(
+                        AlertFinding(
+                            key: gatewayKey, kind: .gatewayOffline, severity: .critical,
+                            enterprise: reference(enterprise), subject: gatewayID, period: time(latest),
+                            measured: Double(nowMs - latest) / 3_600_000, limit: Double(offlineAfter) / 3_600_000,
+                            evidence: ["last_good_reading": .text(time(latest)), "meters": .list(meters.map { .text($0.id) })],
+                            message: gatewaySilent
+                                ? "网关 \(gatewayID)（\(enterprise.name)）的全部 \(meters.count) 块计量表自 \(time(latest)) 起无有效数据。"
+                                : "网关 \(gatewayID)（\(enterprise.name)）已恢复数据采集。",
+                            condition: gatewayCondition))
+                }
                 for meter in meters {
                     let last = lastGood[meter.id] ?? startedMs
                     let silent = nowMs - last >= offlineAfter
                     let condition: AlertCondition = silent && gatewayAlive ? .active : recent(meter) ? .ended : .undecided
+                    guard AlertTransitions.changes("meter_offline/\(meter.id)", condition, open: open) else { continue }
                     findings.append(
                         AlertFinding(
                             key: "meter_offline/\(meter.id)", kind: .meterOffline, severity: .warning, enterprise: reference(enterprise),
@@ -162,17 +170,20 @@ public struct AlertChecks: Sendable {
     }
 
     /// One alert per meter and kind of counter anomaly; it clears after a day without another.
-    func anomalies(nowMs: Int64) async throws -> [AlertFinding] {
+    func anomalies(nowMs: Int64, open: Set<String>) async throws -> [AlertFinding] {
         let events = try await store.counterEvents(fromMs: nowMs - Self.anomalyQuietMs, toMs: nowMs + 1)
+        let eventsByMeter = Dictionary(grouping: events, by: \.series.meter)
         let enterprises = Dictionary(uniqueKeysWithValues: configuration.enterprises.map { ($0.id, $0) })
         var findings: [AlertFinding] = []
         for (enterprise, meter) in configuration.meters {
             for kind in Self.anomalyKinds {
-                let recent = events.filter { $0.series.meter == meter.id && $0.event.kind == kind }
+                let key = "data_anomaly/\(meter.id)/\(kind.rawValue)"
+                let recent = (eventsByMeter[meter.id] ?? []).filter { $0.event.kind == kind }
+                guard AlertTransitions.changes(key, recent.isEmpty ? .ended : .active, open: open) else { continue }
                 let last = recent.last?.event
                 findings.append(
                     AlertFinding(
-                        key: "data_anomaly/\(meter.id)/\(kind.rawValue)", kind: .dataAnomaly,
+                        key: key, kind: .dataAnomaly,
                         severity: kind == .rollover ? .notice : .warning, enterprise: reference(enterprises[enterprise.id]!),
                         subject: meter.id, period: last.map { time($0.timestampMs) } ?? "", measured: Double(recent.count),
                         evidence: [

@@ -25,9 +25,12 @@ public final class EnergyStore: Sendable {
             // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only a power
             // cut can lose the last transactions, never corrupt the file.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -16384")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
+            // A large page cache for the writer, whose batches touch every series' last page; readers keep the
+            // default 2 MiB each, since the pool may hold several of them.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -16384") }
         }
+        configuration.maximumReaderCount = 3
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

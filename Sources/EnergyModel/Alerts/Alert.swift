@@ -208,15 +208,16 @@ public struct AlertRecord: Sendable, Hashable, Codable {
 public enum AlertTransitions {
     /// Findings to raise (active, not open) and open keys to clear (ended).
     public static func decide(_ findings: [AlertFinding], open: Set<String>) -> (raise: [AlertFinding], clear: [AlertFinding]) {
-        var raise: [AlertFinding] = []
-        var clear: [AlertFinding] = []
-        for finding in findings {
-            switch finding.condition {
-            case .active where !open.contains(finding.key): raise.append(finding)
-            case .ended where open.contains(finding.key): clear.append(finding)
-            default: break
-            }
+        let changing = findings.filter { changes($0.key, $0.condition, open: open) }
+        return (changing.filter { $0.condition == .active }, changing.filter { $0.condition == .ended })
+    }
+
+    /// Whether a finding changes an alert: active and not open (raise), or ended and open (clear).
+    public static func changes(_ key: String, _ condition: AlertCondition, open: Set<String>) -> Bool {
+        switch condition {
+        case .active: !open.contains(key)
+        case .ended: open.contains(key)
+        case .undecided: false
         }
-        return (raise, clear)
     }
 }
