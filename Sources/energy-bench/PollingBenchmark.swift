@@ -18,6 +18,10 @@ struct PollingResult: Codable {
     var polls: Double = 0
     var pollsPerSecond: Double = 0
     var cpuMicrosecondsPerPoll: Double = 0
+    /// The part of it spent in the gateway pollers' threads (the rest: writer, accounting, checks, HTTP).
+    var pollerCPUMicrosecondsPerPoll: Double = 0
+    /// metersim's CPU per poll, to show the simulator is not the limit.
+    var simulatorCPUMicrosecondsPerPoll: Double = 0
     var lagP50Ms: Double = 0
     var lagP99Ms: Double = 0
     var peakRSSMiB: Double = 0
@@ -114,11 +118,13 @@ struct PollingBenchmark {
         Thread.sleep(forTimeInterval: warmup)
         let metrics0 = httpGet(port: http, path: "/metrics") ?? ""
         let usage0 = ProcessUsage.of(daemon.pid)
+        let simulator0 = ProcessUsage.of(sim.pid)
         let start = Date()
         let startMs = SystemWallClock().nowMs()
         Thread.sleep(forTimeInterval: seconds)
         let metrics1 = httpGet(port: http, path: "/metrics") ?? ""
         let usage1 = ProcessUsage.of(daemon.pid)
+        let simulator1 = ProcessUsage.of(sim.pid)
         let elapsed = Date().timeIntervalSince(start)
         let endMs = SystemWallClock().nowMs()
         daemon.stop()
@@ -126,6 +132,8 @@ struct PollingBenchmark {
         result.polls = metricSum(metrics1, "energyd_polls_total") - metricSum(metrics0, "energyd_polls_total")
         result.pollsPerSecond = result.polls / elapsed
         result.cpuMicrosecondsPerPoll = (usage1.cpuSeconds - usage0.cpuSeconds) * 1e6 / max(result.polls, 1)
+        result.pollerCPUMicrosecondsPerPoll = (usage1.pollerCPUSeconds - usage0.pollerCPUSeconds) * 1e6 / max(result.polls, 1)
+        result.simulatorCPUMicrosecondsPerPoll = (simulator1.cpuSeconds - simulator0.cpuSeconds) * 1e6 / max(result.polls, 1)
         result.peakRSSMiB = Double(usage1.peakRSSBytes) / 1_048_576
         let written = metricSum(metrics1, "energyd_samples_written_total") - metricSum(metrics0, "energyd_samples_written_total")
         result.samplesStoredPerSecond = written / elapsed

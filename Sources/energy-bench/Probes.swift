@@ -33,26 +33,48 @@ final class Child {
 struct ProcessUsage {
     /// User + system CPU, seconds.
     var cpuSeconds: Double
+    /// User + system CPU of the threads whose name starts with `poll-` (energyd's gateway pollers), seconds.
+    var pollerCPUSeconds: Double
     /// Peak resident set (VmHWM), bytes.
     var peakRSSBytes: Int64
 
     static func of(_ pid: Int32) -> ProcessUsage {
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var cpu = 0.0
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        {
-            // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) { cpu = (user + system) / ticks }
-        }
+        let cpu = cpuSeconds(statFile: "/proc/\(pid)/stat")
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let pollers = tasks.filter { name(statFile: "/proc/\(pid)/task/\($0)/stat").hasPrefix("poll-") }
+            .map { runSeconds(schedstatFile: "/proc/\(pid)/task/\($0)/schedstat") }
         var peak: Int64 = 0
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) {
             for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
                 peak = (Int64(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
             }
         }
-        return ProcessUsage(cpuSeconds: cpu, peakRSSBytes: peak)
+        return ProcessUsage(cpuSeconds: cpu, pollerCPUSeconds: pollers.reduce(0, +), peakRSSBytes: peak)
+    }
+
+    /// User + system CPU from a /proc stat file, seconds (in clock ticks: too coarse for a single thread).
+    private static func cpuSeconds(statFile: String) -> Double {
+        guard let stat = try? String(contentsOfFile: statFile, encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// The command (thread) name from a /proc stat file.
+    private static func name(statFile: String) -> Substring {
+        guard let stat = try? String(contentsOfFile: statFile, encoding: .utf8), let open = stat.firstIndex(of: "("),
+            let close = stat.lastIndex(of: ")")
+        else { return "" }
+        return stat[stat.index(after: open)..<close]
+    }
+
+    /// Time a thread has run, from its schedstat file (nanoseconds, exact), seconds.
+    private static func runSeconds(schedstatFile: String) -> Double {
+        guard let text = try? String(contentsOfFile: schedstatFile, encoding: .utf8),
+            let ns = text.split(separator: " ").first.flatMap({ Double($0) })
+        else { return 0 }
+        return ns / 1e9
     }
 }
 
