@@ -85,6 +85,7 @@ struct PollingBenchmark {
     /// Starts metersim for `scenario`; returns it with the scenario's files and ports.
     func startSimulator(_ scenario: PollingScenario) throws -> (sim: Child, config: EnergyConfiguration, configPath: String, control: Int) {
         try? FileManager.default.removeItem(atPath: work)
+        sync()
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let basePort = 31000
         let configuration = try configuration(scenario, basePort: basePort, database: work + "/energy.sqlite", http: freePort())
