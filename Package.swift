@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "energy-bench",
             dependencies: [
-                "EnergyModel", "EnergyStore", "CModbus",
+                "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

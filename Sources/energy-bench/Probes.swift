@@ -1,4 +1,6 @@
 import Foundation
+import MeterSimulator
+import TestSupport
 
 /// A child process of the benchmark (metersim, energyd, collectd), its output kept in a file.
 final class Child {
@@ -99,39 +101,10 @@ func freePort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// A TCP connection to 127.0.0.1:`port`, or nil.
-func connectLoopback(port: Int) -> Int32? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else {
-        close(fd)
-        return nil
-    }
-    return fd
-}
-
-/// GET over a plain socket; the body, or nil.
+/// The body of a GET answered with 200, or nil.
 func httpGet(port: Int, path: String) -> String? {
-    guard let fd = connectLoopback(port: port) else { return nil }
-    defer { close(fd) }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-    _ = send(fd, request, request.count, Int32(MSG_NOSIGNAL))
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = recv(fd, &buffer, buffer.count, 0)
-        if count <= 0 { break }
-        response += buffer[0..<count]
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    guard text.hasPrefix("HTTP/1.1 200"), let split = text.range(of: "\r\n\r\n") else { return nil }
-    return String(text[split.upperBound...])
+    guard let (status, body) = try? HTTPGet.get(port: port, path: path), status == 200 else { return nil }
+    return body
 }
 
 /// Sums a Prometheus metric's samples over all label sets.
@@ -140,20 +113,9 @@ func metricSum(_ text: String, _ name: String) -> Double {
         .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
 }
 
-/// Sends a line to metersim's control port and returns the answer.
-func control(port: Int, _ line: String) -> String {
-    guard let fd = connectLoopback(port: port) else { return "" }
-    defer { close(fd) }
-    let bytes = Array((line + "\n").utf8)
-    _ = send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    let count = recv(fd, &buffer, buffer.count, 0)
-    return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
-}
-
 /// Requests metersim counted, all function codes.
 func simulatorRequests(port: Int) -> Double {
-    control(port: port, "counts").split(separator: " ").compactMap {
+    ((try? LineClient.request(host: "127.0.0.1", port: port, line: "counts")) ?? "").split(separator: " ").compactMap {
         $0.split(separator: "=").last.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
     .reduce(0, +)

@@ -6,22 +6,8 @@ public enum HTTPGet {
     /// Status code and body.
     public static func get(host: String = "127.0.0.1", port: Int, path: String) throws -> (status: Int, body: String) {
         let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &list) == 0, let address = list else {
-            throw LineClientError("cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(list) }
-        let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LineClientError("socket failed") }
+        let fd = try LineClient.openConnection(host: host, port: port, timeoutSeconds: 10)
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
-            throw LineClientError("cannot connect to \(host):\(port)")
-        }
         let bytes = Array(request.utf8)
         _ = send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
         var response: [UInt8] = []
