@@ -32,10 +32,7 @@ extension EnergyStore {
     @discardableResult
     public func account(calendar: CalendarBuckets) async throws -> AccountingPass {
         let marked = try await database.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT \(SeriesRecord.columns) FROM series WHERE id IN (SELECT series FROM accounting_dirty) ORDER BY id"
-            )
-            .map { SeriesRecord(row: $0) }
+            try SeriesRecord.stored(db, "WHERE id IN (SELECT series FROM accounting_dirty) ORDER BY id")
         }
         var pass = AccountingPass()
         // A hundred counters per transaction: few commits, and still short write locks for the sample writer.
@@ -68,7 +65,7 @@ extension EnergyStore {
     @discardableResult
     public func rebuild(fromMs: Int64, toMs: Int64, calendar: CalendarBuckets) async throws -> AccountingPass {
         let series = try await database.read { db in
-            try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series ORDER BY id")
+            try SeriesRecord.stored(db, "ORDER BY id")
         }
         .filter(\.isAccounted)
         var pass = AccountingPass()
@@ -275,8 +272,8 @@ extension EnergyStore {
     /// Rollup rows of `resolution` in [fromMs, toMs) of the accounted series of one enterprise (all when nil).
     public func rollups(enterprise: String?, resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> [RollupRow] {
         try await database.read { db in
-            let series = try SeriesRecord.fetchAll(
-                db, sql: "SELECT \(SeriesRecord.columns) FROM series WHERE ? IS NULL OR enterprise = ?",
+            let series = try SeriesRecord.stored(
+                db, "WHERE ? IS NULL OR enterprise = ?",
                 arguments: [enterprise, enterprise]
             )
             .filter(\.isAccounted)
@@ -298,7 +295,7 @@ extension EnergyStore {
     public func counterEvents(fromMs: Int64, toMs: Int64) async throws -> [StoredCounterEvent] {
         try await database.read { db in
             let series = Dictionary(
-                uniqueKeysWithValues: try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series").map { ($0.id, $0) })
+                uniqueKeysWithValues: try SeriesRecord.stored(db).map { ($0.id, $0) })
             return try Row.fetchAll(
                 db, sql: "SELECT series, ts, kind, detail FROM counter_events WHERE ts >= ? AND ts < ? ORDER BY ts, series",
                 arguments: [fromMs, toMs]

@@ -38,8 +38,12 @@ public final class EnergyStore: Sendable {
         self.database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
         try Self.migrator.migrate(database)
-        let accounted = try database.read { db in try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series") }.filter(
-            \.isAccounted)
+        try database.read { db in try loadAccountedSeries(db) }
+    }
+
+    /// Reads which series accounting follows, for the writer to mark them as samples land.
+    func loadAccountedSeries(_ db: Database) throws {
+        let accounted = try SeriesRecord.stored(db).filter(\.isAccounted)
         accountedSeries.withLock { $0 = Set(accounted.map(\.id)) }
     }
 

@@ -129,7 +129,7 @@ extension EnergyStore {
     /// Per-series counts, time range and latest good value.
     public func seriesSummaries() async throws -> [SeriesSummary] {
         try await database.read { db in
-            let series = try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series ORDER BY enterprise, meter, id")
+            let series = try SeriesRecord.stored(db, "ORDER BY enterprise, meter, id")
             let stats = try Row.fetchAll(
                 db, sql: "SELECT series, count(*), sum(quality = 0), min(ts), max(ts) FROM samples GROUP BY series")
             let byID = Dictionary(uniqueKeysWithValues: stats.map { ($0[0] as Int64, $0) })

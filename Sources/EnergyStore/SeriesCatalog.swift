@@ -43,7 +43,14 @@ public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
     }
 
     /// The columns `init(row:)` expects, in order.
-    static let columns = "id, enterprise, meter, point, energy, quantity, unit, kind, wrap, max_rate, interval_ms"
+    private static let columns = "id, enterprise, meter, point, energy, quantity, unit, kind, wrap, max_rate, interval_ms"
+
+    /// The stored series `clause` selects ("WHERE …", "ORDER BY …"; all of them when empty).
+    static func stored(_ db: Database, _ clause: String = "", arguments: StatementArguments = StatementArguments()) throws
+        -> [SeriesRecord]
+    {
+        try fetchAll(db, sql: "SELECT \(columns) FROM series \(clause)", arguments: arguments)
+    }
 
     /// Whether accounting reads it: a consumption, export or production counter.
     public var isAccounted: Bool { kind == "counter" && ["consumption", "export", "production"].contains(quantity) }
@@ -80,8 +87,7 @@ extension EnergyStore {
                     ids[meter.id, default: [:]][point.name] = id
                 }
             }
-            let accounted = try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series").filter(\.isAccounted)
-            accountedSeries.withLock { $0 = Set(accounted.map(\.id)) }
+            try loadAccountedSeries(db)
             return ids
         }
     }
@@ -89,7 +95,7 @@ extension EnergyStore {
     /// Every stored series.
     public func allSeries() async throws -> [SeriesRecord] {
         try await database.read { db in
-            try SeriesRecord.fetchAll(db, sql: "SELECT \(SeriesRecord.columns) FROM series ORDER BY enterprise, meter, point")
+            try SeriesRecord.stored(db, "ORDER BY enterprise, meter, point")
         }
     }
 }
