@@ -80,9 +80,3 @@ enum MetricsText {
         return String(value)
     }
 }
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        components(separatedBy: target).joined(separator: replacement)
-    }
-}

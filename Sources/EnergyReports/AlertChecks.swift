@@ -54,10 +54,13 @@ public struct AlertChecks: Sendable {
     /// anomaly findings, one per meter and kind at every pass, are made only where they change an `open` alert
     /// or raise one: at ten thousand meters the unchanged ones cost more than the checks.
     public func batches(nowMs: Int64, open: Set<String>, progress: inout CheckProgress) async throws -> [Batch] {
-        let findings = try await offline(nowMs: nowMs, open: open) + anomalies(nowMs: nowMs, open: open)
+        // The series are read once for every check and evaluation of this pass.
+        let series = try await store.allSeries()
+        // The meters' own series: accounted counters, without the export ones.
+        let meterSeries = series.filter { $0.isAccounted && $0.quantity != "export" }
+        let findings = try await offline(nowMs: nowMs, open: open, series: meterSeries) + anomalies(nowMs: nowMs, open: open)
         var batches = [Batch(timeMs: nowMs, findings: findings)]
-        // The series are read once for every evaluation of this pass.
-        let evaluator = ProductEvaluator(store: store, configuration: configuration, series: try await store.allSeries())
+        let evaluator = ProductEvaluator(store: store, configuration: configuration, series: series)
         let daemon = configuration.daemon
         let delay = Int64(daemon.dayCloseDelaySeconds) * 1000
         let closedUntil = calendar.start(of: .day, containing: nowMs - delay)
@@ -72,7 +75,9 @@ public struct AlertChecks: Sendable {
         while day <= lastClosedDay {
             let closed = calendar.next(.day, after: day)
             batches.append(
-                Batch(timeMs: min(nowMs, closed + delay), findings: try await dayChecks(day: day, nowMs: nowMs, evaluator: evaluator)))
+                Batch(
+                    timeMs: min(nowMs, closed + delay),
+                    findings: try await dayChecks(day: day, nowMs: nowMs, evaluator: evaluator, series: meterSeries)))
             progress.day = day
             progress.lastQuotaCheckMs = nowMs
             day = closed
@@ -101,9 +106,8 @@ public struct AlertChecks: Sendable {
 
     /// A meter with no good reading for `offline_after_s` is offline, but while its whole gateway is silent one
     /// gateway alert stands for all its meters.
-    func offline(nowMs: Int64, open: Set<String>) async throws -> [AlertFinding] {
+    func offline(nowMs: Int64, open: Set<String>, series: [SeriesRecord]) async throws -> [AlertFinding] {
         let offlineAfter = Int64(configuration.daemon.offlineAfterSeconds) * 1000
-        let series = try await store.allSeries().filter(\.isAccounted).filter { $0.quantity != "export" }
         var lastGood: [String: Int64] = [:]
         let times = try await store.lastGoodSamplesMs(seriesIDs: series.map(\.id))
         for record in series { lastGood[record.meter] = times[record.id] ?? startedMs }
@@ -203,19 +207,22 @@ public struct AlertChecks: Sendable {
 
     // MARK: Closed days
 
-    func dayChecks(day: Int64, nowMs: Int64, evaluator: ProductEvaluator) async throws -> [AlertFinding] {
+    func dayChecks(day: Int64, nowMs: Int64, evaluator: ProductEvaluator, series: [SeriesRecord]) async throws -> [AlertFinding] {
         let dayEnd = calendar.next(.day, after: day)
         let label = dayLabel(day)
         var findings: [AlertFinding] = []
-        let rows = try await store.rollups(enterprise: nil, resolution: .day, fromMs: day, toMs: dayEnd)
-        let series = try await store.allSeries().filter { $0.isAccounted && $0.quantity != "export" }
+        // The day's good readings per series, and each meter's first series, looked up rather than searched per meter.
+        let goodBySeries = Dictionary(
+            try await store.rollups(enterprise: nil, resolution: .day, fromMs: day, toMs: dayEnd).map { ($0.series.id, $0.good) },
+            uniquingKeysWith: +)
+        let firstSeriesByMeter = Dictionary(series.map { ($0.meter, $0) }, uniquingKeysWith: { first, _ in first })
         // Meters monitored for the whole day: a day that monitoring began within is not judged.
         let firstSamples = try await store.firstSamplesMs(seriesIDs: series.map(\.id))
         let monitored = Set(series.filter { (firstSamples[$0.id] ?? .max) <= day }.map(\.meter))
         // Completeness of each meter's closed day.
         for (enterprise, meter) in configuration.meters where monitored.contains(meter.id) {
-            guard let record = series.first(where: { $0.meter == meter.id }) else { continue }
-            let good = rows.filter { $0.series.id == record.id }.map(\.good).reduce(0, +)
+            guard let record = firstSeriesByMeter[meter.id] else { continue }
+            let good = goodBySeries[record.id] ?? 0
             let expected = ConsumptionReport.expectedSamples(record, from: day, to: dayEnd)
             let completeness = expected > 0 ? Double(good) / expected : 0
             findings.append(

@@ -182,12 +182,9 @@ public struct InspectionReports: Sendable {
     public func district(period: ReportPeriod) async throws -> DistrictReport {
         let horizon = try await store.newestSampleMs() ?? period.fromMs
         let series = try await store.allSeries().filter { $0.isAccounted && $0.quantity != "export" }
-        var online: Set<String> = []
-        for record in series {
-            if let last = try await store.lastGoodSampleMs(seriesID: record.id), horizon - last <= 2 * record.intervalMs {
-                online.insert(record.meter)
-            }
-        }
+        let lastGood = try await store.lastGoodSamplesMs(seriesIDs: series.map(\.id))
+        let online = Set(
+            series.filter { record in lastGood[record.id].map { horizon - $0 <= 2 * record.intervalMs } ?? false }.map(\.meter))
         let openAlerts = try await store.alerts(openOnly: true).map(\.raised)
         var reports: [EnterpriseReport] = []
         for enterprise in configuration.enterprises {

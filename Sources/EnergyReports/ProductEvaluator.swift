@@ -69,8 +69,8 @@ public struct ProductEvaluator: Sendable {
     {
         guard let quota = configuration.quotas[product.quota] else { return nil }
         let days = try await store.rollups(enterprise: enterprise.id, resolution: .day, fromMs: fromMs, toMs: toMs)
-        var all = self.series ?? []
-        if self.series == nil { all = try await store.allSeries() }
+        let all: [SeriesRecord]
+        if let series = self.series { all = series } else { all = try await store.allSeries() }
         let series = all.filter { $0.enterprise == enterprise.id && $0.isAccounted }
         let boundary = Set(product.boundary)
         var energyByMeter: [String: Double] = [:]

@@ -133,11 +133,6 @@ extension EnergyStore {
         try await timePerSeries(seriesIDs, sql: "SELECT ts FROM samples WHERE series = ? AND quality = 0 ORDER BY ts DESC LIMIT 1")
     }
 
-    /// Time of the latest good sample of a series, UTC epoch ms.
-    public func lastGoodSampleMs(seriesID: Int64) async throws -> Int64? {
-        try await lastGoodSamplesMs(seriesIDs: [seriesID])[seriesID]
-    }
-
     /// `sql`, a query of one time for one series, run for each of `seriesIDs` in one read.
     private func timePerSeries(_ seriesIDs: [Int64], sql: String) async throws -> [Int64: Int64] {
         try await database.read { db in
