@@ -60,14 +60,12 @@ struct Consumption: AsyncParsableCommand {
         guard !lines.isEmpty else { throw ValidationError("no accounted meters for enterprise \(enterprise)") }
         switch format {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             struct Output: Encodable {
                 let enterprise: String
                 let lines: [ConsumptionLine]
                 let totals: [ConsumptionTotal]
             }
-            print(String(decoding: try encoder.encode(Output(enterprise: enterprise, lines: lines, totals: totals)), as: UTF8.self))
+            print(try encodeJSON(Output(enterprise: enterprise, lines: lines, totals: totals)))
         case .csv:
             var table = TextTable(header: [
                 "period", "energy", "quantity", "product", "amount", "unit", "kgce", "estimated", "completeness",
@@ -109,7 +107,7 @@ struct Consumption: AsyncParsableCommand {
         var table = TextTable(header: header, rightAligned: [2, 4, 5, 6])
         for line in lines {
             table.rows.append([
-                line.period, energyName(line), fixed2(line.amount), line.unit, line.kgce.map(fixed2) ?? "-",
+                line.period, energyName(line, zh: lang == .zh), fixed2(line.amount), line.unit, line.kgce.map(fixed2) ?? "-",
                 percent(line.amount > 0 ? line.estimated / line.amount : 0), percent(line.completeness),
             ])
         }
@@ -130,18 +128,6 @@ struct Consumption: AsyncParsableCommand {
         }
         return table
     }
-
-    func energyName(_ line: ConsumptionLine) -> String {
-        let energy = EnergyType(rawValue: line.energy)
-        switch (lang, line.quantity) {
-        case (.zh, "production"): return "产量 \(line.product ?? "")"
-        case (.en, "production"): return "production \(line.product ?? "")"
-        case (.zh, "export"): return "外供\(energy?.chineseName ?? line.energy)"
-        case (.en, "export"): return "\(line.energy) exported"
-        case (.zh, _): return energy?.chineseName ?? line.energy
-        case (.en, _): return line.energy
-        }
-    }
 }
 
 struct Rebuild: AsyncParsableCommand {
@@ -157,6 +143,19 @@ struct Rebuild: AsyncParsableCommand {
         let energyStore = try await EnergyStore.open(path: path)
         let pass = try await energyStore.rebuild(fromMs: fromMs, toMs: toMs, calendar: configuration.calendar)
         print("rebuilt \(pass.seriesUpdated) series from \(pass.readings) readings: \(pass.quarters) 15-minute buckets")
+    }
+}
+
+/// An energy line's name in a table: the energy type, its export, or the product counted.
+func energyName(_ line: ConsumptionLine, zh: Bool) -> String {
+    let energy = EnergyType(rawValue: line.energy)
+    switch (zh, line.quantity) {
+    case (true, "production"): return "产量 \(line.product ?? "")"
+    case (false, "production"): return "production \(line.product ?? "")"
+    case (true, "export"): return "外供\(energy?.chineseName ?? line.energy)"
+    case (false, "export"): return "\(line.energy) exported"
+    case (true, _): return energy?.chineseName ?? line.energy
+    case (false, _): return line.energy
     }
 }
 

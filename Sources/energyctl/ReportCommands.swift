@@ -106,18 +106,6 @@ struct EnterpriseCommand: AsyncParsableCommand {
             for alert in report.openAlerts { print("  [\(zh ? alert.kind.chinese : alert.kind.rawValue)] \(alert.message)") }
         }
     }
-
-    func energyName(_ line: ConsumptionLine, zh: Bool) -> String {
-        let energy = EnergyType(rawValue: line.energy)
-        switch (zh, line.quantity) {
-        case (true, "production"): return "产量 \(line.product ?? "")"
-        case (false, "production"): return "production \(line.product ?? "")"
-        case (true, "export"): return "外供\(energy?.chineseName ?? line.energy)"
-        case (false, "export"): return "\(line.energy) exported"
-        case (true, _): return energy?.chineseName ?? line.energy
-        case (false, _): return line.energy
-        }
-    }
 }
 
 struct District: AsyncParsableCommand {
