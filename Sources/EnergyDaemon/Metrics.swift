@@ -28,6 +28,7 @@ enum MetricsText {
             ("energyd_request_failures_total", "counter", "Requests without a valid answer.", { Double($0.requestFailures) }),
             ("energyd_connects_total", "counter", "Connections opened.", { Double($0.connects) }),
             ("energyd_connect_failures_total", "counter", "Connection attempts that failed.", { Double($0.connectFailures) }),
+            ("energyd_missed_ticks_total", "counter", "Ticks passed without a poll, recorded as comm-fail.", { Double($0.missedTicks) }),
             ("energyd_samples_polled_total", "counter", "Samples handed to the writer.", { Double($0.samples) }),
             ("energyd_meters_online", "gauge", "Meters whose last poll succeeded.", { Double($0.metersOnline) }),
             ("energyd_meters_configured", "gauge", "Meters polled.", { Double($0.metersConfigured) }),

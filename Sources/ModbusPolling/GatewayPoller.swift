@@ -7,8 +7,6 @@ import Synchronization
 
 /// Back-off settings of a poller.
 public struct PollingPolicy: Sendable, Hashable {
-    /// Consecutive timeouts on a connection after which it is closed and reopened with a fresh context.
-    public var timeoutsBeforeReconnect: Int
     /// Reconnect delays after a gateway refuses or drops connections.
     public var gatewayBackoff: BackoffPolicy
     /// Longest a failing meter waits between attempts (its interval, if longer).
@@ -16,12 +14,15 @@ public struct PollingPolicy: Sendable, Hashable {
     /// Jitter of the meter back-off.
     public var jitter: Double
 
-    /// Field defaults: reconnect after 3 timeouts in a row; gateways back off 1 s … 60 s; meters up to 15 min.
+    /// Most ticks a meter may have missed at once that are recorded as comm-fail (a clock jump is not an outage).
+    public var maxMissedTicksRecorded: Int
+
+    /// Field defaults: gateways back off 1 s … 60 s; meters up to 15 min; up to 10 000 missed ticks recorded.
     public init(
-        timeoutsBeforeReconnect: Int = 3, gatewayBackoff: BackoffPolicy = BackoffPolicy(initialMs: 1000, maxMs: 60_000),
-        meterBackoffCapMs: Int64 = 900_000, jitter: Double = 0.2
+        gatewayBackoff: BackoffPolicy = BackoffPolicy(initialMs: 1000, maxMs: 60_000), meterBackoffCapMs: Int64 = 900_000,
+        jitter: Double = 0.2, maxMissedTicksRecorded: Int = 10_000
     ) {
-        self.timeoutsBeforeReconnect = timeoutsBeforeReconnect
+        self.maxMissedTicksRecorded = maxMissedTicksRecorded
         self.gatewayBackoff = gatewayBackoff
         self.meterBackoffCapMs = meterBackoffCapMs
         self.jitter = jitter
@@ -147,8 +148,9 @@ private struct PollLoop {
     let meterLoggers: [Logger]
     var connectFailures = 0
     var reconnectNotBeforeMs: Int64 = 0
-    var timeoutStreak = 0
     var requestedSinceConnect = false
+    /// Whether the last request went out on a connection that had carried requests before.
+    var lastSendReusedConnection = false
     var random = SystemRandomNumberGenerator()
 
     init(poller: GatewayPoller) {
@@ -217,6 +219,8 @@ private struct PollLoop {
         let startMs = clock.nowMs()
         states[index].nextTickMs = PollSchedule.nextTick(after: max(startMs, tick), intervalMs: intervalMs)
         let log = meterLoggers[index]
+        // Ticks this thread passed while busy (another meter's timeouts) leave a comm-fail record each.
+        var samples = missedTicks(meterAt: index, after: tick, before: states[index].nextTickMs - intervalMs, intervalMs: intervalMs, log: log)
         let lagSeconds = clock.realSeconds(forClockMs: startMs - tick)
         // Counted here and added to the statistics once per poll: one lock, not one per request.
         var roundTrips: [Double] = []
@@ -233,16 +237,15 @@ private struct PollLoop {
         }
 
         if startMs < states[index].retryNotBeforeMs {
-            return skipped(meterAt: index, at: startMs, reason: states[index].lastError)
+            return samples + skipped(meterAt: index, at: startMs, reason: states[index].lastError)
         }
         if !connection.isConnected {
             guard startMs >= reconnectNotBeforeMs, openConnection(log: log) else {
-                return skipped(meterAt: index, at: startMs, reason: nil)
+                return samples + skipped(meterAt: index, at: startMs, reason: nil)
             }
         }
 
-        var samples: [Sample] = []
-        samples.reserveCapacity(polled.seriesIDs.count)
+        samples.reserveCapacity(samples.count + polled.seriesIDs.count)
         var failure: ModbusFailure?
         for (requestIndex, request) in polled.requests.enumerated() {
             if let failure, !failure.isException {
@@ -250,19 +253,18 @@ private struct PollLoop {
                 samples += polled.failedSamples(for: request, quality: .commFail, timestampMs: clock.nowMs())
                 continue
             }
-            if requestedSinceConnect, poller.gateway.pauseBetweenRequestsMs > 0 {
-                usleep(useconds_t(poller.gateway.pauseBetweenRequestsMs * 1000))
-            }
-            requestedSinceConnect = true
             // A reading is stamped with the time its request left: the meter answers at once, while this thread
             // may wake late after the answer arrives.
-            let sentMs = clock.nowMs()
-            let sent = DispatchTime.now().uptimeNanoseconds
+            var sentMs = clock.nowMs()
+            var sent = DispatchTime.now().uptimeNanoseconds
+            let clock = self.clock
             do {
-                let words = try connection.read(
-                    function: request.function, address: request.address, count: request.count, unitID: polled.meter.unitID)
+                let words = try send(request, unitID: polled.meter.unitID, log: log) {
+                    requestFailures += 1
+                    sentMs = clock.nowMs()
+                    sent = DispatchTime.now().uptimeNanoseconds
+                }
                 let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
-                timeoutStreak = 0
                 samples += polled.samples(for: request, words: words, timestampMs: sentMs)
                 roundTrips.append(roundTrip)
             } catch {
@@ -276,20 +278,42 @@ private struct PollLoop {
         return samples
     }
 
+    /// Sends one read; when a connection that carried requests before turns out closed, sends it once more on a
+    /// new connection (gateways close idle connections or every N requests: that says nothing about the meter),
+    /// calling `resent` first. Only a failure on a fresh connection is the meter's.
+    private mutating func send(_ request: ReadRequest, unitID: Int, log: Logger, resent: () -> Void) throws(ModbusFailure) -> [UInt16] {
+        do {
+            return try sendOnce(request, unitID: unitID)
+        } catch {
+            guard case .connectionLost(let why) = error, lastSendReusedConnection else { throw error }
+            log.debug("connection closed by the gateway; sending again on a new connection", metadata: ["error": "\(why)"])
+            closeConnection()
+            guard openConnection(log: log) else { throw error }
+            resent()
+            return try sendOnce(request, unitID: unitID)
+        }
+    }
+
+    /// Sends one read on the open connection, after the pause the gateway asks for between requests.
+    private mutating func sendOnce(_ request: ReadRequest, unitID: Int) throws(ModbusFailure) -> [UInt16] {
+        if requestedSinceConnect, poller.gateway.pauseBetweenRequestsMs > 0 {
+            usleep(useconds_t(poller.gateway.pauseBetweenRequestsMs * 1000))
+        }
+        lastSendReusedConnection = requestedSinceConnect
+        requestedSinceConnect = true
+        return try connection.read(function: request.function, address: request.address, count: request.count, unitID: unitID)
+    }
+
     /// What a failed request means for the connection.
     private mutating func handle(_ failure: ModbusFailure, request: Int, log: Logger) {
         log.debug("read failed", metadata: ["request": "\(request)", "error": "\(failure)"])
         switch failure {
         case .timeout:
-            timeoutStreak += 1
-            if timeoutStreak >= policy.timeoutsBeforeReconnect {
-                log.warning("reconnecting after \(timeoutStreak) timeouts in a row")
-                closeConnection()
-            } else {
-                connection.flush()
-            }
+            // The late answer may still arrive and would be read as the next request's (libmodbus then reports
+            // invalid data for a healthy meter): only a new connection is clean.
+            closeConnection()
         case .exception:
-            timeoutStreak = 0
+            break
         case .badResponse:
             // A late or garbled answer may still be in the socket; a fresh connection is the only clean state.
             closeConnection()
@@ -322,6 +346,22 @@ private struct PollLoop {
         }
     }
 
+    /// One comm-fail record per point for each tick in (`after`, `before`] that passed without a poll.
+    private func missedTicks(meterAt index: Int, after tick: Int64, before last: Int64, intervalMs: Int64, log: Logger) -> [Sample] {
+        guard last > tick else { return [] }
+        let missed = Int((last - tick) / intervalMs)
+        let recorded = min(missed, policy.maxMissedTicksRecorded)
+        if recorded < missed {
+            log.warning("clock jumped; not every missed tick is recorded", metadata: ["missed": "\(missed)", "recorded": "\(recorded)"])
+        }
+        let polled = poller.meters[index]
+        poller.statistics.update { $0.missedTicks += UInt64(missed) }
+        return (0..<recorded).flatMap { step in
+            let at = last - Int64(step) * intervalMs
+            return polled.requests.flatMap { polled.failedSamples(for: $0, quality: .commFail, timestampMs: at) }
+        }
+    }
+
     /// Comm-fail samples for a meter not put on the wire at this tick (it or its gateway backs off).
     private mutating func skipped(meterAt index: Int, at timeMs: Int64, reason: ModbusFailure?) -> [Sample] {
         poller.statistics.update { $0.pollFailures += 1 }
@@ -339,7 +379,6 @@ private struct PollLoop {
                 log.debug("connected")
             }
             connectFailures = 0
-            timeoutStreak = 0
             requestedSinceConnect = false
             poller.statistics.update {
                 $0.connects += 1
@@ -362,7 +401,6 @@ private struct PollLoop {
 
     private mutating func closeConnection() {
         connection.close()
-        timeoutStreak = 0
         poller.statistics.update { $0.connected = false }
     }
 }

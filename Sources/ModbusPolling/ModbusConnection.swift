@@ -106,12 +106,6 @@ public final class ModbusConnection {
         context = nil
     }
 
-    /// Drops whatever the peer sent late (an answer that arrived after its timeout), so it is not taken for the next one.
-    public func flush() {
-        guard let ctx = context else { return }
-        _ = modbus_flush(ctx)
-    }
-
     /// Reads `count` registers with function 3 or 4 from `unitID`.
     public func read(function: RegisterFunction, address: Int, count: Int, unitID: Int) throws(ModbusFailure) -> [UInt16] {
         guard let ctx = context else { throw .connectionLost("not connected") }

@@ -10,6 +10,8 @@ public struct GatewayCounters: Sendable, Hashable {
     public var polls: UInt64 = 0
     /// Polls in which some request failed, or the meter could not be reached.
     public var pollFailures: UInt64 = 0
+    /// Ticks that passed without a poll (the thread was busy with timeouts), each recorded as comm-fail.
+    public var missedTicks: UInt64 = 0
     /// Samples handed to the writer.
     public var samples: UInt64 = 0
     /// Connections opened.

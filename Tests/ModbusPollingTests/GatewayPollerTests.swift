@@ -160,3 +160,72 @@ import Testing
         #expect(pollers[0].statistics.snapshot.connects >= 2)
     }
 }
+
+/// Connections the gateway closes, answers that come late, whole gateways that stop answering.
+@Suite struct GatewayPollerFaultTests {
+    let base = GatewayPollerTests()
+
+    @Test func aGatewayClosingItsConnectionEveryFewRequestsLosesNoReading() async throws {
+        let clock = base.clock(speed: 20)
+        let scenario = try TestScenarios.grid(
+            gateways: 1, metersPerGateway: 2, faults: [FaultSpec(kind: .dropAfter, target: "gw0", startMs: 0, parameter: 3)])
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        let sink = CollectingSink()
+        let pollers = base.pollers(for: harness.configuration, clock: clock, sink: sink)
+        pollers.forEach { $0.start() }
+        let series = pollers[0].meters.map { $0.seriesIDs[0] }
+        #expect(await sink.wait { samples in series.allSatisfy { id in samples.filter { $0.seriesID == id }.count >= 12 } })
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        // Every third request meets a closed connection: it is sent again on a new one, and no tick is lost.
+        #expect(sink.samples.allSatisfy { $0.quality == .good }, "\(sink.samples.filter { $0.quality != .good }.count) failed")
+        #expect(pollers[0].statistics.snapshot.connects >= 4)
+    }
+
+    @Test func aSlowMetersLateAnswerIsNeverTakenForItsNeighboursAnswer() async throws {
+        let clock = base.clock(speed: 2)
+        let scenario = try TestScenarios.grid(
+            gateways: 1, metersPerGateway: 3, timeoutMs: 150,
+            faults: [FaultSpec(kind: .slow, target: "g0m1", startMs: 0, parameter: 250)])
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        let sink = CollectingSink()
+        let pollers = base.pollers(for: harness.configuration, clock: clock, sink: sink)
+        pollers.forEach { $0.start() }
+        let slow = Set(pollers[0].meters[1].seriesIDs)
+        let healthy = pollers[0].meters[0].seriesIDs[0]
+        #expect(await sink.wait(timeout: .seconds(30)) { samples in samples.filter { $0.seriesID == healthy }.count >= 16 })
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        let samples = sink.samples
+        #expect(samples.contains { slow.contains($0.seriesID) && $0.quality == .commFail }, "the slow meter timed out")
+        let neighbours = samples.filter { !slow.contains($0.seriesID) }
+        #expect(neighbours.allSatisfy { $0.quality == .good }, "\(neighbours.filter { $0.quality != .good }.count) neighbour readings lost")
+    }
+
+    @Test func everyTickOfASilentGatewayLeavesACommFailRecord() async throws {
+        let clock = base.clock(speed: 10)  // a 1 s tick every 100 ms, a 300 ms timeout: each failed poll passes three ticks
+        let scenario = try TestScenarios.grid(
+            gateways: 1, metersPerGateway: 3, timeoutMs: 300, faults: [FaultSpec(kind: .noAnswer, target: "gw0", startMs: 0)])
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        let sink = CollectingSink()
+        let policy = PollingPolicy(gatewayBackoff: BackoffPolicy(initialMs: 1000, maxMs: 1000), meterBackoffCapMs: 2000)
+        let pollers = base.pollers(for: harness.configuration, clock: clock, sink: sink, policy: policy)
+        pollers.forEach { $0.start() }
+        let series = pollers[0].meters.map { $0.seriesIDs[0] }
+        #expect(await sink.wait { samples in series.allSatisfy { id in samples.filter { $0.seriesID == id }.count >= 40 } })
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        for id in series {
+            let times = sink.samples.filter { $0.seriesID == id }.map(\.timestampMs)
+            #expect(sink.samples.filter { $0.seriesID == id }.allSatisfy { $0.quality == .commFail })
+            // One record per 1 s tick. A poll is stamped when it ran (late behind the others' timeouts, at most one
+            // per meter at a time) and the ticks it passed at their own time, so a window away from the start and
+            // from the stop (which ends polls midway) holds its ticks' records, give or take one at each end.
+            let (from, to) = (times.min()! + 5000, times.max()! - 8000)
+            let inside = times.filter { $0 >= from && $0 < to }.count
+            let ticks = Int((to - from) / 1000)
+            #expect(abs(inside - ticks) <= 2, "\(inside) records for \(ticks) ticks: \(times.sorted().map { $0 % 100_000 })")
+        }
+        #expect(pollers[0].statistics.snapshot.missedTicks > 0)
+    }
+}
