@@ -107,7 +107,9 @@ extension EnergyStore {
         let afterMs = checkpoint.counter.anchor?.timestampMs ?? .min
         let readings = try goodReadings(record.id, afterMs: afterMs, db: db)
         guard !readings.isEmpty else { return (0, 0) }
-        let replay = CounterRules.replay(from: checkpoint.counter, readings: readings, settings: settings(record))
+        let replay = CounterRules.replay(
+            from: checkpoint.counter, readings: readings, settings: settings(record),
+            running: try runningEvidence(of: record, afterMs: afterMs, db: db))
         var buckets = QuarterAllocation.allocate(replay.intervals, unitFactor: unitFactor(record))
         let firstBucket = checkpoint.carryBucketMs ?? QuarterAllocation.quarter(containing: readings[0].timestampMs)
         buckets[firstBucket, default: BucketAmount()] =
@@ -125,7 +127,8 @@ extension EnergyStore {
     ) {
         let readings = try goodReadings(record.id, afterMs: .min, db: db)
         guard let first = readings.first else { return (0, 0) }
-        let replay = CounterRules.replay(from: CounterState(), readings: readings, settings: settings(record))
+        let replay = CounterRules.replay(
+            from: CounterState(), readings: readings, settings: settings(record), running: try runningEvidence(of: record, afterMs: .min, db: db))
         let buckets = QuarterAllocation.allocate(replay.intervals, unitFactor: unitFactor(record))
         // Where raw samples were pruned, the bucket of the first one left also held consumption from before it:
         // leave that bucket as incremental accounting wrote it. Otherwise the history starts here.
@@ -163,6 +166,18 @@ extension EnergyStore {
                 sql: "SELECT ts, value FROM samples WHERE series = ? AND ts > ? AND quality = 0 AND value IS NOT NULL ORDER BY ts"),
             arguments: [series, afterMs]
         ).map { CounterReading($0[0], $0[1]) }
+    }
+
+    /// When the meter of a counter was seen running: its good power or flow readings above zero after `afterMs`.
+    private static func runningEvidence(of record: SeriesRecord, afterMs: Int64, db: Database) throws -> RunningEvidence {
+        let times = try Int64.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT ts FROM samples WHERE series IN (SELECT id FROM series WHERE meter = ? AND quantity IN ('power', 'flow'))
+                    AND ts > ? AND quality = 0 AND value > 0 ORDER BY ts
+                    """),
+            arguments: [record.meter, afterMs])
+        return RunningEvidence(timesMs: times)
     }
 
     /// Replaces the 15-minute rows in [fromMs, toMs) with `buckets` and the good-sample counts of the raw samples.

@@ -65,6 +65,34 @@ public struct CounterEvent: Sendable, Hashable, Codable {
     }
 }
 
+/// When a meter was seen running: the times of its good power or flow readings above zero.
+///
+/// A counter that stands still while its meter answers and its power reads zero is idle, not frozen.
+public struct RunningEvidence: Sendable, Hashable {
+    /// UTC epoch ms, ascending.
+    public var timesMs: [Int64]
+    /// Whether the meter runs whenever its counter is read (configured: a kiln that never stops).
+    public var always: Bool
+
+    /// Evidence from readings, or the configured expectation.
+    public init(timesMs: [Int64] = [], always: Bool = false) {
+        self.timesMs = timesMs
+        self.always = always
+    }
+
+    /// Whether the meter was seen running in (`after`, `through`].
+    public func ran(after startMs: Int64, through endMs: Int64) -> Bool {
+        if always { return true }
+        var low = 0
+        var high = timesMs.count
+        while low < high {
+            let middle = (low + high) / 2
+            if timesMs[middle] <= startMs { low = middle + 1 } else { high = middle }
+        }
+        return low < timesMs.count && timesMs[low] <= endMs
+    }
+}
+
 /// What a counter needs to be read as consumption.
 public struct CounterSettings: Sendable, Hashable {
     /// Value at which the counter wraps to zero, if it does.
@@ -122,10 +150,15 @@ public enum CounterRules {
     /// Rates up to this factor above the maximum are tolerated: a reading's time is when its request left, which
     /// can be off by the poll's own delays (and a spike is a reading far beyond any rate).
     static let rateTolerance = 1.25
+    /// A counter reading low for longer than this was reset, not glitched.
+    static let glitchMaximumMs: Int64 = 3_600_000
 
-    /// Replays `readings` (good readings after `state.anchor`, in time order).
-    public static func replay(from state: CounterState, readings: [CounterReading], settings: CounterSettings) -> CounterReplay {
-        var replay = Replayer(state: state, settings: settings)
+    /// Replays `readings` (good readings after `state.anchor`, in time order); `running` says when the meter's
+    /// power or flow showed it running, the evidence a standing counter needs to be judged frozen.
+    public static func replay(
+        from state: CounterState, readings: [CounterReading], settings: CounterSettings, running: RunningEvidence = RunningEvidence()
+    ) -> CounterReplay {
+        var replay = Replayer(state: state, settings: settings, running: running)
         replay.run(readings)
         return CounterReplay(intervals: replay.intervals, events: replay.events, state: replay.final)
     }
@@ -134,6 +167,7 @@ public enum CounterRules {
 /// The replay's working state.
 private struct Replayer {
     let settings: CounterSettings
+    let running: RunningEvidence
     var anchor: CounterReading?
     var ratePerHour: Double?
     /// Readings equal to the anchor's value since the anchor: (count, time of the last one).
@@ -144,8 +178,9 @@ private struct Replayer {
     var events: [CounterEvent] = []
     var final: CounterState
 
-    init(state: CounterState, settings: CounterSettings) {
+    init(state: CounterState, settings: CounterSettings, running: RunningEvidence) {
         self.settings = settings
+        self.running = running
         self.anchor = state.anchor
         self.ratePerHour = state.ratePerHour
         self.final = state
@@ -163,7 +198,6 @@ private struct Replayer {
         var index = 0
         while index < readings.count {
             let reading = readings[index]
-            let next = index + 1 < readings.count ? readings[index + 1] : nil
             guard let current = anchor else {
                 anchor = reading
                 final = CounterState(anchor: reading, lastInterval: nil, ratePerHour: ratePerHour)
@@ -176,21 +210,27 @@ private struct Replayer {
                 index += 1
                 continue
             }
-            let outcome = delta > 0 ? rise(from: current, to: reading, next: next) : fall(from: current, to: reading, next: next)
+            let ahead = readings[(index + 1)...]
+            let outcome = delta > 0 ? rise(from: current, to: reading, next: ahead.first) : fall(from: current, to: reading, ahead: ahead)
             switch outcome {
             case .wait:
                 emitStandstill(final: false)
                 return
-            case .skip:
+            case .skip(let count):
                 skippedSinceAnchor = true
-                index += 1
+                index += count
             case .accept: index += 1
             }
         }
         emitStandstill(final: false)
     }
 
-    enum Outcome { case accept, skip, wait }
+    enum Outcome {
+        case accept
+        /// The reading and the next `count - 1` (equal to it) are set aside.
+        case skip(Int)
+        case wait
+    }
 
     private mutating func rise(from current: CounterReading, to reading: CounterReading, next: CounterReading?) -> Outcome {
         let delta = reading.value - current.value
@@ -202,7 +242,7 @@ private struct Replayer {
                     CounterEvent(
                         timestampMs: reading.timestampMs, kind: .spike, detail: "\(reading.value) after \(current.value); reading excluded")
                 )
-                return .skip
+                return .skip(1)
             }
             // The counter jumped and went on from there: the jump is not consumption.
             events.append(
@@ -213,7 +253,8 @@ private struct Replayer {
         }
         if let stood = standstill, stood.count >= CounterRules.frozenMinimumReadings,
             stood.lastMs - current.timestampMs >= CounterRules.frozenMinimumMs, let rate = ratePerHour,
-            delta > 2 * rate * Self.hours(stood.lastMs, reading.timestampMs)
+            delta > 2 * rate * Self.hours(stood.lastMs, reading.timestampMs),
+            running.ran(after: current.timestampMs, through: stood.lastMs)
         {
             // It stood still while the plant ran: spread the catch-up over the whole time it stood.
             events.append(
@@ -229,16 +270,24 @@ private struct Replayer {
         return .accept
     }
 
-    private mutating func fall(from current: CounterReading, to reading: CounterReading, next: CounterReading?) -> Outcome {
-        if reading.value == 0 || (next.map { $0.value >= current.value } ?? false) {
-            // A zero (or a dip) between true values: a glitch, unless the counter stays low (a reset).
-            guard let next else { return .wait }
-            if next.value >= current.value, plausible(next.value - current.value, from: current.timestampMs, to: next.timestampMs) {
+    private mutating func fall(from current: CounterReading, to reading: CounterReading, ahead: ArraySlice<CounterReading>) -> Outcome {
+        // A zero (or a dip) between true values is a glitch, however many readings it lasts, unless the counter
+        // stays low for longer than a glitch can (then it was reset). Only readings within that time decide, so a
+        // replay in pieces and a replay of the whole history agree.
+        let run = ahead.prefix { $0.value == reading.value }
+        let stayedLow = run.last.map { $0.timestampMs - reading.timestampMs > CounterRules.glitchMaximumMs } ?? false
+        let resumed = stayedLow ? nil : ahead.dropFirst(run.count).first
+        if !stayedLow, reading.value == 0 || (resumed.map { $0.value >= current.value } ?? false) {
+            guard let resumed else { return .wait }
+            if resumed.value >= current.value,
+                plausible(resumed.value - current.value, from: current.timestampMs, to: resumed.timestampMs)
+            {
+                let readings = run.count + 1
                 events.append(
                     CounterEvent(
-                        timestampMs: reading.timestampMs, kind: .glitch, detail: "\(reading.value) after \(current.value); reading ignored")
-                )
-                return .skip
+                        timestampMs: reading.timestampMs, kind: .glitch,
+                        detail: "\(reading.value) after \(current.value)\(readings > 1 ? " (\(readings) readings)" : ""); ignored"))
+                return .skip(readings)
             }
         }
         if let wrap = settings.wrap {
@@ -255,19 +304,29 @@ private struct Replayer {
                 return .accept
             }
         }
-        // Restarted near zero: a new or reset meter. Count from zero; what the old one counted after its last
-        // reading is unknown, so the interval is an estimate.
-        guard let next else { return .wait }
+        guard let next = ahead.first else { return .wait }
         if next.value < reading.value {
             events.append(
                 CounterEvent(
                     timestampMs: reading.timestampMs, kind: .glitch, detail: "\(reading.value) after \(current.value); reading ignored"))
-            return .skip
+            return .skip(1)
         }
+        // Restarted low: a new or reset meter. Its first value is its baseline, never consumption; what went
+        // unmetered between the old meter's last reading and the new one's first is estimated from the rates around.
+        let start = closeStandstill()
+        let rates = [ratePerHour, next.value > reading.value ? Self.rate(from: reading, to: next) : 0].compactMap { $0 }
+        var unmetered = rates.reduce(0, +) / Double(rates.count) * Self.hours(start, reading.timestampMs)
+        if let maximum = settings.maxRatePerHour { unmetered = min(unmetered, maximum * Self.hours(start, reading.timestampMs)) }
         events.append(
-            CounterEvent(timestampMs: reading.timestampMs, kind: .reset, detail: "restarted at \(reading.value) after \(current.value)"))
-        accept(reading, delta: max(0, reading.value), estimated: true, from: closeStandstill())
+            CounterEvent(
+                timestampMs: reading.timestampMs, kind: .reset,
+                detail: "restarted at \(reading.value) after \(current.value); \(unmetered) estimated for the unmetered time"))
+        accept(reading, delta: unmetered, estimated: true, from: start)
         return .accept
+    }
+
+    static func rate(from start: CounterReading, to end: CounterReading) -> Double {
+        (end.value - start.value) / max(hours(start.timestampMs, end.timestampMs), 1e-9)
     }
 
     /// Makes a standstill since the anchor final; returns where the next interval starts.
