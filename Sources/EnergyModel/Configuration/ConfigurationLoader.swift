@@ -128,6 +128,7 @@ private struct Builder {
         if let v = s.integer("raw_retention_days", range: 1...3650) { d.rawRetentionDays = v }
         if let v = s.string("enterprise_dir", required: false) { d.enterpriseDirectory = v }
         if let v = s.integer("write_batch_max_samples", range: 1...1_000_000) { d.writeBatchMaxSamples = v }
+        if let v = s.integer("write_buffer_max_samples", range: 1000...100_000_000) { d.writeBufferMaxSamples = v }
         if let v = s.integer("write_flush_interval_ms", range: 10...60_000) { d.writeFlushIntervalMs = v }
         if let v = s.integer("accounting_interval_ms", range: 10...3_600_000) { d.accountingIntervalMs = v }
         if let v = s.string("quota_library", required: false) { d.quotaLibrary = v }
@@ -135,6 +136,7 @@ private struct Builder {
         if let v = s.integer("day_close_delay_s", range: 0...86_400) { d.dayCloseDelaySeconds = v }
         if let v = s.integer("quota_check_interval_s", range: 0...31_536_000) { d.quotaCheckIntervalSeconds = v }
         if let v = s.integer("benchmark_level", range: 1...3) { d.benchmarkLevel = v }
+        if let v = s.integer("quota_ytd_min_months", range: 1...12) { d.quotaYearToDateMinimumMonths = v }
         if let v = s.string("http_listen", required: false) {
             if v.isEmpty {
                 d.httpListen = nil

@@ -12,6 +12,7 @@ public enum ConfigurationWriter {
         out.append("raw_retention_days = \(d.rawRetentionDays)")
         if let directory = d.enterpriseDirectory { out.append("enterprise_dir = \(quoted(directory))") }
         out.append("write_batch_max_samples = \(d.writeBatchMaxSamples)")
+        out.append("write_buffer_max_samples = \(d.writeBufferMaxSamples)")
         out.append("write_flush_interval_ms = \(d.writeFlushIntervalMs)")
         out.append("accounting_interval_ms = \(d.accountingIntervalMs)")
         if let library = d.quotaLibrary { out.append("quota_library = \(quoted(library))") }
@@ -19,6 +20,7 @@ public enum ConfigurationWriter {
         out.append("day_close_delay_s = \(d.dayCloseDelaySeconds)")
         out.append("quota_check_interval_s = \(d.quotaCheckIntervalSeconds)")
         out.append("benchmark_level = \(d.benchmarkLevel)")
+        out.append("quota_ytd_min_months = \(d.quotaYearToDateMinimumMonths)")
         out.append("inspection_threshold_tce = \(number(d.inspectionThresholdTce))")
         out.append("http_listen = \(quoted(d.httpListen ?? ""))")
         for model in configuration.models.values.sorted(by: { $0.id < $1.id }) {

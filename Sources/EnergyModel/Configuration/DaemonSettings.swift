@@ -14,6 +14,8 @@ public struct DaemonSettings: Sendable, Hashable {
     public var enterpriseDirectory: String?
     /// Most samples written in one transaction.
     public var writeBatchMaxSamples: Int
+    /// Most samples held in memory while the database refuses writes; past it the oldest are dropped (and counted).
+    public var writeBufferMaxSamples: Int
     /// Longest a sample waits in memory before its batch is committed.
     public var writeFlushIntervalMs: Int
     /// How often new samples are accounted into rollups (real time).
@@ -30,6 +32,8 @@ public struct DaemonSettings: Sendable, Hashable {
     public var benchmarkLevel: Int
     /// Annual consumption, tce, that puts an enterprise on the energy-saving inspection list.
     public var inspectionThresholdTce: Double
+    /// Closed months of a year after which its year-to-date unit consumption is judged against the quota (超限额).
+    public var quotaYearToDateMinimumMonths: Int
     /// Where /healthz and /metrics are served ("127.0.0.1:9464"); nil serves nothing.
     public var httpListen: String?
 
@@ -37,10 +41,10 @@ public struct DaemonSettings: Sendable, Hashable {
     public init(
         databasePath: String = "/var/lib/energyd/energy.sqlite", alertLogPath: String = "/var/log/energyd/alerts.jsonl",
         timeZone: String = "Asia/Shanghai", rawRetentionDays: Int = 35, enterpriseDirectory: String? = nil,
-        writeBatchMaxSamples: Int = 100_000, writeFlushIntervalMs: Int = 1000, accountingIntervalMs: Int = 60_000,
+        writeBatchMaxSamples: Int = 100_000, writeBufferMaxSamples: Int = 2_000_000, writeFlushIntervalMs: Int = 1000, accountingIntervalMs: Int = 60_000,
         quotaLibrary: String? = nil, offlineAfterSeconds: Int = 3600, dayCloseDelaySeconds: Int = 1800,
         quotaCheckIntervalSeconds: Int = 0, benchmarkLevel: Int = 2, inspectionThresholdTce: Double = 1000,
-        httpListen: String? = "127.0.0.1:9464"
+        quotaYearToDateMinimumMonths: Int = 3, httpListen: String? = "127.0.0.1:9464"
     ) {
         self.databasePath = databasePath
         self.alertLogPath = alertLogPath
@@ -48,6 +52,7 @@ public struct DaemonSettings: Sendable, Hashable {
         self.rawRetentionDays = rawRetentionDays
         self.enterpriseDirectory = enterpriseDirectory
         self.writeBatchMaxSamples = writeBatchMaxSamples
+        self.writeBufferMaxSamples = writeBufferMaxSamples
         self.writeFlushIntervalMs = writeFlushIntervalMs
         self.accountingIntervalMs = accountingIntervalMs
         self.quotaLibrary = quotaLibrary
@@ -56,6 +61,7 @@ public struct DaemonSettings: Sendable, Hashable {
         self.quotaCheckIntervalSeconds = quotaCheckIntervalSeconds
         self.benchmarkLevel = benchmarkLevel
         self.inspectionThresholdTce = inspectionThresholdTce
+        self.quotaYearToDateMinimumMonths = quotaYearToDateMinimumMonths
         self.httpListen = httpListen
     }
 
