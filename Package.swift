@@ -141,6 +141,11 @@ let package = Package(
                 "EnergyStore", "MeterSimulator", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ], swiftSettings: swiftSettings),
         .testTarget(
+            name: "EnergyReportsTests",
+            dependencies: ["EnergyReports", "EnergyStore", "MeterSimulator", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MeterSimulatorTests",
             dependencies: ["MeterSimulator", "CModbus", "TestSupport"],
             swiftSettings: swiftSettings

@@ -110,7 +110,10 @@ public struct AlertChecks: Sendable {
         let offlineAfter = Int64(configuration.daemon.offlineAfterSeconds) * 1000
         var lastGood: [String: Int64] = [:]
         let times = try await store.lastGoodSamplesMs(seriesIDs: series.map(\.id))
-        for record in series { lastGood[record.meter] = times[record.id] ?? startedMs }
+        // A meter is as recent as its most recent series: one silent counter does not make an answering meter offline.
+        for record in series {
+            lastGood[record.meter] = max(lastGood[record.meter] ?? startedMs, times[record.id] ?? startedMs)
+        }
         var findings: [AlertFinding] = []
         for enterprise in configuration.enterprises {
             for (gatewayID, meters) in Dictionary(grouping: enterprise.meters, by: \.gateway).sorted(by: { $0.key < $1.key }) {
@@ -236,7 +239,8 @@ public struct AlertChecks: Sendable {
                     condition: completeness < Self.completenessRaise
                         ? .active : completeness >= Self.completenessClear ? .ended : .undecided))
         }
-        let yearToDate = try await yearToDate(through: dayEnd, series: series)
+        let projections = try await AnnualProjection.all(
+            store: store, configuration: configuration, calendar: calendar, series: series, throughMs: dayEnd)
         for enterprise in configuration.enterprises {
             for product in enterprise.products {
                 // Output missing on a day with energy use.
@@ -263,15 +267,15 @@ public struct AlertChecks: Sendable {
                         quotaFinding(.quotaEarlyWarning, rolling, period: period, severity: .warning, prefix: "近 30 日（\(period)）"))
                 }
             }
-            findings.append(inspection(enterprise, through: dayEnd, yearToDate: yearToDate[enterprise.id] ?? (0, 0)))
+            if let projection = projections[enterprise.id] { findings.append(inspection(enterprise, through: dayEnd, projection)) }
         }
         return findings
     }
 
     /// The quota finding for an evaluation: active above the limit, ended below 98 % of it.
-    func quotaFinding(_ kind: AlertKind, _ evaluation: ProductEvaluation, period: String, severity: AlertSeverity, prefix: String)
-        -> AlertFinding
-    {
+    func quotaFinding(
+        _ kind: AlertKind, _ evaluation: ProductEvaluation, period: String, severity: AlertSeverity, prefix: String, keySuffix: String = ""
+    ) -> AlertFinding {
         let result = evaluation.evaluation
         let quota = evaluation.quota
         let limit = result.levels[2]
@@ -298,71 +302,63 @@ public struct AlertChecks: Sendable {
                 "\(evaluation.enterprise.name)\(prefix)\(quota.title) \(value)，已不超过 \(quota.standard) 限定值 \(fixed(limit)) \(quota.unit)（\(result.verdict.chinese)）。"
         }
         return AlertFinding(
-            key: "\(kind.rawValue)/\(evaluation.enterprise.id)/\(evaluation.product.product)/\(quota.id)", kind: kind, severity: severity,
+            key: "\(kind.rawValue)/\(evaluation.enterprise.id)/\(evaluation.product.product)/\(quota.id)\(keySuffix)", kind: kind, severity: severity,
             enterprise: reference(evaluation.enterprise), subject: evaluation.product.product, period: period,
             measured: result.unitConsumption, limit: limit, level: level, standard: quota.standard, completeness: result.completeness,
             evidence: evaluation.evidence, message: message, condition: condition)
     }
 
-    /// Every enterprise's comprehensive consumption from 1 January to `dayEnd` (tce), and the completeness of its
-    /// energy meters over the last 30 days of it, from one read of the daily rollups.
-    func yearToDate(through dayEnd: Int64, series: [SeriesRecord]) async throws -> [String: (tce: Double, completeness: Double)] {
-        let year = Int(dayLabel(dayEnd - 1).prefix(4))!
-        let yearStart = calendar.startOfDay("\(year)-01-01")!
-        let recent = max(yearStart, dayEnd - 30 * 86_400_000)
-        var kgce: [String: Double] = [:]
-        var good: [String: Int] = [:]
-        for row in try await store.rollups(enterprise: nil, resolution: .day, fromMs: yearStart, toMs: dayEnd) {
-            guard let energy = EnergyType(rawValue: row.series.energy), energy != .production,
-                let factor = configuration.factors.factor(energy, enterprise: row.series.enterprise, atMs: row.bucketMs)
-            else { continue }
-            let sign = row.series.quantity == "export" ? -1.0 : 1.0
-            kgce[row.series.enterprise, default: 0] += sign * row.amount.units * factor.kgcePerUnit
-            if row.series.quantity == "consumption", row.bucketMs >= recent { good[row.series.enterprise, default: 0] += row.good }
-        }
-        var expected: [String: Double] = [:]
-        for record in series where record.isAccounted && record.quantity == "consumption" && record.energy != EnergyType.production.rawValue
-        {
-            expected[record.enterprise, default: 0] += ConsumptionReport.expectedSamples(record, from: recent, to: dayEnd)
-        }
-        return kgce.reduce(into: [:]) { result, entry in
-            let expect = expected[entry.key] ?? 0
-            result[entry.key] = (entry.value / 1000, expect > 0 ? min(1, Double(good[entry.key] ?? 0) / expect) : 0)
-        }
-    }
-
-    /// On course for the inspection threshold: the year's consumption so far, projected to the whole year.
-    func inspection(_ enterprise: EnterpriseConfig, through dayEnd: Int64, yearToDate: (tce: Double, completeness: Double)) -> AlertFinding
-    {
-        let year = Int(dayLabel(dayEnd - 1).prefix(4))!
-        let yearStart = calendar.startOfDay("\(year)-01-01")!
-        let yearEnd = calendar.startOfDay("\(year + 1)-01-01")!
-        let (tce, completeness) = yearToDate
-        let elapsed = Double(dayEnd - yearStart)
-        let projected = elapsed > 0 ? tce * Double(yearEnd - yearStart) / elapsed : 0
+    /// On course for the inspection threshold: the year projected from enough complete data, never from a few days.
+    func inspection(_ enterprise: EnterpriseConfig, through dayEnd: Int64, _ projection: AnnualProjection) -> AlertFinding {
         let threshold = configuration.daemon.inspectionThresholdTce
-        let condition: AlertCondition =
-            completeness >= Self.completenessRaise && projected >= threshold ? .active : projected < threshold * 0.95 ? .ended : .undecided
+        let condition: AlertCondition
+        var message = "\(enterprise.name) \(projection.year) 年初至 \(dayLabel(dayEnd - 1)) 综合能耗 \(fixed(projection.tceYearToDate)) tce，"
+        if let projected = projection.projectedTce {
+            condition = projected >= threshold ? .active : projected < threshold * 0.95 ? .ended : .undecided
+            message += "\(projection.method)约 \(fixed(projected)) tce，" + (projected >= threshold ? "达到" : "低于") + " \(fixed(threshold)) tce 节能监察标准。"
+        } else {
+            condition = .undecided
+            message += "\(projection.method)。"
+        }
         return AlertFinding(
-            key: "inspection_list/\(enterprise.id)/\(year)", kind: .inspectionList, severity: .notice, enterprise: reference(enterprise),
-            subject: enterprise.id, period: "\(year)..\(dayLabel(dayEnd - 1))", measured: projected, limit: threshold,
-            completeness: completeness, evidence: ["tce_year_to_date": .number(tce), "days": .number(elapsed / 86_400_000)],
-            message: "\(enterprise.name) \(year) 年初至 \(dayLabel(dayEnd - 1)) 综合能耗 \(fixed(tce)) tce，推算全年约 \(fixed(projected)) tce，"
-                + (projected >= threshold ? "达到" : "低于") + " \(fixed(threshold)) tce 节能监察标准。",
-            condition: condition)
+            key: "inspection_list/\(enterprise.id)/\(projection.year)", kind: .inspectionList, severity: .notice,
+            enterprise: reference(enterprise), subject: enterprise.id, period: "\(projection.year)..\(dayLabel(dayEnd - 1))",
+            measured: projection.projectedTce, limit: threshold,
+            completeness: Double(projection.completeDays) / max(1, Double(dayEnd - calendar.startOfDay("\(projection.year)-01-01")!) / 86_400_000),
+            evidence: [
+                "tce_year_to_date": .number(projection.tceYearToDate), "complete_days": .number(Double(projection.completeDays)),
+                "projection": .text(projection.method),
+            ],
+            message: message, condition: condition)
     }
 
     // MARK: Closed months
 
+    /// At each closed month: the month as an early warning (限额预警); the quota itself (超限额) on the calendar year,
+    /// judged year-to-date once `quota_ytd_min_months` months of it are closed, and on the whole year in December.
     func monthChecks(month: Int64, evaluator: ProductEvaluator) async throws -> [AlertFinding] {
         let end = calendar.next(.month, after: month)
+        let label = String(dayLabel(month).prefix(7))
+        let year = String(label.prefix(4))
+        let yearStart = calendar.startOfDay("\(year)-01-01")!
+        let monthsClosed = Int(label.suffix(2))!
         var findings: [AlertFinding] = []
         for enterprise in configuration.enterprises {
             for product in enterprise.products {
-                guard let evaluation = try await evaluator.evaluate(product, of: enterprise, fromMs: month, toMs: end, horizonMs: end)
+                guard let monthly = try await evaluator.evaluate(product, of: enterprise, fromMs: month, toMs: end, horizonMs: end)
                 else { continue }
-                let label = String(dayLabel(month).prefix(7))
-                findings.append(quotaFinding(.quotaExceeded, evaluation, period: label, severity: .critical, prefix: " \(label) "))
+                findings.append(
+                    quotaFinding(
+                        .quotaEarlyWarning, monthly, period: label, severity: .warning, prefix: " \(label) 月度（预警，非年度判定）",
+                        keySuffix: "/month"))
+                guard monthsClosed >= configuration.daemon.quotaYearToDateMinimumMonths,
+                    let annual = try await evaluator.evaluate(product, of: enterprise, fromMs: yearStart, toMs: end, horizonMs: end)
+                else { continue }
+                let (period, prefix) =
+                    monthsClosed == 12
+                    ? (year, " \(year) 年度（统计期：全年）")
+                    : ("\(year)-01..\(label)", " \(year) 年初至 \(label)（统计期：年度累计 \(monthsClosed) 个月）")
+                findings.append(quotaFinding(.quotaExceeded, annual, period: period, severity: .critical, prefix: prefix, keySuffix: "/\(year)"))
             }
         }
         return findings

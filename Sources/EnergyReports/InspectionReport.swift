@@ -54,6 +54,8 @@ public struct ProductReportLine: Sendable, Hashable, Codable {
     public var verdictChinese: String
     public var completeness: Double
     public var illustrative: Bool
+    /// Meters below 90 % completeness that kept the period from a verdict (数据不足 names them).
+    public var incompleteMeters: [String]
     /// Change against the same period a year earlier ((this − last) ÷ last); nil without last year's figure.
     public var yearOnYear: Double?
 }
@@ -78,13 +80,20 @@ public struct EnterpriseReport: Sendable, Hashable, Codable {
 public struct JurisdictionLine: Sendable, Hashable, Codable {
     public var jurisdiction: String
     public var enterprises: Int
+    /// Meters with good readings in the period.
     public var metersOnline: Int
     public var meters: Int
-    /// Products meeting the benchmark level ÷ products with a verdict.
+    /// Products meeting the benchmark level ÷ products under a published quota. A product without a verdict
+    /// (数据不足, 无产量) stays in the denominator: a rate never rises because data went missing.
     public var benchmarkMet: Int
     public var benchmarkJudged: Int
     public var complianceRate: Double?
     public var overQuota: [String]
+    /// Products counted as not meeting the benchmark for want of data ("企业 产品（数据不足）").
+    public var insufficientData: [String]
+    /// Products under an illustrative quota (no published standard): shown, never counted in the rate.
+    public var illustrativeProducts: Int
+    /// Enterprises whose projected year reaches the inspection threshold, judged on data up to the period's end.
     public var inspectionList: [String]
     public var comprehensiveTce: Double
     /// Mean change of unit consumption against a year earlier.
@@ -168,7 +177,7 @@ public struct InspectionReports: Sendable {
                     unitConsumption: evaluation.evaluation.verdict == .insufficientData ? nil : evaluation.evaluation.unitConsumption,
                     levels: evaluation.evaluation.levels, verdict: evaluation.evaluation.verdict.name,
                     verdictChinese: evaluation.evaluation.verdict.chinese, completeness: evaluation.evaluation.completeness,
-                    illustrative: quota.illustrative, yearOnYear: yearOnYear))
+                    illustrative: quota.illustrative, incompleteMeters: evaluation.incompleteMeters, yearOnYear: yearOnYear))
         }
         let alerts = try await store.alerts(openOnly: true).filter { $0.raised.enterprise.id == id }.map(\.raised)
         let completeness = totals.isEmpty ? 0 : totals.map(\.completeness).reduce(0, +) / Double(totals.count)
@@ -178,14 +187,21 @@ public struct InspectionReports: Sendable {
             estimatedKgce: totals.map(\.estimatedKgce).reduce(0, +), completeness: completeness, products: products, openAlerts: alerts)
     }
 
-    /// The whole district over `period`.
+    /// The whole district over `period`: every column from the period's own data.
     public func district(period: ReportPeriod) async throws -> DistrictReport {
         let horizon = try await store.newestSampleMs() ?? period.fromMs
-        let series = try await store.allSeries().filter { $0.isAccounted && $0.quantity != "export" }
-        let lastGood = try await store.lastGoodSamplesMs(seriesIDs: series.map(\.id))
+        let series = try await store.allSeries()
+        // Online in the period: a meter with good readings in it.
         let online = Set(
-            series.filter { record in lastGood[record.id].map { horizon - $0 <= 2 * record.intervalMs } ?? false }.map(\.meter))
-        let openAlerts = try await store.alerts(openOnly: true).map(\.raised)
+            try await store.rollups(enterprise: nil, resolution: .day, fromMs: period.fromMs, toMs: period.toMs)
+                .filter { $0.good > 0 }.map(\.series.meter))
+        // The inspection list as the data stood at the period's end (or now, for a period still running).
+        let projectedThrough = min(period.toMs, calendar.next(.day, after: calendar.start(of: .day, containing: horizon)))
+        let projections =
+            projectedThrough > period.fromMs
+            ? try await AnnualProjection.all(
+                store: store, configuration: configuration, calendar: calendar, series: series, throughMs: projectedThrough) : [:]
+        let threshold = configuration.daemon.inspectionThresholdTce
         var reports: [EnterpriseReport] = []
         for enterprise in configuration.enterprises {
             if let report = try await self.enterprise(enterprise.id, period: period) { reports.append(report) }
@@ -194,16 +210,19 @@ public struct InspectionReports: Sendable {
         func line(_ name: String, _ members: [EnterpriseReport]) -> JurisdictionLine {
             let ids = Set(members.map(\.id))
             let meters = configuration.enterprises.filter { ids.contains($0.id) }.flatMap(\.meters)
-            let judged = members.flatMap(\.products).filter { $0.verdict.hasPrefix("level") || $0.verdict == "over-limit" }
-            let met = judged.filter { Int($0.verdict.dropFirst("level-".count)).map { $0 <= benchmark } ?? false }
+            let counted = members.flatMap { member in member.products.filter { !$0.illustrative }.map { (member, $0) } }
+            let met = counted.filter { Int($0.1.verdict.dropFirst("level-".count)).map { $0 <= benchmark } ?? false }
             let over = members.filter { $0.products.contains { $0.verdict == "over-limit" } }.map(\.name)
-            let inspection = openAlerts.filter { $0.kind == .inspectionList && ids.contains($0.enterprise.id) }.map(\.enterprise.name)
+            let unjudged = counted.filter { !$0.1.verdict.hasPrefix("level") && $0.1.verdict != "over-limit" }
+                .map { "\($0.0.name) \($0.1.product)（\($0.1.verdictChinese)）" }
+            let inspection = members.filter { (projections[$0.id]?.projectedTce ?? 0) >= threshold }.map(\.name)
             let changes = members.flatMap(\.products).compactMap(\.yearOnYear)
             return JurisdictionLine(
                 jurisdiction: name, enterprises: members.count, metersOnline: meters.filter { online.contains($0.id) }.count,
-                meters: meters.count, benchmarkMet: met.count, benchmarkJudged: judged.count,
-                complianceRate: judged.isEmpty ? nil : Double(met.count) / Double(judged.count), overQuota: over,
-                inspectionList: Array(Set(inspection)).sorted(), comprehensiveTce: members.map(\.comprehensiveTce).reduce(0, +),
+                meters: meters.count, benchmarkMet: met.count, benchmarkJudged: counted.count,
+                complianceRate: counted.isEmpty ? nil : Double(met.count) / Double(counted.count), overQuota: over,
+                insufficientData: unjudged, illustrativeProducts: members.flatMap(\.products).filter(\.illustrative).count,
+                inspectionList: inspection.sorted(), comprehensiveTce: members.map(\.comprehensiveTce).reduce(0, +),
                 yearOnYear: changes.isEmpty ? nil : changes.reduce(0, +) / Double(changes.count))
         }
         let groups = Dictionary(grouping: reports, by: \.jurisdiction)

@@ -21,6 +21,14 @@ public struct ProductEvaluation: Sendable, Hashable {
     public var factors: [String: (kgcePerUnit: Double, source: String)]
     /// Where output came from: the production meter, or "entered".
     public var outputSource: String
+    /// Completeness of each boundary meter and of the production counter; the verdict needs every one ≥ 90 %.
+    public var completenessByMeter: [String: Double]
+
+    /// The meters whose completeness keeps the period from a verdict, lowest first.
+    public var incompleteMeters: [String] {
+        completenessByMeter.filter { $0.value < QuotaEvaluation.minimumCompleteness }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+            .map(\.key)
+    }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.enterprise == rhs.enterprise && lhs.product == rhs.product && lhs.fromMs == rhs.fromMs && lhs.toMs == rhs.toMs
@@ -45,6 +53,7 @@ public struct ProductEvaluation: Sendable, Hashable {
             "correction_factor": .number(product.correctionFactor),
             "factors": .object(factors.mapValues { .object(["kgce_per_unit": .number($0.kgcePerUnit), "source": .text($0.source)]) }),
             "quota_source": .text(quota.source),
+            "completeness_by_meter": .object(completenessByMeter.mapValues { .number($0) }),
         ]
     }
 }
@@ -75,8 +84,9 @@ public struct ProductEvaluator: Sendable {
         let boundary = Set(product.boundary)
         var energyByMeter: [String: Double] = [:]
         var factors: [String: (kgcePerUnit: Double, source: String)] = [:]
-        var good = 0
-        var expected = 0.0
+        // Good and expected readings per meter: completeness gates each meter, never an average across them.
+        var good: [String: Int] = [:]
+        var expected: [String: Double] = [:]
         let end = min(toMs, horizonMs + 1)
         for record in series where boundary.contains(record.meter) && record.quantity != "production" {
             guard let energy = EnergyType(rawValue: record.energy) else { continue }
@@ -92,9 +102,11 @@ public struct ProductEvaluator: Sendable {
                 case .energy:
                     break
                 }
-                if record.quantity == "consumption" { good += row.good }
+                if record.quantity == "consumption" { good[record.meter, default: 0] += row.good }
             }
-            if record.quantity == "consumption" { expected += ConsumptionReport.expectedSamples(record, from: fromMs, to: end) }
+            if record.quantity == "consumption" {
+                expected[record.meter, default: 0] += ConsumptionReport.expectedSamples(record, from: fromMs, to: end)
+            }
         }
         var output = 0.0
         var outputSource = "entered"
@@ -102,19 +114,25 @@ public struct ProductEvaluator: Sendable {
             outputSource = meter
             for row in days where row.series.id == record.id {
                 output += row.amount.units
-                good += row.good
+                good[meter, default: 0] += row.good
             }
-            expected += ConsumptionReport.expectedSamples(record, from: fromMs, to: end)
+            expected[meter, default: 0] += ConsumptionReport.expectedSamples(record, from: fromMs, to: end)
         } else {
             output = try await store.production(enterprise: enterprise.id, product: product.product, fromMs: fromMs, toMs: toMs)
                 .values.reduce(0, +)
         }
         let energy = energyByMeter.values.reduce(0, +)
-        let completeness = expected > 0 ? min(1, Double(good) / expected) : 0
+        // A boundary meter that has no stored series yet has nothing: it counts as 0 %.
+        var completenessByMeter = Dictionary(
+            uniqueKeysWithValues: (product.boundary + (product.productionMeter.map { [$0] } ?? [])).map { ($0, 0.0) })
+        for (meter, expect) in expected where completenessByMeter[meter] != nil {
+            completenessByMeter[meter] = expect > 0 ? min(1, Double(good[meter] ?? 0) / expect) : 0
+        }
+        let completeness = completenessByMeter.values.min() ?? 0
         return ProductEvaluation(
             enterprise: enterprise, product: product, quota: quota, fromMs: fromMs, toMs: toMs,
             evaluation: QuotaEvaluation(
                 energy: energy, output: output, completeness: completeness, quota: quota, correctionFactor: product.correctionFactor),
-            energyByMeter: energyByMeter, factors: factors, outputSource: outputSource)
+            energyByMeter: energyByMeter, factors: factors, outputSource: outputSource, completenessByMeter: completenessByMeter)
     }
 }

@@ -42,7 +42,7 @@ struct EnterpriseCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (path, configuration) = try store.resolveWithConfiguration()
-        let reports = InspectionReports(store: try await EnergyStore.open(path: path), configuration: configuration)
+        let reports = InspectionReports(store: try await EnergyStore.open(path: path, readOnly: true), configuration: configuration)
         guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
             throw ValidationError("--period \(options.period) is not a period")
         }
@@ -98,7 +98,8 @@ struct EnterpriseCommand: AsyncParsableCommand {
                 products.rows.append([
                     p.product + (p.illustrative ? (zh ? "（示例限额）" : " (illustrative quota)") : ""), p.standard, fixed2(p.output),
                     p.unitConsumption.map(fixed2) ?? "-", p.unit, p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
-                    zh ? p.verdictChinese : p.verdict, percent(p.completeness), optionalPercent(p.yearOnYear),
+                    (zh ? p.verdictChinese : p.verdict) + (p.incompleteMeters.isEmpty ? "" : (zh ? "（" : " (") + p.incompleteMeters.joined(separator: ", ") + (zh ? " 不足 90%）" : " below 90 %)")),
+                    percent(p.completeness), optionalPercent(p.yearOnYear),
                 ])
             }
             print(products.render())
@@ -119,7 +120,7 @@ struct District: AsyncParsableCommand {
 
     func run() async throws {
         let (path, configuration) = try store.resolveWithConfiguration()
-        let reports = InspectionReports(store: try await EnergyStore.open(path: path), configuration: configuration)
+        let reports = InspectionReports(store: try await EnergyStore.open(path: path, readOnly: true), configuration: configuration)
         guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
             throw ValidationError("--period \(options.period) is not a period")
         }
@@ -130,17 +131,19 @@ struct District: AsyncParsableCommand {
         case .csv, .table:
             var table = TextTable(
                 header: zh
-                    ? ["镇/园区", "企业", "在线表/总表", "对标达标率", "超限额企业", "≥1000 tce 名单", "综合能耗 tce", "单耗同比"]
+                    ? ["镇/园区", "企业", "在线表/总表", "对标达标率", "超限额企业", "数据不足（计入未达标）", "≥1000 tce 名单", "综合能耗 tce", "单耗同比"]
                     : [
-                        "jurisdiction", "enterprises", "meters online", "compliance", "over quota", "≥1000 tce list", "tce", "year on year",
+                        "jurisdiction", "enterprises", "meters online", "compliance", "over quota", "no verdict (counted as not met)",
+                        "≥1000 tce list", "tce", "year on year",
                     ],
-                rightAligned: [1, 3, 6, 7])
+                rightAligned: [1, 3, 7, 8])
             for line in report.jurisdictions + [report.total] {
                 table.rows.append([
                     line.jurisdiction == "全区" && !zh ? "district" : line.jurisdiction, String(line.enterprises),
                     "\(line.metersOnline)/\(line.meters)",
                     line.complianceRate.map { "\(percent($0)) (\(line.benchmarkMet)/\(line.benchmarkJudged))" } ?? "-",
                     line.overQuota.isEmpty ? "-" : line.overQuota.joined(separator: "、"),
+                    line.insufficientData.isEmpty ? "-" : line.insufficientData.joined(separator: "、"),
                     line.inspectionList.isEmpty ? "-" : line.inspectionList.joined(separator: "、"),
                     String(format: "%.1f", line.comprehensiveTce), optionalPercent(line.yearOnYear),
                 ])
@@ -158,11 +161,17 @@ struct District: AsyncParsableCommand {
                 print(
                     "对标达标率（达到 \(report.benchmarkLevel) 级及以上）\(optionalPercent(total.complianceRate))，目标 ≥ 70%：\(compliance.map { $0 ? "达标" : "未达标" } ?? "无可判定产品")"
                 )
+                if total.illustrativeProducts > 0 {
+                    print("另有 \(total.illustrativeProducts) 个产品适用示例限额（无已发布标准），仅供参考，不计入对标达标率。")
+                }
                 print("单位产品能耗同比 \(optionalPercent(total.yearOnYear))，目标下降 ≥ 10%：\(improvement.map { $0 ? "达标" : "未达标" } ?? "无上年同期数据")")
             } else {
                 print(
                     "compliance (level \(report.benchmarkLevel) or better) \(optionalPercent(total.complianceRate)), target ≥ 70 %: \(compliance.map { $0 ? "met" : "missed" } ?? "nothing judged")"
                 )
+                if total.illustrativeProducts > 0 {
+                    print("\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted.")
+                }
                 print(
                     "unit consumption year on year \(optionalPercent(total.yearOnYear)), target −10 %: \(improvement.map { $0 ? "met" : "missed" } ?? "no figure a year earlier")"
                 )
@@ -195,7 +204,7 @@ struct Alerts: AsyncParsableCommand {
             guard let day = configuration.calendar.startOfDay(since) else { throw ValidationError("--since \(since) is not a date") }
             sinceMs = day
         }
-        let alerts = try await EnergyStore.open(path: path).alerts(openOnly: open, sinceMs: sinceMs)
+        let alerts = try await EnergyStore.open(path: path, readOnly: true).alerts(openOnly: open, sinceMs: sinceMs)
         if format == .json {
             struct Entry: Encodable {
                 let raised: AlertRecord

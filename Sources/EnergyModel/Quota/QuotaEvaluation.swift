@@ -36,7 +36,7 @@ public struct QuotaEvaluation: Sendable, Hashable {
     public var energy: Double
     /// Qualified output in the period.
     public var output: Double
-    /// Good ÷ expected samples of the boundary and production meters.
+    /// The lowest completeness (good ÷ expected samples) among the boundary and production meters.
     public var completeness: Double
     /// Levels after the product's corrections.
     public var levels: [Double]

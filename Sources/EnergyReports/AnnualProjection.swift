@@ -1,0 +1,92 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+
+/// An enterprise's annual comprehensive consumption, projected for the inspection list (≥ 1000 tce), and how.
+public struct AnnualProjection: Sendable, Hashable {
+    /// The calendar year projected.
+    public var year: Int
+    /// Comprehensive consumption from 1 January to the end of the data judged, tce.
+    public var tceYearToDate: Double
+    /// Days of the year so far on which every energy meter of the enterprise had ≥ 90 % of its readings.
+    public var completeDays: Int
+    /// The projected year, tce; nil when the data cannot support a projection.
+    public var projectedTce: Double?
+    /// How it was projected, in Chinese, for the alert and the report.
+    public var method: String
+
+    /// Complete days of the year needed before a projection is made from them.
+    public static let minimumCompleteDays = 30
+
+    /// Projects every enterprise's year from the daily rollups up to `throughMs` (a day boundary): the mean of its
+    /// complete days × the days of the year once there are 30 of them, else last year's total where the store
+    /// holds a complete last year, else nothing.
+    public static func all(
+        store: EnergyStore, configuration: EnergyConfiguration, calendar: CalendarBuckets, series: [SeriesRecord], throughMs: Int64
+    ) async throws -> [String: AnnualProjection] {
+        let year = Int(ISO8601Time.formatLocal(ms: throughMs - 1, timeZone: calendar.timeZone).prefix(4))!
+        let yearStart = calendar.startOfDay("\(year)-01-01")!
+        let yearDays = Double(calendar.startOfDay("\(year + 1)-01-01")! - yearStart) / 86_400_000
+        let energySeries = series.filter { $0.isAccounted && $0.energy != EnergyType.production.rawValue }
+        let thisYear = try await days(store, configuration, calendar, energySeries, fromMs: yearStart, toMs: throughMs)
+        var lastYear: [String: [Int64: (kgce: Double, complete: Bool)]]?
+        var projections: [String: AnnualProjection] = [:]
+        for enterprise in configuration.enterprises {
+            let days = thisYear[enterprise.id] ?? [:]
+            let complete = days.values.filter(\.complete)
+            var projection = AnnualProjection(
+                year: year, tceYearToDate: days.values.map(\.kgce).reduce(0, +) / 1000, completeDays: complete.count, projectedTce: nil,
+                method: "")
+            if complete.count >= minimumCompleteDays {
+                projection.projectedTce = complete.map(\.kgce).reduce(0, +) / Double(complete.count) * yearDays / 1000
+                projection.method = "按 \(complete.count) 个数据完整日的日均综合能耗推算全年"
+            } else {
+                if lastYear == nil {
+                    let lastStart = calendar.startOfDay("\(year - 1)-01-01")!
+                    lastYear = try await Self.days(store, configuration, calendar, energySeries, fromMs: lastStart, toMs: yearStart)
+                }
+                let previous = lastYear?[enterprise.id] ?? [:]
+                let lastYearDays = Double(yearStart - calendar.startOfDay("\(year - 1)-01-01")!) / 86_400_000
+                if Double(previous.values.filter(\.complete).count) >= 0.9 * lastYearDays {
+                    projection.projectedTce = previous.values.map(\.kgce).reduce(0, +) / 1000
+                    projection.method = "取上年度（\(year - 1) 年）综合能耗"
+                } else {
+                    projection.method = "数据完整日仅 \(complete.count) 天（推算需至少 \(minimumCompleteDays) 天），且无完整的上年度数据，不作推算"
+                }
+            }
+            projections[enterprise.id] = projection
+        }
+        return projections
+    }
+
+    /// Per enterprise and day in [fromMs, toMs): comprehensive consumption (kgce) and whether every energy meter
+    /// of the enterprise reached 90 % of its readings that day.
+    static func days(
+        _ store: EnergyStore, _ configuration: EnergyConfiguration, _ calendar: CalendarBuckets, _ series: [SeriesRecord],
+        fromMs: Int64, toMs: Int64
+    ) async throws -> [String: [Int64: (kgce: Double, complete: Bool)]] {
+        var kgce: [String: [Int64: Double]] = [:]
+        var good: [Int64: [Int64: Int]] = [:]  // series → day → good readings
+        for row in try await store.rollups(enterprise: nil, resolution: .day, fromMs: fromMs, toMs: toMs) {
+            guard let energy = EnergyType(rawValue: row.series.energy), energy != .production else { continue }
+            if let factor = configuration.factors.factor(energy, enterprise: row.series.enterprise, atMs: row.bucketMs) {
+                let sign = row.series.quantity == "export" ? -1.0 : 1.0
+                kgce[row.series.enterprise, default: [:]][row.bucketMs, default: 0] += sign * row.amount.units * factor.kgcePerUnit
+            }
+            if row.series.quantity == "consumption" { good[row.series.id, default: [:]][row.bucketMs] = row.good }
+        }
+        let meters = Dictionary(grouping: series.filter { $0.quantity == "consumption" }, by: \.enterprise)
+        var result: [String: [Int64: (kgce: Double, complete: Bool)]] = [:]
+        for (enterprise, byDay) in kgce {
+            for (day, amount) in byDay {
+                let end = calendar.next(.day, after: day)
+                let complete = (meters[enterprise] ?? []).allSatisfy { record in
+                    let expected = ConsumptionReport.expectedSamples(record, from: day, to: end)
+                    return expected > 0 && Double(good[record.id]?[day] ?? 0) / expected >= QuotaEvaluation.minimumCompleteness
+                }
+                result[enterprise, default: [:]][day] = (amount, complete)
+            }
+        }
+        return result
+    }
+}

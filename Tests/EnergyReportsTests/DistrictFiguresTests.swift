@@ -1,0 +1,145 @@
+import EnergyModel
+import EnergyReports
+import EnergyStore
+import Foundation
+import MeterSimulator
+import TestSupport
+import Testing
+
+/// The district's figures from the demo district fed on a manual clock into a real store: verdicts gated by each
+/// meter's completeness, a compliance rate that never rises when data go missing, report columns that follow the
+/// period, an inspection list projected from enough data, and quotas judged on the year.
+@Suite(.serialized) struct DistrictFiguresTests {
+    static let january: Int64 = 1_767_196_800_000  // 2026-01-01T00:00:00+08:00
+    static let day: Int64 = 86_400_000
+    let calendar = CalendarBuckets(timeZone: TimeZone(identifier: "Asia/Shanghai")!)
+
+    struct District {
+        let directory: TemporaryDirectory
+        let store: EnergyStore
+        let configuration: EnergyConfiguration
+        let plant: SimulatedPlant
+        var reports: InspectionReports { InspectionReports(store: store, configuration: configuration) }
+    }
+
+    /// The demo district from a day before 1 January for `days` days, accounted; `missing` marks outages.
+    func district(days: Int, missing: @escaping (String, Int64) -> Bool = { _, _ in false }) async throws -> District {
+        let scenario = try ScenarioLoader.load(path: demoScenarioPath)
+        let plant = SimulatedPlant(scenario: scenario, clock: ManualClock(startMs: Self.january))
+        let directory = try TemporaryDirectory()
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let ids = try await store.registerSeries(for: scenario.configuration)
+        let samples = PlantFeed.samples(
+            plant: plant, seriesIDs: ids, fromMs: Self.january - Self.day, toMs: Self.january + Int64(days) * Self.day + 3_600_000,
+            missing: missing)
+        for start in stride(from: 0, to: samples.count, by: 50_000) {
+            try await store.insert(Array(samples[start..<min(start + 50_000, samples.count)]))
+        }
+        try await store.account(calendar: calendar)
+        return District(directory: directory, store: store, configuration: scenario.configuration, plant: plant)
+    }
+
+    func period(_ text: String) throws -> ReportPeriod { try #require(ReportPeriod(text, calendar: calendar)) }
+
+    func dayStart(_ date: String) -> Int64 { calendar.startOfDay(date)! }
+
+    @Test func anOutageNeverRaisesTheComplianceRate() async throws {
+        // The over-quota cement plant's coal meter is silent all of 10 January.
+        let outage = dayStart("2026-01-10")
+        let district = try await district(days: 12) { meter, tick in meter == "E02-coal" && tick >= outage && tick < outage + Self.day }
+        defer { district.directory.remove() }
+        let normal = try await district.reports.district(period: period("2026-01-09")).total
+        let silent = try await district.reports.district(period: period("2026-01-10")).total
+        // E05's quota is illustrative: shown, never counted. E01, E03, E04 meet level 2; E02 is over its limit.
+        #expect(normal.benchmarkJudged == 4 && normal.benchmarkMet == 3 && normal.illustrativeProducts == 1)
+        #expect(normal.overQuota == ["龙河建材水泥有限公司"])
+        #expect(normal.insufficientData.isEmpty)
+        // With its data missing, E02 is not compliant either: it stays in the denominator, listed as 数据不足.
+        #expect(silent.benchmarkJudged == 4 && silent.benchmarkMet == 3)
+        #expect((silent.complianceRate ?? 1) <= (normal.complianceRate ?? 0))
+        #expect(silent.insufficientData == ["龙河建材水泥有限公司 clinker（数据不足）"])
+    }
+
+    @Test func completenessGatesEachMeterAndTheVerdictNamesIt() async throws {
+        // Six hours of E02's coal meter lost on 12 January: 75 % for it, 92 % pooled over the product's three meters.
+        let gap = dayStart("2026-01-12") + 6 * 3_600_000
+        let district = try await district(days: 13) { meter, tick in meter == "E02-coal" && tick >= gap && tick < gap + 6 * 3_600_000 }
+        defer { district.directory.remove() }
+        let report = try #require(try await district.reports.enterprise("E02", period: period("2026-01-12")))
+        let clinker = try #require(report.products.first)
+        #expect(clinker.verdict == "insufficient-data")
+        #expect(clinker.unitConsumption == nil)
+        #expect(clinker.incompleteMeters == ["E02-coal"])
+        #expect(abs(clinker.completeness - 0.75) < 0.011)
+        // The day before, every meter is complete and the verdict stands.
+        let before = try #require(try await district.reports.enterprise("E02", period: period("2026-01-11"))?.products.first)
+        #expect(before.verdict == "over-limit" && before.incompleteMeters.isEmpty)
+    }
+
+    @Test func districtColumnsFollowThePeriodAndTheListNeedsAMonthOfData() async throws {
+        let district = try await district(days: 31)
+        defer { district.directory.remove() }
+        // A month before monitoring began: nothing online, nobody listed.
+        let empty = try await district.reports.district(period: period("2025-11")).total
+        #expect(empty.metersOnline == 0 && empty.meters == 17)
+        #expect(empty.inspectionList.isEmpty)
+        // Three days in, no projection is made from so few days.
+        let early = try await district.reports.district(period: period("2026-01-01..2026-01-04")).total
+        #expect(early.metersOnline == 17)
+        #expect(early.inspectionList.isEmpty)
+        // The whole of January (31 complete days): the four big users, as the scenario is built.
+        let january = try await district.reports.district(period: period("2026-01")).total
+        #expect(january.metersOnline == 17)
+        #expect(january.inspectionList.count == 4)
+
+        // Each projection is January's daily mean × 365, the truth converted by GB/T 2589-2020's factors by hand.
+        let projections = try await AnnualProjection.all(
+            store: district.store, configuration: district.configuration, calendar: calendar, series: district.store.allSeries(),
+            throughMs: Self.january + 31 * Self.day)
+        let truth = GroundTruth.rows(plant: district.plant, fromMs: Self.january, toMs: Self.january + 31 * Self.day)
+        let kgcePerUnit: [String: (factor: Double, unit: String)] = [
+            "electricity": (0.1229, "kWh"), "raw_coal": (0.7143, "kg"), "natural_gas": (1.2143, "m3"), "steam": (0.1286, "kg"),
+            "water": (0.0857, "t"),
+        ]
+        let toBase: [String: Double] = ["kWh": 1, "MWh": 1000, "kg": 1, "t": 1000, "m3": 1]
+        for (enterprise, rows) in Dictionary(grouping: truth.filter { $0.energy != "production" }, by: \.enterprise) {
+            let kgce = rows.map { row -> Double in
+                let (factor, unit) = kgcePerUnit[row.energy]!
+                let amount = row.energy == "water" ? row.amount : row.amount * toBase[row.unit]! / toBase[unit]!
+                return amount * factor
+            }.reduce(0, +)
+            let expected = kgce / 31 * 365 / 1000
+            let projection = try #require(projections[enterprise])
+            #expect(projection.completeDays == 31)
+            let projected = try #require(projection.projectedTce)
+            #expect(abs(projected - expected) <= expected * 0.002, "\(enterprise): \(projected) vs \(expected) tce")
+            #expect(projection.method.contains("31 个数据完整日"))
+        }
+    }
+
+    @Test func theQuotaIsJudgedOnTheYearAndAMonthOnlyWarns() async throws {
+        let district = try await district(days: 59)
+        defer { district.directory.remove() }
+        func findings(closedMonth: Int64, minimumMonths: Int) async throws -> [AlertFinding] {
+            var configuration = district.configuration
+            configuration.daemon.quotaYearToDateMinimumMonths = minimumMonths
+            let checks = AlertChecks(store: district.store, configuration: configuration, startedMs: Self.january - Self.day)
+            var progress = CheckProgress()
+            let now = calendar.next(.month, after: closedMonth) + 2 * 3_600_000
+            return try await checks.batches(nowMs: now, open: [], progress: &progress).flatMap(\.findings)
+                .filter { $0.subject == "clinker" && $0.enterprise.id == "E02" && $0.condition == .active }
+        }
+        let february = calendar.next(.month, after: Self.january)
+        // January closed: one month is an early warning only.
+        let january = try await findings(closedMonth: Self.january, minimumMonths: 3)
+        #expect(!january.contains { $0.kind == .quotaExceeded })
+        let warning = try #require(january.first { $0.kind == .quotaEarlyWarning && $0.period == "2026-01" })
+        #expect(warning.message.contains("预警"))
+        // February closed, with the year-to-date judged from two months: 超限额 on January–February.
+        #expect(try await !findings(closedMonth: february, minimumMonths: 3).contains { $0.kind == .quotaExceeded })
+        let annual = try #require(try await findings(closedMonth: february, minimumMonths: 2).first { $0.kind == .quotaExceeded })
+        #expect(annual.period == "2026-01..2026-02")
+        #expect(annual.message.contains("年度累计 2 个月"))
+        #expect(abs((annual.measured ?? 0) - 125) < 0.25 && annual.limit == 117)
+    }
+}
