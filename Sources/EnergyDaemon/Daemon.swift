@@ -97,7 +97,8 @@ public final class Daemon: Sendable {
         self.current = Mutex(configuration)
         writer = SampleWriter(
             store: store, batchMaxSamples: configuration.daemon.writeBatchMaxSamples,
-            flushIntervalMs: configuration.daemon.writeFlushIntervalMs, logger: logger)
+            flushIntervalMs: configuration.daemon.writeFlushIntervalMs, bufferMaxSamples: configuration.daemon.writeBufferMaxSamples,
+            logger: logger)
         polling = PollingService(clock: options.clock, sink: writer, logger: logger, policy: options.pollingPolicy)
         alertLog = AlertLog(path: configuration.daemon.alertLogPath)
         notifier = SystemdNotifier()

@@ -11,6 +11,10 @@ public struct WriterCounters: Sendable, Hashable {
     public var batches: UInt64 = 0
     /// Batches that failed to commit (their samples are retried).
     public var failures: UInt64 = 0
+    /// Samples that can never be stored (a constraint they break, such as an unknown series), set aside.
+    public var rejected: UInt64 = 0
+    /// Oldest samples dropped because the buffer was full while the database did not accept writes.
+    public var dropped: UInt64 = 0
     /// Samples waiting in memory.
     public var queueDepth = 0
     /// Real time of the last commit (or of the last idle check), UTC epoch ms, for the watchdog.
@@ -33,6 +37,7 @@ public struct WriterCounters: Sendable, Hashable {
 public final class SampleWriter: SampleSink, Sendable {
     private let store: EnergyStore
     private let batchMaxSamples: Int
+    private let bufferMaxSamples: Int
     private let flushIntervalMs: Int
     private let logger: Logger
     private let pending = Mutex<[Sample]>([])
@@ -42,10 +47,12 @@ public final class SampleWriter: SampleSink, Sendable {
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    /// Creates a writer; `run()` commits until cancelled.
-    public init(store: EnergyStore, batchMaxSamples: Int, flushIntervalMs: Int, logger: Logger) {
+    /// Creates a writer; `run()` commits until cancelled. While the database refuses writes at most
+    /// `bufferMaxSamples` wait in memory; past that the oldest are dropped, counted and logged.
+    public init(store: EnergyStore, batchMaxSamples: Int, flushIntervalMs: Int, bufferMaxSamples: Int = 2_000_000, logger: Logger) {
         self.store = store
         self.batchMaxSamples = batchMaxSamples
+        self.bufferMaxSamples = max(bufferMaxSamples, batchMaxSamples)
         self.flushIntervalMs = flushIntervalMs
         self.logger = logger
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -60,9 +67,19 @@ public final class SampleWriter: SampleSink, Sendable {
     }
 
     public func submit(_ samples: [Sample]) {
-        let count = pending.withLock { buffer in
+        let (count, dropped) = pending.withLock { buffer -> (Int, Int) in
             buffer.append(contentsOf: samples)
-            return buffer.count
+            guard buffer.count > bufferMaxSamples else { return (buffer.count, 0) }
+            // A tenth at a time, so a full buffer does not move its whole content at every submit.
+            let excess = buffer.count - bufferMaxSamples + bufferMaxSamples / 10
+            buffer.removeFirst(excess)
+            return (buffer.count, excess)
+        }
+        if dropped > 0 {
+            counters.withLock { $0.dropped += UInt64(dropped) }
+            logger.error(
+                "write buffer full while the database refuses writes; dropped the oldest samples",
+                metadata: ["dropped": "\(dropped)", "buffer_max_samples": "\(bufferMaxSamples)"])
         }
         if count >= batchMaxSamples { wake.yield() }
     }
@@ -101,11 +118,20 @@ public final class SampleWriter: SampleSink, Sendable {
         while start < queue.endIndex {
             let batch = Array(queue[start..<min(start + batchMaxSamples, queue.endIndex)])
             do {
-                try await store.database.write { db in try self.store.insert(batch, in: db) }
+                let rejected = try await commit(batch[...])
                 start += batch.count
                 inFlight.subtract(batch.count, ordering: .relaxed)
+                if !rejected.isEmpty {
+                    logger.error(
+                        "samples that can never be stored set aside; the rest of their batch is committed",
+                        metadata: [
+                            "rejected": "\(rejected.count)",
+                            "first": "series \(rejected[0].seriesID) at \(rejected[0].timestampMs) ms",
+                        ])
+                }
                 let total = counters.withLock {
-                    $0.samplesWritten += UInt64(batch.count)
+                    $0.samplesWritten += UInt64(batch.count - rejected.count)
+                    $0.rejected += UInt64(rejected.count)
                     $0.batches += 1
                     $0.lastProgressRealMs = SystemWallClock().nowMs()
                     return $0.samplesWritten
@@ -124,5 +150,19 @@ public final class SampleWriter: SampleSink, Sendable {
             }
         }
         counters.withLock { $0.lastProgressRealMs = SystemWallClock().nowMs() }
+    }
+
+    /// Commits `batch` in one transaction; if a sample in it breaks a constraint (it can never be stored), commits
+    /// its halves apart until such samples stand alone, and returns them. Other errors (busy, full, I/O) are thrown:
+    /// the batch is kept and tried again. Inserts replace, so a half committed before such an error does no harm.
+    private func commit(_ batch: ArraySlice<Sample>) async throws -> [Sample] {
+        do {
+            try await store.database.write { db in try self.store.insert(Array(batch), in: db) }
+            return []
+        } catch let error as DatabaseError where [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH].contains(error.resultCode.primaryResultCode) {
+            if batch.count == 1 { return Array(batch) }
+            let middle = batch.startIndex + batch.count / 2
+            return try await commit(batch[..<middle]) + commit(batch[middle...])
+        }
     }
 }

@@ -90,4 +90,47 @@ import Testing
         #expect(writer.snapshot.samplesWritten == 251, "cancellation commits what is left")
         #expect(try await store.sampleCounts().total == 251)
     }
+
+    @Test func aSampleThatCanNeverBeStoredIsSetAsideAndTheRestIsCommitted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let ids = try await store.registerSeries(for: try configuration())
+        let series = ids["g0m0"]!["import_energy"]!
+        let writer = SampleWriter(store: store, batchMaxSamples: 1000, flushIntervalMs: 60_000, logger: Logger(label: "test"))
+        // A sample of a series the store does not know, in the middle of a batch.
+        var samples = (0..<200).map { Sample(seriesID: series, timestampMs: Int64($0), value: Double($0), quality: .good) }
+        samples.insert(Sample(seriesID: 999_999, timestampMs: 50, value: 1, quality: .good), at: 100)
+        writer.submit(samples)
+        await writer.flush()
+        #expect(writer.snapshot.rejected == 1)
+        #expect(writer.snapshot.samplesWritten == 200)
+        #expect(writer.snapshot.queueDepth == 0, "nothing is retried forever")
+        #expect(try await store.sampleCounts().total == 200)
+        // The writer goes on with what comes next.
+        writer.submit([Sample(seriesID: series, timestampMs: 1000, value: 1, quality: .good)])
+        await writer.flush()
+        #expect(try await store.sampleCounts().total == 201)
+    }
+
+    @Test func theWriteBufferIsBoundedAndDropsTheOldestFirst() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let ids = try await store.registerSeries(for: try configuration())
+        let series = ids["g0m0"]!["import_energy"]!
+        // Nothing commits (the writer is not running): as while the database refuses writes.
+        let writer = SampleWriter(
+            store: store, batchMaxSamples: 100, flushIntervalMs: 60_000, bufferMaxSamples: 1000, logger: Logger(label: "test"))
+        for round in 0..<30 {
+            writer.submit((0..<100).map { Sample(seriesID: series, timestampMs: Int64(round * 100 + $0), value: 1, quality: .good) })
+        }
+        #expect(writer.snapshot.queueDepth <= 1000)
+        #expect(writer.snapshot.dropped == 3000 - UInt64(writer.snapshot.queueDepth))
+        await writer.flush()
+        // What is kept is the newest.
+        let kept = try await store.samples(seriesID: series)
+        #expect(kept.last?.timestampMs == 2999)
+        #expect(kept.first.map { $0.timestampMs >= 2000 } == true)
+    }
 }
