@@ -49,7 +49,7 @@ public enum ScenarioLoader {
         let seed = header.integer("seed", range: 0...Int.max) ?? 1
         header.finish()
 
-        let resolvedConfig = configPath.hasPrefix("/") ? configPath : (path as NSString).deletingLastPathComponent + "/" + configPath
+        let resolvedConfig = ConfigPaths.resolve(configPath, besideFile: path)
         let configuration: EnergyConfiguration
         do {
             configuration = try ConfigurationLoader.load(path: resolvedConfig)

@@ -15,9 +15,11 @@ public final class EnergyStore: Sendable {
     /// Series accounting reads: inserting into them marks them for the next accounting pass.
     let accountedSeries = Mutex<Set<Int64>>([])
 
-    /// Opens (creating if needed) and migrates the database at `path`.
-    public init(path: String) throws {
+    /// Opens (creating if needed) and migrates the database at `path`; read-only, it opens an existing database as
+    /// it is, never migrating or creating anything, and refuses one that this version has not migrated.
+    public init(path: String, readOnly: Bool = false) throws {
         var configuration = Configuration()
+        configuration.readonly = readOnly
         configuration.label = "energy-store"
         // Another process (energyctl) may be writing a rollup or an alert: wait rather than fail.
         configuration.busyMode = .timeout(10)
@@ -32,12 +34,18 @@ public final class EnergyStore: Sendable {
         }
         configuration.maximumReaderCount = 3
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
+        if !directory.isEmpty, !readOnly {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         self.database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
-        try Self.migrator.migrate(database)
+        if readOnly {
+            guard try database.read({ db in try Self.migrator.hasCompletedMigrations(db) }) else {
+                throw StoreError("\(path) is not a database this version of energyd has migrated; start energyd on it first")
+            }
+        } else {
+            try Self.migrator.migrate(database)
+        }
         try database.read { db in try loadAccountedSeries(db) }
     }
 
@@ -156,11 +164,19 @@ public final class EnergyStore: Sendable {
 extension EnergyStore {
     /// Opens the store on a Dispatch thread: opening and migrating block, and blocking work stays off the
     /// Swift concurrency pool.
-    public static func open(path: String) async throws -> EnergyStore {
+    public static func open(path: String, readOnly: Bool = false) async throws -> EnergyStore {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try EnergyStore(path: path) })
+                continuation.resume(with: Result { try EnergyStore(path: path, readOnly: readOnly) })
             }
         }
     }
+}
+
+/// A store that cannot be used as asked, said in a sentence.
+public struct StoreError: Error, CustomStringConvertible {
+    public let description: String
+
+    /// An error saying `description`.
+    public init(_ description: String) { self.description = description }
 }

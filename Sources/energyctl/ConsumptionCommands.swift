@@ -54,7 +54,7 @@ struct Consumption: AsyncParsableCommand {
         let (path, configuration) = try store.resolveWithConfiguration()
         let (fromMs, toMs) = try period.resolve(configuration.calendar)
         guard let resolution = ["day": Resolution.day, "month": .month][by] else { throw ValidationError("--by must be day or month") }
-        let energyStore = try await EnergyStore.open(path: path)
+        let energyStore = try await EnergyStore.open(path: path, readOnly: true)
         let (lines, totals) = try await ConsumptionReport(store: energyStore, configuration: configuration)
             .report(enterprise: enterprise, fromMs: fromMs, toMs: toMs, by: resolution)
         guard !lines.isEmpty else { throw ValidationError("no accounted meters for enterprise \(enterprise)") }

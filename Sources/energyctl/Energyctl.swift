@@ -59,7 +59,7 @@ struct Summary: AsyncParsableCommand {
 
     func run() async throws {
         let (path, zone) = try store.resolve()
-        let summaries = try await EnergyStore.open(path: path).seriesSummaries()
+        let summaries = try await EnergyStore.open(path: path, readOnly: true).seriesSummaries()
         func time(_ ms: Int64?) -> String { ms.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } ?? "-" }
         var table = TextTable(
             header: ["enterprise", "meter", "point", "energy", "samples", "good %", "first", "last", "latest value", "unit"],
@@ -99,7 +99,7 @@ struct Samples: AsyncParsableCommand {
 
     func run() async throws {
         let (path, zone) = try store.resolve()
-        let energyStore = try await EnergyStore.open(path: path)
+        let energyStore = try await EnergyStore.open(path: path, readOnly: true)
         let series = try await energyStore.allSeries().filter { $0.meter == meter && (point == nil || $0.point == point) }
         guard !series.isEmpty else { throw ValidationError("no stored series for meter \(meter)") }
         var table = TextTable(header: ["meter", "point", "time", "value", "unit", "quality"], rightAligned: [3])

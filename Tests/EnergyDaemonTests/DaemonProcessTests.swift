@@ -1,6 +1,7 @@
 import EnergyModel
 import EnergyStore
 import Foundation
+import GRDB
 import MeterSimulator
 import TestSupport
 import Testing
@@ -26,6 +27,43 @@ import Testing
         #expect(await bad.waitForExit() == 78)
         #expect(bad.printed.contains("\(path):2: daemon.colour: unknown key"))
         #expect(bad.printed.contains("\(path):5: gateways.g.port: 0 is out of range; expected 1…65535"))
+    }
+
+    @Test func aConfigurationNamedWithoutADirectoryFindsTheFilesBesideIt() async throws {
+        // The shipped configuration and the demo scenario, run from their own folders by bare file names.
+        let configDirectory = packageRoot + "/Config"
+        let check = try ChildProcess("energyd", ["check-config", "--config", "energyd.toml"], directory: configDirectory)
+        #expect(await check.waitForExit() == 0, "\(check.printed)")
+        #expect(check.printed.contains("5 enterprises, 17 meters"), "the enterprise directory was read too")
+        let truth = try ChildProcess(
+            "metersim", ["truth", "--scenario", "demo-district.toml", "--from", "2026-01-01", "--to", "2026-01-02"],
+            directory: packageRoot + "/Simulator/Scenarios")
+        #expect(await truth.waitForExit() == 0, "\(truth.printed)")
+        #expect(truth.printed.contains("E02-coal"))
+        // A misspelt enterprise directory is an error with its line, not five enterprises silently dropped.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try "[daemon]\nenterprise_dir = \"enterprise.d\"\n".write(toFile: directory.file("energyd.toml"), atomically: true, encoding: .utf8)
+        let missing = try ChildProcess("energyd", ["check-config", "--config", "energyd.toml"], directory: directory.path)
+        #expect(await missing.waitForExit() == 78)
+        #expect(missing.printed.contains("energyd.toml:2: daemon.enterprise_dir: cannot read directory"), "\(missing.printed)")
+    }
+
+    @Test func energyctlReadsWithoutMigratingOrWriting() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("energy.sqlite")
+        _ = try await EnergyStore.open(path: path)
+        // As if written by an older energyd: its last migration not applied yet.
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-alerts-production'") }
+        let migrations = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
+        try queue.close()
+        let summary = try ChildProcess("energyctl", ["summary", "--database", path])
+        #expect(await summary.waitForExit() != 0)
+        #expect(summary.printed.contains("start energyd on it first"), "\(summary.printed)")
+        let after = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
+        #expect(after == migrations, "energyctl migrated the database")
     }
 
     @Test func sigtermFinishesReadsFlushesAndExitsZeroLosingNothing() async throws {

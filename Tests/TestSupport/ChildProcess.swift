@@ -8,12 +8,13 @@ public final class ChildProcess: Sendable {
     /// Command line, for failure messages.
     public let commandLine: String
 
-    /// Starts `executable` (a built product name or a path) with `arguments`.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts `executable` (a built product name or a path) with `arguments`, in `directory` when given.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
         let path = executable.contains("/") ? executable : builtProduct(executable)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -6,60 +6,83 @@ public enum ConfigurationLoader {
     /// 1024 or above, and the database, logs and HTTP listener need a few descriptors of their own.
     public static let maxGateways = 1000
 
-    /// Reads `path` and the enterprise directory it names, then parses and validates everything.
+    /// Reads `path` and the enterprise directory it names, then parses and validates everything. Paths inside the
+    /// file are relative to the file's directory, whatever the working directory.
     public static func load(path: String) throws(ConfigErrors) -> EnergyConfiguration {
-        let main: ConfigSource
+        let main = try read(path, namedBy: nil)
+        let mainRoot: TOMLTable
         do {
-            main = ConfigSource(path: path, text: try String(contentsOfFile: path, encoding: .utf8))
+            mainRoot = try TOMLParser.parse(main.text)
         } catch {
-            throw ConfigErrors([ConfigError(file: path, line: 0, key: "-", message: "cannot read: \(error.localizedDescription)")])
+            throw ConfigErrors([ConfigError(file: path, line: error.line, key: "-", message: "TOML syntax: \(error.message)")])
         }
         var extra: [ConfigSource] = []
-        if let library = daemonString("quota_library", in: main) {
-            let file = library.hasPrefix("/") ? library : (path as NSString).deletingLastPathComponent + "/" + library
+        if let (library, line) = daemonString("quota_library", in: mainRoot) {
+            let file = ConfigPaths.resolve(library, besideFile: path)
+            extra.append(try read(file, namedBy: ConfigError(file: path, line: line, key: "daemon.quota_library", message: "")))
+        }
+        if let (directory, line) = daemonString("enterprise_dir", in: mainRoot) {
+            let resolved = ConfigPaths.resolve(directory, besideFile: path)
+            let names: [String]
             do {
-                extra.append(ConfigSource(path: file, text: try String(contentsOfFile: file, encoding: .utf8)))
+                names = try FileManager.default.contentsOfDirectory(atPath: resolved)
             } catch {
+                // A misspelt directory would silently drop every enterprise in it.
                 throw ConfigErrors([
                     ConfigError(
-                        file: path, line: 0, key: "daemon.quota_library", message: "cannot read \(file): \(error.localizedDescription)")
+                        file: path, line: line, key: "daemon.enterprise_dir",
+                        message: "cannot read directory \(resolved): \(error.localizedDescription)")
                 ])
             }
-        }
-        if let directory = daemonString("enterprise_dir", in: main) {
-            let resolved = directory.hasPrefix("/") ? directory : (path as NSString).deletingLastPathComponent + "/" + directory
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: resolved)) ?? []
             for name in names.sorted() where name.hasSuffix(".toml") && !name.hasPrefix(".") {
-                let file = resolved + "/" + name
-                do {
-                    extra.append(ConfigSource(path: file, text: try String(contentsOfFile: file, encoding: .utf8)))
-                } catch {
-                    throw ConfigErrors([ConfigError(file: file, line: 0, key: "-", message: "cannot read: \(error.localizedDescription)")])
-                }
+                extra.append(try read(resolved + "/" + name, namedBy: nil))
             }
         }
-        return try parse(main: main, enterpriseFiles: extra)
+        return try validate(main: (main, mainRoot), enterpriseFiles: extra)
     }
 
-    /// A file named in `[daemon]` of a main file, read before full validation so that it can be loaded.
-    private static func daemonString(_ key: String, in source: ConfigSource) -> String? {
-        guard let root = try? TOMLParser.parse(source.text), case .table(let daemon)? = root["daemon"]?.value,
-            case .string(let value)? = daemon[key]?.value
-        else { return nil }
-        return value
+    /// Reads one file; a failure names the key that named it, or the file itself.
+    private static func read(_ file: String, namedBy reference: ConfigError?) throws(ConfigErrors) -> ConfigSource {
+        do {
+            return ConfigSource(path: file, text: try String(contentsOfFile: file, encoding: .utf8))
+        } catch {
+            var failure = reference ?? ConfigError(file: file, line: 0, key: "-", message: "")
+            failure.message = reference == nil ? "cannot read: \(error.localizedDescription)" : "cannot read \(file): \(error.localizedDescription)"
+            throw ConfigErrors([failure])
+        }
+    }
+
+    /// A file or directory named in `[daemon]`, with its line, read before full validation so that it can be loaded.
+    private static func daemonString(_ key: String, in root: TOMLTable) -> (String, Int)? {
+        guard case .table(let daemon)? = root["daemon"]?.value, let node = daemon[key], case .string(let value) = node.value else {
+            return nil
+        }
+        return (value, node.line)
     }
 
     /// Parses and validates a main file and per-enterprise files already read.
     public static func parse(main: ConfigSource, enterpriseFiles: [ConfigSource] = []) throws(ConfigErrors) -> EnergyConfiguration {
+        try validate(main: (main, nil), enterpriseFiles: enterpriseFiles)
+    }
+
+    /// Validates the main file (parsed already, or not) and the per-enterprise files; each file is parsed once.
+    private static func validate(main: (ConfigSource, TOMLTable?), enterpriseFiles: [ConfigSource]) throws(ConfigErrors)
+        -> EnergyConfiguration
+    {
         let diagnostics = Diagnostics()
         var builder = Builder(diagnostics: diagnostics)
-        for (index, source) in ([main] + enterpriseFiles).enumerated() {
+        let sources = [main] + enterpriseFiles.map { ($0, nil) }
+        for (index, (source, parsed)) in sources.enumerated() {
             let root: TOMLTable
-            do {
-                root = try TOMLParser.parse(source.text)
-            } catch {
-                diagnostics.report(source.path, error.line, "-", "TOML syntax: \(error.message)")
-                continue
+            if let parsed {
+                root = parsed
+            } else {
+                do {
+                    root = try TOMLParser.parse(source.text)
+                } catch {
+                    diagnostics.report(source.path, error.line, "-", "TOML syntax: \(error.message)")
+                    continue
+                }
             }
             let section = ConfigSection(table: root, keyPath: "", line: 1, file: source.path, diagnostics: diagnostics)
             builder.read(section, isMain: index == 0)
@@ -67,6 +90,19 @@ public enum ConfigurationLoader {
         let configuration = builder.validated()
         if !diagnostics.errors.isEmpty { throw ConfigErrors(diagnostics.errors) }
         return configuration
+    }
+}
+
+/// Paths written inside configuration files.
+public enum ConfigPaths {
+    /// `relative` as written in `file`: an absolute path as it is, anything else from the file's own directory,
+    /// whatever the working directory (`energyd.toml` alone lives in the current directory).
+    public static func resolve(_ relative: String, besideFile file: String) -> String {
+        if relative.hasPrefix("/") { return relative }
+        var directory = (file as NSString).deletingLastPathComponent
+        if directory.isEmpty { directory = "." }
+        if !directory.hasPrefix("/") { directory = FileManager.default.currentDirectoryPath + "/" + directory }
+        return ((directory + "/" + relative) as NSString).standardizingPath
     }
 }
 
@@ -116,8 +152,8 @@ private struct Builder {
 
     private func readDaemon(_ s: ConfigSection) -> DaemonSettings {
         var d = DaemonSettings()
-        if let v = s.string("database", required: false) { d.databasePath = v }
-        if let v = s.string("alert_log", required: false) { d.alertLogPath = v }
+        if let v = s.string("database", required: false) { d.databasePath = ConfigPaths.resolve(v, besideFile: s.file) }
+        if let v = s.string("alert_log", required: false) { d.alertLogPath = ConfigPaths.resolve(v, besideFile: s.file) }
         if let v = s.string("time_zone", required: false) {
             if TimeZone(identifier: v) == nil {
                 s.report("time_zone", "\"\(v)\" is not a known time zone (e.g. \"Asia/Shanghai\")")
