@@ -17,8 +17,15 @@ struct AccountingService: Service {
 
     func run() async throws {
         let interval = configuration().daemon.accountingIntervalMs
+        let saved: CheckProgress
+        do {
+            saved = try await CheckProgress.load(from: store)
+        } catch {
+            logger.error("cannot read where the checks stood; judging from the last closed day", metadata: ["error": "\(error)"])
+            saved = CheckProgress()
+        }
         let progress = await cancelWhenGracefulShutdown {
-            var progress = CheckProgress()
+            var progress = saved
             while !Task.isCancelled {
                 await pass(&progress)
                 try? await Task.sleep(for: .milliseconds(interval))
@@ -71,6 +78,7 @@ struct AccountingService: Service {
                         metadata: ["kind": "\(finding.kind.rawValue)", "key": "\(finding.key)", "enterprise": "\(finding.enterprise.id)"])
                 }
             }
+            try await progress.save(to: store)
             let pending = try await store.pendingAlertLines()
             try await alertLog.append(pending.map(\.line))
             try await store.markLogged(pending)

@@ -13,6 +13,21 @@ public struct CheckProgress: Sendable, Hashable {
 
     /// Nothing checked yet.
     public init() {}
+
+    /// Where the checks stood when last saved in `store` (nothing checked, for a new store).
+    public static func load(from store: EnergyStore) async throws -> CheckProgress {
+        let saved = try await store.checkProgress()
+        var progress = CheckProgress()
+        progress.day = saved["day"]
+        progress.month = saved["month"]
+        progress.lastQuotaCheckMs = saved["last_quota_check"]
+        return progress
+    }
+
+    /// Saves where the checks stand, so that a restart judges the days and months that closed while it was down.
+    public func save(to store: EnergyStore) async throws {
+        try await store.saveCheckProgress(["day": day, "month": month, "last_quota_check": lastQuotaCheckMs])
+    }
 }
 
 /// The alert rules: each looks at the store and says, per alert key, whether its condition is active, has

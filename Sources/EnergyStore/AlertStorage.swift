@@ -162,3 +162,25 @@ extension EnergyStore {
         return pages + fileSizeBytes(of: path + "-wal")
     }
 }
+
+extension EnergyStore {
+    /// Named positions of the periodic checks (start of the last closed day judged, …).
+    public func checkProgress() async throws -> [String: Int64] {
+        try await database.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, value FROM check_progress").map { ($0[0], $0[1]) })
+        }
+    }
+
+    /// Saves named positions of the periodic checks; a nil value removes the name.
+    public func saveCheckProgress(_ positions: [String: Int64?]) async throws {
+        try await database.write { db in
+            for (name, value) in positions {
+                if let value {
+                    try db.execute(sql: "INSERT OR REPLACE INTO check_progress (name, value) VALUES (?, ?)", arguments: [name, value])
+                } else {
+                    try db.execute(sql: "DELETE FROM check_progress WHERE name = ?", arguments: [name])
+                }
+            }
+        }
+    }
+}

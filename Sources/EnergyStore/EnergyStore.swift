@@ -157,6 +157,10 @@ public final class EnergyStore: Sendable {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4-check-progress") { db in
+            // Which closed days and months the checks have judged, so a restart judges those that closed meanwhile.
+            try db.execute(sql: "CREATE TABLE check_progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return migrator
     }
 }

@@ -142,4 +142,20 @@ import Testing
         #expect(annual.message.contains("年度累计 2 个月"))
         #expect(abs((annual.measured ?? 0) - 125) < 0.25 && annual.limit == 117)
     }
+
+    @Test func daysThatClosedWhileEnergydWasDownAreJudgedAfterARestart() async throws {
+        let district = try await district(days: 6)
+        defer { district.directory.remove() }
+        let checks = AlertChecks(store: district.store, configuration: district.configuration, startedMs: Self.january - Self.day)
+        // Running until 3 January has closed.
+        var progress = try await CheckProgress.load(from: district.store)
+        _ = try await checks.batches(nowMs: dayStart("2026-01-04") + 7_200_000, open: [], progress: &progress)
+        try await progress.save(to: district.store)
+        // Down until 6 January has closed: the restart judges 4, 5 and 6 January, not only the last.
+        var restarted = try await CheckProgress.load(from: district.store)
+        #expect(restarted == progress)
+        let batches = try await checks.batches(nowMs: dayStart("2026-01-07") + 7_200_000, open: [], progress: &restarted)
+        let judged = Set(batches.flatMap(\.findings).filter { $0.kind == .completenessLow }.map(\.period))
+        #expect(judged == ["2026-01-04", "2026-01-05", "2026-01-06"])
+    }
 }
