@@ -13,6 +13,8 @@ public actor PollingService: Service {
     private let policy: PollingPolicy
     private var pollers: [String: GatewayPoller] = [:]
     private var stopped = false
+    /// Counts `apply` calls: one that finds a newer one started while it awaited leaves the starting to that one.
+    private var generation = 0
 
     /// Creates the service with nothing to poll; `apply` gives it a configuration.
     public init(clock: any WallClock, sink: any SampleSink, logger: Logger, policy: PollingPolicy = PollingPolicy()) {
@@ -41,9 +43,12 @@ public actor PollingService: Service {
             let polled = PolledMeter(meter: meter, model: model, seriesIDs: model.points.map { ids[$0.name] ?? 0 }, gateway: gateway)
             wanted[gateway.id]?.1.append(polled)
         }
-        var started = 0
+        generation += 1
+        let mine = generation
+        // The actor is re-entered while a poller stops (a shutdown, another reload): decide and take the stale
+        // pollers out first, await their stops, then start new ones only if nothing newer happened meanwhile.
         var kept = 0
-        var removed = 0
+        var stale: [GatewayPoller] = []
         for (id, poller) in pollers {
             let unchanged =
                 wanted[id].map { gateway, meters in
@@ -53,18 +58,20 @@ public actor PollingService: Service {
                 kept += 1
                 wanted[id] = nil
             } else {
-                await poller.stop()
+                stale.append(poller)
                 pollers[id] = nil
-                removed += 1
             }
         }
+        for poller in stale { await poller.stop() }
+        guard !stopped, generation == mine else { return (0, kept, stale.count) }
+        var started = 0
         for (id, (gateway, meters)) in wanted where !meters.isEmpty {
             let poller = GatewayPoller(gateway: gateway, meters: meters, clock: clock, sink: sink, logger: logger, policy: policy)
             pollers[id] = poller
             poller.start()
             started += 1
         }
-        return (started, kept, removed)
+        return (started, kept, stale.count)
     }
 
     /// Waits for graceful shutdown, then stops every poller after its read in flight.
@@ -73,11 +80,12 @@ public actor PollingService: Service {
         await stopAll()
     }
 
-    private func stopAll() async {
+    func stopAll() async {
         stopped = true
-        for poller in pollers.values { poller.requestStop() }
-        for poller in pollers.values { await poller.stop() }
-        logger.info("pollers stopped", metadata: ["gateways": "\(pollers.count)"])
+        let all = Array(pollers.values)
         pollers = [:]
+        for poller in all { poller.requestStop() }
+        for poller in all { await poller.stop() }
+        logger.info("pollers stopped", metadata: ["gateways": "\(all.count)"])
     }
 }
