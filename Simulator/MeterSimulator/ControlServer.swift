@@ -29,14 +29,30 @@ public enum ControlCommand {
             var fault = FaultSpec(kind: kind, target: target, startMs: now)
             for option in words.dropFirst(3) {
                 let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let number = Double(parts[1]) else { return "error: bad option \(option)" }
+                guard parts.count == 2, let number = Double(parts[1]), number.isFinite else { return "error: bad option \(option)" }
                 switch parts[0] {
-                case "duration_s": fault.endMs = now + Int64(number * 1000)
-                case "parameter": fault.parameter = number
+                case "duration_s":
+                    guard (1...31_536_000).contains(number) else { return "error: duration_s must be 1…31536000 (a year)" }
+                    fault.endMs = now + Int64(number * 1000)
+                case "parameter":
+                    guard let allowed = kind.parameterRange else { return "error: \(kind.rawValue) takes no parameter" }
+                    guard allowed.range.contains(number) else {
+                        return "error: parameter of \(kind.rawValue) is \(allowed.meaning), \(allowed.range.lowerBound)…\(allowed.range.upperBound)"
+                    }
+                    fault.parameter = number
                 default: return "error: unknown option \(parts[0])"
                 }
             }
+            if kind == .rollover {
+                guard let meter = plant.meters[target], meter.accountingPoint.map({ meter.model.points[$0].effectiveWrap != nil }) ?? false else {
+                    return "error: \(target) is not a meter whose counter wraps"
+                }
+                // A counter wraps only from near its wrap: move it there now, and let it wrap `parameter` seconds later.
+                fault.movedMs = now
+                fault.startMs = now + Int64((fault.parameter ?? 900) * 1000)
+            }
             plant.faults.add(fault)
+            if kind == .rollover { return "ok rollover on \(target): below its wrap now, wraps at \(ISO8601Time.format(ms: fault.startMs))" }
             return "ok \(kind.rawValue) on \(target) from \(ISO8601Time.format(ms: now))"
         case "clear":
             let ended = plant.faults.clear(target: words.count > 1 ? words[1] : nil, at: now)

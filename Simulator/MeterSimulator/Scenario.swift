@@ -75,14 +75,18 @@ public struct FaultSpec: Sendable, Hashable {
     public var endMs: Int64?
     /// Exception code for `exception`; delay for `slow`; request count for `drop-after`; start value for `replaced`.
     public var parameter: Double?
+    /// For a rollover started at run time: when the counter was moved to just below its wrap. Before it the
+    /// counter shows what it showed; a scheduled rollover has none (the counter was always on its way to the wrap).
+    public var movedMs: Int64?
 
     /// Creates a fault.
-    public init(kind: FaultKind, target: String, startMs: Int64, endMs: Int64? = nil, parameter: Double? = nil) {
+    public init(kind: FaultKind, target: String, startMs: Int64, endMs: Int64? = nil, parameter: Double? = nil, movedMs: Int64? = nil) {
         self.kind = kind
         self.target = target
         self.startMs = startMs
         self.endMs = endMs
         self.parameter = parameter
+        self.movedMs = movedMs
     }
 
     /// Whether the fault is in force at `timeMs`.
@@ -105,7 +109,8 @@ public enum FaultKind: String, Sendable, Hashable, CaseIterable {
     case dropAfter = "drop-after"
     /// Answers are garbage: wrong protocol id and a truncated body.
     case malformed
-    /// The counter wraps at its wrap value exactly at the fault's start (no energy is invented or lost).
+    /// The counter wraps at its wrap value exactly at the fault's start (no energy is invented or lost). Started at
+    /// run time, the counter first moves to `parameter` seconds (default 900) of consumption below its wrap.
     case rollover
     /// The meter is replaced: its counter restarts at `parameter` (default 0) at the fault's start.
     case replaced
@@ -115,6 +120,20 @@ public enum FaultKind: String, Sendable, Hashable, CaseIterable {
     case spike
     /// The value stops changing during the fault and jumps to the true value after it.
     case frozen
+
+    /// The values `parameter` may take, and what it means, for error messages: out of range it would be nonsense
+    /// on the wire (an exception code is one byte) or trap a conversion.
+    public var parameterRange: (range: ClosedRange<Double>, meaning: String)? {
+        switch self {
+        case .slow: (0...600_000, "a delay in ms")
+        case .exception: (1...255, "a Modbus exception code")
+        case .dropAfter: (1...1_000_000, "a request count")
+        case .replaced: (0...1e15, "the new meter's start value")
+        case .spike: (-1e15...1e15, "the amount added")
+        case .rollover: (1...31_536_000, "the simulated seconds from now to the wrap, when started at run time")
+        case .gatewayDown, .noAnswer, .malformed, .glitch, .frozen: nil
+        }
+    }
 
     /// Whether the fault is about a gateway's connection (target is a gateway or a meter behind it).
     public var isWireFault: Bool {

@@ -132,7 +132,9 @@ public final class SimulatedPlant: Sendable {
         let origin = scenario.originMs
         let accumulated = meter.accumulated(atMs: timeMs, originMs: origin)
         var value = meter.simulation.start + accumulated
-        if let wrap = point.effectiveWrap, let rollover = faults.started(.rollover, target: meter.config.id, by: .max).last {
+        if let wrap = point.effectiveWrap, let rollover = faults.started(.rollover, target: meter.config.id, by: .max).last,
+            timeMs >= rollover.movedMs ?? .min
+        {
             // Start where the counter reaches its wrap exactly at the fault's time: it wraps, nothing is invented.
             let atFault = meter.accumulated(atMs: rollover.startMs, originMs: origin)
             let start = (wrap - atFault.truncatingRemainder(dividingBy: wrap)).truncatingRemainder(dividingBy: wrap)

@@ -9,6 +9,9 @@ public struct ReportPeriod: Sendable, Hashable {
     public var fromMs: Int64
     public var toMs: Int64
 
+    /// Longest period a report covers: ten years (a longer one is a typing error, and would be read day by day).
+    public static let maximumDays: Int64 = 3660
+
     /// Parses a period in the calendar's time zone; ranges end on the day before the second date.
     public init?(_ text: String, calendar: CalendarBuckets) {
         label = text
@@ -16,8 +19,10 @@ public struct ReportPeriod: Sendable, Hashable {
         if parts.count == 2 {
             guard let from = calendar.startOfDay(parts[0]), let to = calendar.startOfDay(parts[1]), from < to else { return nil }
             (fromMs, toMs) = (from, to)
-        } else if text.count == 4, let start = calendar.startOfDay(text + "-01-01") {
-            (fromMs, toMs) = (start, calendar.startOfDay("\(Int(text)! + 1)-01-01")!)
+        } else if text.count == 4, let year = Int(text), let start = calendar.startOfDay(text + "-01-01"),
+            let end = calendar.startOfDay(String(format: "%04d-01-01", year + 1))
+        {
+            (fromMs, toMs) = (start, end)
         } else if text.count == 7, let start = calendar.startOfDay(text + "-01") {
             (fromMs, toMs) = (start, calendar.next(.month, after: start))
         } else if text.count == 10, let start = calendar.startOfDay(text) {
@@ -25,6 +30,7 @@ public struct ReportPeriod: Sendable, Hashable {
         } else {
             return nil
         }
+        guard toMs - fromMs <= Self.maximumDays * 86_400_000 else { return nil }
     }
 
     /// The same period one year earlier.

@@ -21,6 +21,9 @@ struct PeriodOptions: ParsableArguments {
         guard let fromMs = calendar.startOfDay(from) else { throw ValidationError("--from \(from) is not a date (YYYY-MM-DD)") }
         guard let toMs = calendar.startOfDay(to) else { throw ValidationError("--to \(to) is not a date (YYYY-MM-DD)") }
         guard fromMs < toMs else { throw ValidationError("--from must be before --to") }
+        guard toMs - fromMs <= ReportPeriod.maximumDays * 86_400_000 else {
+            throw ValidationError("--from … --to spans more than \(ReportPeriod.maximumDays) days")
+        }
         return (fromMs, toMs)
     }
 }

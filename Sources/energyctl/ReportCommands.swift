@@ -44,7 +44,8 @@ struct EnterpriseCommand: AsyncParsableCommand {
         let (path, configuration) = try store.resolveWithConfiguration()
         let reports = InspectionReports(store: try await EnergyStore.open(path: path, readOnly: true), configuration: configuration)
         guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
-            throw ValidationError("--period \(options.period) is not a period")
+            throw ValidationError(
+                "--period \(options.period) is not a period: YYYY, YYYY-MM, YYYY-MM-DD or FROM..TO (dates), at most \(ReportPeriod.maximumDays) days")
         }
         guard let report = try await reports.enterprise(id, period: period) else {
             throw ValidationError("no enterprise \(id) in the configuration")
@@ -122,7 +123,8 @@ struct District: AsyncParsableCommand {
         let (path, configuration) = try store.resolveWithConfiguration()
         let reports = InspectionReports(store: try await EnergyStore.open(path: path, readOnly: true), configuration: configuration)
         guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
-            throw ValidationError("--period \(options.period) is not a period")
+            throw ValidationError(
+                "--period \(options.period) is not a period: YYYY, YYYY-MM, YYYY-MM-DD or FROM..TO (dates), at most \(ReportPeriod.maximumDays) days")
         }
         let report = try await reports.district(period: period)
         let zh = options.lang == .zh

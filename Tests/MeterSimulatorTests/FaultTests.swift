@@ -144,4 +144,28 @@ import Testing
         #expect(try LineClient.request(host: "127.0.0.1", port: port, line: "fault melt gw0").hasPrefix("error"))
         #expect(try LineClient.request(host: "127.0.0.1", port: port, line: "time") == "ok 2025-12-31T17:00:00Z")
     }
+
+    @Test func aRollOverStartedAtRunTimeWrapsAtTheWrapValueLikeAScheduledOne() async throws {
+        let clock = ManualClock(startMs: origin + hour)
+        let harness = try await SimulatorHarness.start(
+            TestScenarios.grid(gateways: 1, metersPerGateway: 1, models: ["acrel_adl400"], rate: 1000), clock: clock)
+        defer { Task { await harness.stop() } }
+        let port = try await harness.server.startControl(host: "127.0.0.1", port: 0)
+        let client = try LibmodbusClient(port: harness.server.ports["gw0"]!)
+        func reading() throws -> Double {
+            let words = try client.read(0x084C, 2)
+            return Double(UInt32(words[0]) << 16 | UInt32(words[1])) * 0.1
+        }
+        let wrap = 429_496_729.6
+        #expect(abs(try reading() - 2000) < 0.2, "1000 kWh at the start, 1000 kWh an hour")
+        // The counter moves to half an hour short of its wrap, counts up to it and wraps there.
+        let answer = try LineClient.request(host: "127.0.0.1", port: port, line: "fault rollover g0m0 parameter=1800")
+        #expect(answer == "ok rollover on g0m0: below its wrap now, wraps at 2025-12-31T17:30:00Z", "\(answer)")
+        #expect(abs(try reading() - (wrap - 500)) < 0.2)
+        clock.set(origin + hour + 1_500_000)
+        #expect(abs(try reading() - (wrap - 500 + 416.667)) < 0.2)
+        clock.set(origin + 2 * hour)
+        #expect(abs(try reading() - 500) < 0.2, "past the wrap by what was consumed since")
+        #expect(try LineClient.request(host: "127.0.0.1", port: port, line: "fault rollover gw0").hasPrefix("error"))
+    }
 }

@@ -53,44 +53,44 @@ public struct SimulatedWallClock: WallClock {
 /// Parses ISO 8601 / RFC 3339 date-times ("2026-01-01T00:00:00+08:00", "…Z", fractional seconds allowed)
 /// and plain dates ("2026-01-01", midnight in `timeZone`).
 public enum ISO8601Time {
-    /// UTC epoch milliseconds, or nil when the text is not a date-time.
+    /// UTC epoch milliseconds, or nil when the text is not a date-time: `YYYY-MM-DD`, optionally followed by
+    /// `T` and `hh:mm[:ss[.fff]]`, optionally followed by `Z` or `±hh:mm`. Years 1000–9999; every field in range.
     public static func parseMs(_ text: String, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> Int64? {
-        let parts = text.split(separator: "T", maxSplits: 1).map(String.init)
-        let dateFields = parts[0].split(separator: "-").compactMap { Int($0) }
-        guard dateFields.count == 3, parts[0].count == 10 else { return nil }
-        var components = DateComponents(year: dateFields[0], month: dateFields[1], day: dateFields[2])
+        var scanner = DigitScanner(Array(text.utf8))
+        guard let year = scanner.number(digits: 4), (1000...9999).contains(year), scanner.take("-"),
+            let month = scanner.number(digits: 2), (1...12).contains(month), scanner.take("-"),
+            let day = scanner.number(digits: 2), (1...31).contains(day)
+        else { return nil }
+        var components = DateComponents(year: year, month: month, day: day, hour: 0, minute: 0, second: 0)
         var zone = timeZone
         var fractionMs = 0
-        if parts.count == 2 {
-            var timeText = Substring(parts[1])
-            if timeText.hasSuffix("Z") {
-                zone = TimeZone(identifier: "UTC")!
-                timeText = timeText.dropLast()
-            } else if let signIndex = timeText.lastIndex(where: { $0 == "+" || $0 == "-" }) {
-                let offset = timeText[timeText.index(after: signIndex)...].split(separator: ":").compactMap { Int($0) }
-                guard offset.count == 2 else { return nil }
-                let seconds = (offset[0] * 3600 + offset[1] * 60) * (timeText[signIndex] == "-" ? -1 : 1)
-                guard let offsetZone = TimeZone(secondsFromGMT: seconds) else { return nil }
-                zone = offsetZone
-                timeText = timeText[..<signIndex]
+        if scanner.take("T") {
+            guard let hour = scanner.number(digits: 2), hour < 24, scanner.take(":"), let minute = scanner.number(digits: 2), minute < 60
+            else { return nil }
+            components.hour = hour
+            components.minute = minute
+            if scanner.take(":") {
+                guard let second = scanner.number(digits: 2), second < 60 else { return nil }
+                components.second = second
+                if scanner.take(".") {
+                    let digits = scanner.digits()
+                    guard !digits.isEmpty else { return nil }
+                    fractionMs = digits.prefix(3).enumerated().reduce(0) { $0 + Int($1.element - 48) * [100, 10, 1][$1.offset] }
+                }
             }
-            let secondsParts = timeText.split(separator: ".", maxSplits: 1)
-            let hms = secondsParts[0].split(separator: ":").compactMap { Int($0) }
-            guard hms.count == 2 || hms.count == 3 else { return nil }
-            components.hour = hms[0]
-            components.minute = hms[1]
-            components.second = hms.count == 3 ? hms[2] : 0
-            if secondsParts.count == 2 {
-                let digits = String(secondsParts[1].prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0)
-                guard let fraction = Int(digits) else { return nil }
-                fractionMs = fraction
+            if scanner.take("Z") {
+                zone = TimeZone(identifier: "UTC")!
+            } else if let sign = scanner.take("+") ? 1 : scanner.take("-") ? -1 : nil {
+                guard let hours = scanner.number(digits: 2), hours <= 14, scanner.take(":"), let minutes = scanner.number(digits: 2),
+                    minutes < 60, let offsetZone = TimeZone(secondsFromGMT: sign * (hours * 3600 + minutes * 60))
+                else { return nil }
+                zone = offsetZone
             }
         }
+        guard scanner.atEnd else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
-        guard let date = calendar.date(from: components),
-            calendar.component(.day, from: date) == components.day
-        else { return nil }
+        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day else { return nil }
         return Int64((date.timeIntervalSince1970 * 1000).rounded()) + Int64(fractionMs)
     }
 
@@ -160,5 +160,41 @@ extension ISO8601Time {
     public static func formatLocal(ms: Int64, timeZone: TimeZone) -> String {
         let text = format(ms: ms.floorDivided(by: 1000) * 1000, timeZone: timeZone)
         return String(text.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+}
+
+/// Reads fixed-width numbers and single characters from ASCII bytes, never past the end.
+private struct DigitScanner {
+    let bytes: [UInt8]
+    var index = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var atEnd: Bool { index == bytes.count }
+
+    /// Consumes `character` if it comes next.
+    mutating func take(_ character: Unicode.Scalar) -> Bool {
+        guard index < bytes.count, bytes[index] == UInt8(character.value) else { return false }
+        index += 1
+        return true
+    }
+
+    /// Exactly `count` decimal digits, as a number.
+    mutating func number(digits count: Int) -> Int? {
+        guard index + count <= bytes.count else { return nil }
+        var value = 0
+        for byte in bytes[index..<(index + count)] {
+            guard (48...57).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - 48)
+        }
+        index += count
+        return value
+    }
+
+    /// Every decimal digit that comes next.
+    mutating func digits() -> [UInt8] {
+        let start = index
+        while index < bytes.count, (48...57).contains(bytes[index]) { index += 1 }
+        return Array(bytes[start..<index])
     }
 }
