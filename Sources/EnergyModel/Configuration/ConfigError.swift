@@ -17,7 +17,21 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "\(file):\(line): \(key): \(message)" }
+    /// One line whatever the key or value held: control characters are printed escaped (`\n`, `\u{7}`).
+    public var description: String { "\(Self.escaped(file)):\(line): \(Self.escaped(key)): \(Self.escaped(message))" }
+
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+        return text.unicodeScalars.map { scalar in
+            guard scalar.properties.generalCategory == .control else { return String(scalar) }
+            switch scalar {
+            case "\n": return "\\n"
+            case "\r": return "\\r"
+            case "\t": return "\\t"
+            default: return "\\u{\(String(scalar.value, radix: 16))}"
+            }
+        }.joined()
+    }
 }
 
 /// Every error found in a configuration; a configuration with any error is not used.

@@ -41,8 +41,17 @@ public enum ConfigurationLoader {
         return try validate(main: (main, mainRoot), enterpriseFiles: extra)
     }
 
+    /// Largest configuration file read: ten times a city's worth of meters; past it a file is a mistake.
+    public static let maximumFileBytes = 64 << 20
+
     /// Reads one file; a failure names the key that named it, or the file itself.
     private static func read(_ file: String, namedBy reference: ConfigError?) throws(ConfigErrors) -> ConfigSource {
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maximumFileBytes else {
+            var failure = reference ?? ConfigError(file: file, line: 0, key: "-", message: "")
+            failure.message = "\(file) is \(size) bytes; a configuration file may have at most \(maximumFileBytes)"
+            throw ConfigErrors([failure])
+        }
         do {
             return ConfigSource(path: file, text: try String(contentsOfFile: file, encoding: .utf8))
         } catch {

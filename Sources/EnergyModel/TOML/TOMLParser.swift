@@ -21,6 +21,13 @@ public struct TOMLParser {
     private var definedHeaders: Set<[String]> = []
     /// Tables written inline (`{ … }`) or as static arrays, which may not be extended later.
     private var sealedPaths: Set<[String]> = []
+    /// Arrays and inline tables open around the value being parsed.
+    private var nesting = 0
+
+    /// Deepest nesting of arrays and inline tables, and most parts of a dotted key: a configuration needs a few,
+    /// and the parser's work and stack stay bounded whatever a file holds.
+    public static let maximumNesting = 32
+    public static let maximumKeyParts = 32
 
     /// Parses a whole document.
     public static func parse(_ text: String) throws(TOMLSyntaxError) -> TOMLTable {
@@ -153,7 +160,8 @@ public struct TOMLParser {
     private mutating func insert(_ node: TOMLNode, at tablePath: [String], key: [String]) throws(TOMLSyntaxError) {
         let line = node.line
         let fullPath = tablePath + key
-        if sealedPaths.contains(where: { fullPath.starts(with: $0) && fullPath.count > $0.count }) {
+        // Keys have at most `maximumKeyParts` parts: looking up each prefix keeps an insert's cost independent of the file.
+        if (1..<fullPath.count).contains(where: { sealedPaths.contains(Array(fullPath.prefix($0))) }) {
             throw fail("cannot add keys to inline table '\(fullPath.dropLast().joined(separator: "."))'")
         }
         let parent = tablePath + key.dropLast()
@@ -214,6 +222,7 @@ public struct TOMLParser {
         var parts: [String] = []
         while true {
             skipWhitespace()
+            guard parts.count < Self.maximumKeyParts else { throw fail("key has more than \(Self.maximumKeyParts) dotted parts") }
             parts.append(try parseSimpleKey())
             skipWhitespace()
             guard peek == UInt8(ascii: ".") else { return parts }
@@ -262,8 +271,11 @@ public struct TOMLParser {
                 return .string(try parseMultilineLiteralString())
             }
             return .string(try parseLiteralString())
-        case UInt8(ascii: "["): return try parseArray(path: path)
-        case UInt8(ascii: "{"): return try parseInlineTable(path: path)
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            guard nesting < Self.maximumNesting else { throw fail("arrays and inline tables nested more than \(Self.maximumNesting) deep") }
+            nesting += 1
+            defer { nesting -= 1 }
+            return byte == UInt8(ascii: "[") ? try parseArray(path: path) : try parseInlineTable(path: path)
         case UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "#"): throw fail("expected a value after '='")
         default: return try parseScalar()
         }
