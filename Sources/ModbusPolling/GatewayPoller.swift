@@ -219,8 +219,9 @@ private struct PollLoop {
         let startMs = clock.nowMs()
         states[index].nextTickMs = PollSchedule.nextTick(after: max(startMs, tick), intervalMs: intervalMs)
         let log = meterLoggers[index]
-        // Ticks this thread passed while busy (another meter's timeouts) leave a comm-fail record each.
-        var samples = missedTicks(meterAt: index, after: tick, before: states[index].nextTickMs - intervalMs, intervalMs: intervalMs, log: log)
+        // Ticks this thread passed while busy (another meter's timeouts) leave a comm-fail record each; this poll
+        // stands for the latest tick, the one at or before its start.
+        var samples = missedTicks(meterAt: index, from: tick, before: states[index].nextTickMs - intervalMs, intervalMs: intervalMs, log: log)
         let lagSeconds = clock.realSeconds(forClockMs: startMs - tick)
         // Counted here and added to the statistics once per poll: one lock, not one per request.
         var roundTrips: [Double] = []
@@ -346,8 +347,9 @@ private struct PollLoop {
         }
     }
 
-    /// One comm-fail record per point for each tick in (`after`, `before`] that passed without a poll.
-    private func missedTicks(meterAt index: Int, after tick: Int64, before last: Int64, intervalMs: Int64, log: Logger) -> [Sample] {
+    /// One comm-fail record per point for each tick in [`from`, `before`) that passed without a poll, each stamped
+    /// with its tick: all before the poll's start, so none shares a time (and a key in the store) with a reading.
+    private func missedTicks(meterAt index: Int, from tick: Int64, before last: Int64, intervalMs: Int64, log: Logger) -> [Sample] {
         guard last > tick else { return [] }
         let missed = Int((last - tick) / intervalMs)
         let recorded = min(missed, policy.maxMissedTicksRecorded)
@@ -356,7 +358,7 @@ private struct PollLoop {
         }
         let polled = poller.meters[index]
         poller.statistics.update { $0.missedTicks += UInt64(missed) }
-        return (0..<recorded).flatMap { step in
+        return (1..<(recorded + 1)).flatMap { step in
             let at = last - Int64(step) * intervalMs
             return polled.requests.flatMap { polled.failedSamples(for: $0, quality: .commFail, timestampMs: at) }
         }

@@ -218,6 +218,7 @@ import Testing
         for id in series {
             let times = sink.samples.filter { $0.seriesID == id }.map(\.timestampMs)
             #expect(sink.samples.filter { $0.seriesID == id }.allSatisfy { $0.quality == .commFail })
+            #expect(Set(times).count == times.count, "a record shares its time (its key in the store) with another")
             // One record per 1 s tick. A poll is stamped when it ran (late behind the others' timeouts, at most one
             // per meter at a time) and the ticks it passed at their own time, so a window away from the start and
             // from the stop (which ends polls midway) holds its ticks' records, give or take one at each end.
