@@ -79,6 +79,9 @@ public final class Daemon: Sendable {
             throw .configuration(error)
         }
         Self.applyOverrides(options, to: &configuration)
+        if let refusal = ConfigurationChange.refusal(from: nil, to: configuration) {
+            throw .configuration(ConfigErrors([ConfigError(file: options.configPath, line: 0, key: "enterprises", message: refusal)]))
+        }
         // Before the database and the HTTP endpoint take descriptors: one below 1024 for each gateway's socket.
         let reserved = DescriptorReserve.shared.reserve(configuration.gateways.count)
         if reserved < configuration.gateways.count {
@@ -209,6 +212,10 @@ public final class Daemon: Sendable {
         }
         Self.applyOverrides(options, to: &next)
         let previous = configuration
+        if let refusal = ConfigurationChange.refusal(from: previous, to: next) {
+            logger.error("configuration not reloaded; the previous one stays in force: \(refusal)")
+            return false
+        }
         if next.daemon != previous.daemon {
             logger.warning("changes to [daemon] take effect at the next restart")
             next.daemon = previous.daemon

@@ -25,8 +25,11 @@ struct CheckConfig: ParsableCommand {
     var config: String
 
     func run() throws {
-        do {
+        do throws(ConfigErrors) {
             let configuration = try ConfigurationLoader.load(path: config)
+            if let refusal = ConfigurationChange.refusal(from: nil, to: configuration) {
+                throw ConfigErrors([ConfigError(file: config, line: 0, key: "enterprises", message: refusal)])
+            }
             print(
                 "\(config): ok: \(configuration.models.count) models, \(configuration.gateways.count) gateways, "
                     + "\(configuration.enterprises.count) enterprises, \(configuration.meters.count) meters, "

@@ -12,6 +12,15 @@ import Testing
         let good = try ChildProcess("energyd", ["check-config", "--config", shippedConfigPath])
         #expect(await good.waitForExit() == 0)
         #expect(good.printed.contains("ok: 9 models, 5 gateways, 5 enterprises, 17 meters"))
+        // Nesting that used to overflow the stack is a line-numbered error.
+        let deepDirectory = try TemporaryDirectory()
+        defer { deepDirectory.remove() }
+        let deep = deepDirectory.file("deep.toml")
+        try ("[daemon]\nx = " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n")
+            .write(toFile: deep, atomically: true, encoding: .utf8)
+        let nested = try ChildProcess("energyd", ["check-config", "--config", deep])
+        #expect(await nested.waitForExit() == 78)
+        #expect(nested.printed.contains("\(deep):2: -: TOML syntax: arrays and inline tables nested more than 32 deep"), "\(nested.printed)")
 
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -139,6 +148,18 @@ import Testing
         #expect(daemon.printed.contains("\(harness.configPath):2: gateways.gw0.host: expected a string, found integer"))
         let before = harness.simulator.plant.requests.count(gatewayID: "gw1", unitID: 2)
         #expect(await eventually { harness.simulator.plant.requests.count(gatewayID: "gw1", unitID: 2) > before + 3 })
+
+        // An emptied file (logrotate's weekly SIGHUP after an editor left it empty) and a truncated one are refused.
+        try "".write(toFile: harness.configPath, atomically: true, encoding: .utf8)
+        daemon.send(SIGHUP)
+        #expect(await daemon.waitForOutput("the configuration has no meters (an empty or truncated file?)"))
+        var truncated = configuration
+        truncated.enterprises.removeLast()
+        try harness.writeConfiguration(truncated)
+        daemon.send(SIGHUP)
+        #expect(await daemon.waitForOutput("the configuration drops 2 of the 3 meters in force"))
+        let polled = harness.simulator.plant.requests.count(gatewayID: "gw1", unitID: 2)
+        #expect(await eventually { harness.simulator.plant.requests.count(gatewayID: "gw1", unitID: 2) > polled + 3 }, "still polled")
         daemon.send(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
     }

@@ -182,6 +182,10 @@ private struct Builder {
         if let v = s.integer("quota_check_interval_s", range: 0...31_536_000) { d.quotaCheckIntervalSeconds = v }
         if let v = s.integer("benchmark_level", range: 1...3) { d.benchmarkLevel = v }
         if let v = s.integer("quota_ytd_min_months", range: 1...12) { d.quotaYearToDateMinimumMonths = v }
+        if let v = s.boolean("allow_no_meters") { d.allowNoMeters = v }
+        if let v = s.number("reload_max_meter_loss") {
+            if (0...1).contains(v) { d.reloadMaxMeterLoss = v } else { s.report("reload_max_meter_loss", "must be a share from 0 to 1") }
+        }
         if let v = s.string("http_listen", required: false) {
             if v.isEmpty {
                 d.httpListen = nil

@@ -21,6 +21,8 @@ public enum ConfigurationWriter {
         out.append("quota_check_interval_s = \(d.quotaCheckIntervalSeconds)")
         out.append("benchmark_level = \(d.benchmarkLevel)")
         out.append("quota_ytd_min_months = \(d.quotaYearToDateMinimumMonths)")
+        out.append("allow_no_meters = \(d.allowNoMeters)")
+        out.append("reload_max_meter_loss = \(number(d.reloadMaxMeterLoss))")
         out.append("inspection_threshold_tce = \(number(d.inspectionThresholdTce))")
         out.append("http_listen = \(quoted(d.httpListen ?? ""))")
         for model in configuration.models.values.sorted(by: { $0.id < $1.id }) {

@@ -34,6 +34,10 @@ public struct DaemonSettings: Sendable, Hashable {
     public var inspectionThresholdTce: Double
     /// Closed months of a year after which its year-to-date unit consumption is judged against the quota (超限额).
     public var quotaYearToDateMinimumMonths: Int
+    /// Whether a configuration without meters may be run (a new installation, on purpose).
+    public var allowNoMeters: Bool
+    /// Largest share of the meters in force a reload may drop (a truncated file loses most); 1 allows any.
+    public var reloadMaxMeterLoss: Double
     /// Where /healthz and /metrics are served ("127.0.0.1:9464"); nil serves nothing.
     public var httpListen: String?
 
@@ -44,7 +48,8 @@ public struct DaemonSettings: Sendable, Hashable {
         writeBatchMaxSamples: Int = 100_000, writeBufferMaxSamples: Int = 2_000_000, writeFlushIntervalMs: Int = 1000, accountingIntervalMs: Int = 60_000,
         quotaLibrary: String? = nil, offlineAfterSeconds: Int = 3600, dayCloseDelaySeconds: Int = 1800,
         quotaCheckIntervalSeconds: Int = 0, benchmarkLevel: Int = 2, inspectionThresholdTce: Double = 1000,
-        quotaYearToDateMinimumMonths: Int = 3, httpListen: String? = "127.0.0.1:9464"
+        quotaYearToDateMinimumMonths: Int = 3, allowNoMeters: Bool = false, reloadMaxMeterLoss: Double = 0.5,
+        httpListen: String? = "127.0.0.1:9464"
     ) {
         self.databasePath = databasePath
         self.alertLogPath = alertLogPath
@@ -62,6 +67,8 @@ public struct DaemonSettings: Sendable, Hashable {
         self.benchmarkLevel = benchmarkLevel
         self.inspectionThresholdTce = inspectionThresholdTce
         self.quotaYearToDateMinimumMonths = quotaYearToDateMinimumMonths
+        self.allowNoMeters = allowNoMeters
+        self.reloadMaxMeterLoss = reloadMaxMeterLoss
         self.httpListen = httpListen
     }
 
