@@ -49,6 +49,21 @@ public enum DaemonStartError: Error, CustomStringConvertible {
     }
 }
 
+/// Why energyd stopped by itself.
+public enum DaemonRunError: Error, CustomStringConvertible {
+    /// The database file was deleted or replaced while open; what it held was saved to `path` (exit 75: restart).
+    case databaseRestored(path: String)
+    /// …and could not be saved.
+    case databaseLost(underlying: any Error)
+
+    public var description: String {
+        switch self {
+        case .databaseRestored(let path): "the database file was deleted or replaced while open; everything committed was saved to \(path)"
+        case .databaseLost(let error): "the database file was deleted or replaced while open and could not be saved: \(error)"
+        }
+    }
+}
+
 /// energyd: the store, the writer and the pollers of one configuration, run as a service group.
 ///
 /// Start order is storage → accounting → writer → pollers; shutdown runs in reverse, so the pollers finish their
@@ -69,6 +84,8 @@ public final class Daemon: Sendable {
     private let startedMs: Int64
     private let logger: Logger
     private let current: Mutex<EnergyConfiguration>
+    /// Set when the database file was deleted or replaced under the open store.
+    let databaseLost = Atomic<Bool>(false)
 
     /// Loads the configuration, opens the database and registers the series; polling starts with `run()`.
     public init(options: DaemonOptions, logger: Logger) async throws(DaemonStartError) {
@@ -110,9 +127,14 @@ public final class Daemon: Sendable {
 
     /// Whether the pollers and the writer make progress.
     public func health() async -> HealthReport {
-        HealthReport.assess(
+        var report = HealthReport.assess(
             pollers: await polling.running, writer: writer.snapshot, flushIntervalMs: configuration.daemon.writeFlushIntervalMs,
             nowMs: SystemWallClock().nowMs())
+        if databaseLost.load(ordering: .relaxed) {
+            report.healthy = false
+            report.problems.append("database file \(store.path) was deleted or replaced; energyd saves what it holds there and restarts")
+        }
+        return report
     }
 
     /// Answers /healthz and /metrics.
@@ -159,33 +181,45 @@ public final class Daemon: Sendable {
             http = try await HTTPService(host: endpoint.host, port: endpoint.port, logger: logger) { [self] path in await self.answer(path)
             }
         }
+        typealias Entry = ServiceGroupConfiguration.ServiceConfiguration
+        let accounting = AccountingService(
+            store: store, alertLog: alertLog, configuration: { [self] in self.configuration }, startedMs: startedMs, logger: logger)
+        let retention = RetentionService(
+            store: store, retentionDays: configuration.daemon.rawRetentionDays, clock: options.clock, logger: logger)
+        let storeGuard = StoreGuardService(store: store, lost: { [self] in self.databaseLost.store(true, ordering: .relaxed) }, logger: logger)
+        let watchdog = WatchdogService(notifier: notifier, health: { [self] in await self.health() }, logger: logger)
+        var services: [Entry] = [
+            Entry(service: accounting, serviceName: "accounting"),
+            Entry(service: WriterService(writer: writer), serviceName: "writer"),
+            Entry(service: retention, serviceName: "retention"),
+            Entry(service: polling, serviceName: "polling"),
+            Entry(service: ReloadService(daemon: self), serviceName: "reload"),
+            // Returning (the file is gone) shuts the group down in order, so the writer commits what it holds.
+            Entry(service: storeGuard, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "store-guard"),
+            Entry(service: watchdog, serviceName: "watchdog"),
+        ]
+        if let http { services.append(Entry(service: http, serviceName: "http")) }
+        services.append(Entry(service: StoppingNotice(notifier: notifier), serviceName: "stopping"))
         let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(
-                        service: AccountingService(
-                            store: store, alertLog: alertLog, configuration: { [self] in self.configuration },
-                            startedMs: startedMs, logger: logger),
-                        serviceName: "accounting"),
-                    .init(service: WriterService(writer: writer), serviceName: "writer"),
-                    .init(
-                        service: RetentionService(
-                            store: store, retentionDays: configuration.daemon.rawRetentionDays, clock: options.clock, logger: logger),
-                        serviceName: "retention"),
-                    .init(service: polling, serviceName: "polling"),
-                    .init(service: ReloadService(daemon: self), serviceName: "reload"),
-                    .init(
-                        service: WatchdogService(notifier: notifier, health: { [self] in await self.health() }, logger: logger),
-                        serviceName: "watchdog"),
-                ] + (http.map { [.init(service: $0, serviceName: "http")] } ?? []) + [
-                    .init(service: StoppingNotice(notifier: notifier), serviceName: "stopping")
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // Configuration read, database open, pollers started, endpoint bound: ready.
         await notifier.notify("READY=1\nSTATUS=" + (await health()).status)
         try await group.run()
         logger.info("energyd stopped", metadata: ["samples_written": "\(writer.snapshot.samplesWritten)"])
+        if databaseLost.load(ordering: .relaxed) {
+            // Everything committed is still in the open file: copy it back to where it belongs, then let systemd
+            // restart energyd on it.
+            do {
+                let target = try store.restoreToItsPath()
+                logger.critical("database saved after its file was deleted or replaced; restarting", metadata: ["saved_to": "\(target)"])
+                throw DaemonRunError.databaseRestored(path: target)
+            } catch let error as DaemonRunError {
+                throw error
+            } catch {
+                logger.critical("cannot save the database whose file was deleted", metadata: ["error": "\(error)"])
+                throw DaemonRunError.databaseLost(underlying: error)
+            }
+        }
     }
 
     /// Re-reads the configuration: a valid one is applied (pollers of unchanged gateways keep running), an

@@ -12,6 +12,8 @@ public final class EnergyStore: Sendable {
     public let database: DatabasePool
     /// The file path.
     public let path: String
+    /// The file opened at `path`, to notice it being deleted or replaced while open.
+    public let fileIdentity: FileIdentity?
     /// Series accounting reads: inserting into them marks them for the next accounting pass.
     let accountedSeries = Mutex<Set<Int64>>([])
 
@@ -39,6 +41,7 @@ public final class EnergyStore: Sendable {
         }
         self.database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
+        self.fileIdentity = FileIdentity.of(path: path)
         if readOnly {
             guard try database.read({ db in try Self.migrator.hasCompletedMigrations(db) }) else {
                 throw StoreError("\(path) is not a database this version of energyd has migrated; start energyd on it first")
@@ -47,6 +50,27 @@ public final class EnergyStore: Sendable {
             try Self.migrator.migrate(database)
         }
         try database.read { db in try loadAccountedSeries(db) }
+    }
+
+    /// Whether `path` still names the file this store has open: deleted or replaced, every commit would go into a
+    /// file nobody can find.
+    public var isStillAtItsPath: Bool { fileIdentity != nil && FileIdentity.of(path: path) == fileIdentity }
+
+    /// Copies the open database, everything committed in it, to `path` when its file was deleted there (or, when
+    /// another file took its place, beside it), then closes the store; returns where the copy went.
+    /// Called once writing has stopped: the copy is consistent (SQLite's backup), the store unusable after.
+    public func restoreToItsPath() throws -> String {
+        let target = FileIdentity.of(path: path) == nil ? path : path + ".recovered-\(Int64(Date().timeIntervalSince1970))"
+        let partial = target + ".partial"
+        try? FileManager.default.removeItem(atPath: partial)
+        let copy = try DatabaseQueue(path: partial)
+        try database.backup(to: copy)
+        try copy.close()
+        try database.close()
+        // Left-over WAL and shared-memory files at the target would be applied to the copy on its next open.
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + suffix) }
+        if rename(partial, target) != 0 { throw StoreError("cannot move \(partial) to \(target): \(String(cString: strerror(errno)))") }
+        return target
     }
 
     /// Reads which series accounting follows, for the writer to mark them as samples land.

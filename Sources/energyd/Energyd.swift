@@ -89,7 +89,12 @@ struct Run: AsyncParsableCommand {
             if case .configuration = error { throw ExitCode(exitConfigurationError) }
             throw ExitCode(1)
         }
-        try await daemon.run()
+        do {
+            try await daemon.run()
+        } catch let error as DaemonRunError {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(75)  // EX_TEMPFAIL: systemd's Restart=on-failure starts energyd again on the saved file
+        }
     }
 }
 

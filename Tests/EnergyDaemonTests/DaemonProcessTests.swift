@@ -118,6 +118,28 @@ import Testing
         #expect(await daemon.waitForExit() == 0)
     }
 
+    @Test func aDatabaseDeletedUnderTheDaemonIsSavedBackAndTheDaemonRestarts() async throws {
+        let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 2, metersPerGateway: 2), speed: 20)
+        defer { Task { await harness.stop() } }
+        let daemon = try harness.startDaemon()
+        #expect(await daemon.waitForOutput("committed samples"))
+        #expect(await eventually { lastCommittedTotal(daemon.printed) >= 200 })
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: harness.databasePath + suffix) }
+        // It notices within a second, commits what it holds, writes everything back to the path and exits for a restart.
+        #expect(await daemon.waitForExit() == 75, "\(daemon.printed.suffix(1500))")
+        #expect(daemon.printed.contains("the database file was deleted or replaced while open"))
+        let committed = lastCommittedTotal(daemon.printed)
+        let store = try await EnergyStore.open(path: harness.databasePath)
+        #expect(try await store.integrityCheck() == "ok")
+        #expect(try await store.sampleCounts().total == committed, "every committed sample is in the saved file")
+        // Restarted (as systemd would), energyd goes on with the saved file.
+        let again = try harness.startDaemon()
+        #expect(await again.waitForOutput("committed samples"))
+        again.send(SIGTERM)
+        #expect(await again.waitForExit() == 0)
+        #expect(try await harness.storedSampleCount() > committed)
+    }
+
     @Test func sighupAppliesAValidConfigKeepingUnchangedPollersAndKeepsTheOldOneOnErrors() async throws {
         let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 2, metersPerGateway: 1), speed: 20)
         defer { Task { await harness.stop() } }
