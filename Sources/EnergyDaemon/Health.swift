@@ -7,6 +7,10 @@ import ModbusPolling
 public struct HealthReport: Sendable, Codable {
     /// Nothing stalled.
     public var healthy: Bool
+    /// The process works even if the disk does not take writes: every polling thread beats and the writer keeps
+    /// trying (holding samples in its bounded buffer). What the systemd watchdog is fed on: a restart would lose
+    /// the samples held and cure no full or locked disk.
+    public var alive: Bool
     /// Why not, for people.
     public var problems: [String]
     /// Meters whose last poll succeeded, and meters polled.
@@ -29,6 +33,7 @@ public struct HealthReport: Sendable, Codable {
     /// Judges the pollers' heartbeats and the writer's progress at real time `nowMs`.
     public static func assess(pollers: [GatewayPoller], writer: WriterCounters, flushIntervalMs: Int, nowMs: Int64) -> HealthReport {
         var problems: [String] = []
+        var alive = true
         var online = 0
         var meters = 0
         var connected = 0
@@ -41,14 +46,22 @@ public struct HealthReport: Sendable, Codable {
             let allowedMs = max(10_000, 3 * Int64(poller.gateway.timeoutMs) + 2_000)
             if nowMs - counters.lastProgressRealMs > allowedMs {
                 problems.append("poller \(poller.gateway.id) silent for \((nowMs - counters.lastProgressRealMs) / 1000) s")
+                alive = false
             }
         }
         let writerAllowedMs = max(10_000, 5 * Int64(flushIntervalMs))
         if nowMs - writer.lastProgressRealMs > writerAllowedMs {
-            problems.append("writer has not committed for \((nowMs - writer.lastProgressRealMs) / 1000) s")
+            problems.append(
+                "writer has not committed for \((nowMs - writer.lastProgressRealMs) / 1000) s"
+                    + (writer.lastError.map { " (\($0)); \(writer.queueDepth) samples held" } ?? ""))
+        }
+        // An attempt waits up to the database's 10 s busy timeout; a writer silent for a minute is stuck.
+        if nowMs - writer.lastAttemptRealMs > max(60_000, writerAllowedMs) {
+            problems.append("writer stuck: no commit attempted for \((nowMs - writer.lastAttemptRealMs) / 1000) s")
+            alive = false
         }
         return HealthReport(
-            healthy: problems.isEmpty, problems: problems, metersOnline: online, meters: meters, gatewaysConnected: connected,
+            healthy: problems.isEmpty, alive: alive, problems: problems, metersOnline: online, meters: meters, gatewaysConnected: connected,
             gateways: pollers.count, samplesWritten: writer.samplesWritten, writerQueueDepth: writer.queueDepth)
     }
 }

@@ -1,3 +1,4 @@
+import EnergyModel
 import EnergyStore
 import Foundation
 import ModbusPolling
@@ -63,6 +64,8 @@ enum MetricsText {
         sample("energyd_samples_rejected_total", Double(writer.rejected))
         family("energyd_samples_dropped_total", "counter", "Oldest samples dropped while the write buffer was full.")
         sample("energyd_samples_dropped_total", Double(writer.dropped))
+        family("energyd_writer_seconds_since_commit", "gauge", "Seconds since the writer last committed (a stall while the disk refuses writes).")
+        sample("energyd_writer_seconds_since_commit", Double(max(0, SystemWallClock().nowMs() - writer.lastProgressRealMs)) / 1000)
         family("energyd_writer_queue_depth", "gauge", "Samples waiting to be committed.")
         sample("energyd_writer_queue_depth", Double(writer.queueDepth))
         family("energyd_database_size_bytes", "gauge", "Size of the SQLite file and its WAL.")

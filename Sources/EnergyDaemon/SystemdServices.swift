@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Tells systemd energyd is alive (WATCHDOG=1) only while every polling thread and the writer make progress,
-/// with a STATUS= line of meters online and samples written.
+/// Tells systemd energyd is alive (WATCHDOG=1) while every polling thread beats and the writer keeps trying —
+/// also while the database refuses writes, which STATUS=, /healthz and /metrics report — with a STATUS= line of
+/// meters online and samples written.
 struct WatchdogService: Service {
     let notifier: SystemdNotifier
     let health: @Sendable () async -> HealthReport
@@ -16,13 +17,14 @@ struct WatchdogService: Service {
             var wasHealthy = true
             while !Task.isCancelled {
                 let report = await health()
-                await notifier.notify((report.healthy ? "WATCHDOG=1\n" : "") + "STATUS=" + report.status)
+                await notifier.notify((report.alive ? "WATCHDOG=1\n" : "") + "STATUS=" + report.status)
                 if report.healthy != wasHealthy {
                     if report.healthy {
                         logger.notice("healthy again")
+                    } else if report.alive {
+                        logger.error("not healthy; still polling and holding samples", metadata: ["problems": "\(report.problems)"])
                     } else {
-                        logger.error(
-                            "not making progress; the systemd watchdog is no longer fed", metadata: ["problems": "\(report.problems)"])
+                        logger.error("stuck; the systemd watchdog is no longer fed", metadata: ["problems": "\(report.problems)"])
                     }
                     wasHealthy = report.healthy
                 }

@@ -17,8 +17,12 @@ public struct WriterCounters: Sendable, Hashable {
     public var dropped: UInt64 = 0
     /// Samples waiting in memory.
     public var queueDepth = 0
-    /// Real time of the last commit (or of the last idle check), UTC epoch ms, for the watchdog.
+    /// Real time of the last commit (or of the last idle check), UTC epoch ms, for health.
     public var lastProgressRealMs: Int64 = 0
+    /// Real time the writer last tried to commit, successful or not, UTC epoch ms: the watchdog's sign of life.
+    public var lastAttemptRealMs: Int64 = 0
+    /// Why the last attempt failed, while commits fail.
+    public var lastError: String?
 
     /// Counters with the given values.
     public init(samplesWritten: UInt64 = 0, batches: UInt64 = 0, failures: UInt64 = 0, queueDepth: Int = 0, lastProgressRealMs: Int64 = 0) {
@@ -27,6 +31,7 @@ public struct WriterCounters: Sendable, Hashable {
         self.failures = failures
         self.queueDepth = queueDepth
         self.lastProgressRealMs = lastProgressRealMs
+        self.lastAttemptRealMs = lastProgressRealMs
     }
 }
 
@@ -107,6 +112,7 @@ public final class SampleWriter: SampleSink, Sendable {
 
     /// Commits everything pending, in batches of at most `batchMaxSamples`, one transaction each.
     public func flush() async {
+        counters.withLock { $0.lastAttemptRealMs = SystemWallClock().nowMs() }
         // Take the whole buffer at once: slicing batches off its front would move the rest every time.
         var queue = pending.withLock { buffer -> [Sample] in
             defer { buffer = [] }
@@ -142,14 +148,22 @@ public final class SampleWriter: SampleSink, Sendable {
                 queue.removeFirst(start)
                 let unwritten = queue
                 pending.withLock { $0.insert(contentsOf: unwritten, at: 0) }
-                counters.withLock { $0.failures += 1 }
+                counters.withLock {
+                    $0.failures += 1
+                    $0.lastAttemptRealMs = SystemWallClock().nowMs()
+                    $0.lastError = "\(error)"
+                }
                 logger.error(
                     "cannot commit samples; keeping them for the next attempt",
                     metadata: ["error": "\(error)", "pending": "\(unwritten.count)"])
                 return
             }
         }
-        counters.withLock { $0.lastProgressRealMs = SystemWallClock().nowMs() }
+        counters.withLock {
+            $0.lastProgressRealMs = SystemWallClock().nowMs()
+            $0.lastAttemptRealMs = $0.lastProgressRealMs
+            $0.lastError = nil
+        }
     }
 
     /// Commits `batch` in one transaction; if a sample in it breaks a constraint (it can never be stored), commits

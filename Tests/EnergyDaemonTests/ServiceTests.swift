@@ -1,6 +1,7 @@
 import EnergyModel
 import EnergyStore
 import Foundation
+import GRDBSQLite
 import Logging
 import MeterSimulator
 import ModbusPolling
@@ -100,8 +101,46 @@ final class NotifySocket: Sendable {
         let stalledPoller = HealthReport.assess(
             pollers: [poller], writer: WriterCounters(lastProgressRealMs: now + 60_000), flushIntervalMs: 1000, nowMs: now + 60_000)
         #expect(!stalledPoller.healthy && stalledPoller.problems == ["poller g silent for 60 s"])
-        let stalledWriter = HealthReport.assess(pollers: [], writer: fresh, flushIntervalMs: 1000, nowMs: now + 11_000)
-        #expect(!stalledWriter.healthy && stalledWriter.problems == ["writer has not committed for 11 s"])
+        #expect(!stalledPoller.alive, "a silent polling thread starves the watchdog")
+        // The disk refuses writes: not healthy, but alive, since the writer keeps trying and holding samples.
+        var refused = fresh
+        refused.lastAttemptRealMs = now + 10_500
+        refused.lastError = "SQLite error 5: database is locked"
+        refused.queueDepth = 40
+        let stalledWriter = HealthReport.assess(pollers: [], writer: refused, flushIntervalMs: 1000, nowMs: now + 11_000)
+        #expect(!stalledWriter.healthy && stalledWriter.alive)
+        #expect(stalledWriter.problems == ["writer has not committed for 11 s (SQLite error 5: database is locked); 40 samples held"])
+        // A writer that has not even tried for a minute is stuck.
+        let stuck = HealthReport.assess(pollers: [], writer: fresh, flushIntervalMs: 1000, nowMs: now + 61_000)
+        #expect(!stuck.alive)
+    }
+
+    @Test func aLockedDatabaseKeepsTheWatchdogFedAndLosesNoSample() async throws {
+        let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 1, metersPerGateway: 2), speed: 20)
+        defer { Task { await harness.stop() } }
+        let socket = try NotifySocket(path: harness.directory.file("notify.sock"))
+        defer { socket.close() }
+        let daemon = try ChildProcess(
+            "energyd", harness.runArguments, environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000"])
+        #expect(await daemon.waitForOutput("committed samples"))
+        // Another process takes the write lock and keeps it past the 10 s after which health turns bad.
+        var locker: OpaquePointer?
+        #expect(sqlite3_open(harness.databasePath, &locker) == SQLITE_OK)
+        #expect(sqlite3_exec(locker, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK)
+        #expect(await eventually(timeout: .seconds(30)) { socket.messages.contains { $0.contains("writer has not committed") } })
+        let stalled = socket.messages.count
+        #expect(
+            await eventually { socket.messages.dropFirst(stalled).filter { $0.hasPrefix("WATCHDOG=1") && $0.contains("writer has not committed") }.count >= 3 },
+            "the watchdog is fed while the disk refuses writes")
+        #expect(sqlite3_exec(locker, "ROLLBACK", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(locker)
+        #expect(await daemon.waitForOutput("healthy again", timeout: .seconds(30)))
+        daemon.send(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        let written = daemon.printed.split(separator: "\n").last { $0.contains("energyd stopped") }
+        let reported = written.flatMap { $0.split(separator: " ").first { $0.hasPrefix("samples_written=") } }.flatMap { Int($0.dropFirst(16)) }
+        #expect(reported == (try await harness.storedSampleCount()), "every sample held during the stall was committed")
+        #expect(!daemon.printed.contains("dropped the oldest samples"))
     }
 
     @Test func metricsParseWithPrometheusOwnParserAndHealthzAnswers() async throws {
