@@ -156,6 +156,8 @@ let package = Package(
                 "EnergyDaemon", "EnergyReports", "MeterSimulator", "TestSupport", "ModbusPolling",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -143,6 +143,34 @@ final class NotifySocket: Sendable {
         #expect(!daemon.printed.contains("dropped the oldest samples"))
     }
 
+    @Test func aFloodOfIdleHTTPConnectionsLeavesPollingAlone() async throws {
+        // gw0 closes its connection every 5 requests: polling needs a new descriptor every few seconds.
+        let scenario = try TestScenarios.grid(
+            gateways: 2, metersPerGateway: 2, faults: [FaultSpec(kind: .dropAfter, target: "gw0", startMs: 0, parameter: 5)])
+        let harness = try await DaemonHarness.start(scenario, speed: 20)
+        defer { Task { await harness.stop() } }
+        // energyd with a descriptor limit of 512; the flood opens more connections than that.
+        let daemon = try ChildProcess("/usr/bin/prlimit", ["--nofile=512:512", builtProduct("energyd")] + harness.runArguments)
+        #expect(await daemon.waitForOutput("serving /healthz and /metrics"))
+        let line = daemon.printed.split(separator: "\n").first { $0.contains("serving /healthz") } ?? ""
+        let port = try #require(line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+        #expect(await daemon.waitForOutput("committed samples"))
+        let flood = try await offThePool {
+            try (0..<700).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) }
+        }
+        // While the flood stands, the gateways are still polled, reconnections included, and their samples committed.
+        let before = lastCommittedTotal(daemon.printed)
+        #expect(await eventually { lastCommittedTotal(daemon.printed) >= before + 200 }, "polling goes on")
+        #expect(!daemon.printed.contains("Too many open files"), "\(daemon.printed.suffix(1000))")
+        // And health answers again at once when the flood ends.
+        flood.forEach { close($0) }
+        #expect(try await offThePool { try HTTPGet.get(port: port, path: "/healthz") }.status == 200)
+        daemon.send(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        let counts = try await EnergyStore.open(path: harness.databasePath).sampleCounts()
+        #expect(counts.byQuality[.commFail, default: 0] == 0, "\(counts.byQuality)")
+    }
+
     @Test func metricsParseWithPrometheusOwnParserAndHealthzAnswers() async throws {
         let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 2, metersPerGateway: 2), speed: 20)
         defer { Task { await harness.stop() } }

@@ -5,7 +5,15 @@ import MeterSimulator
 public enum HTTPGet {
     /// Status code and body.
     public static func get(host: String = "127.0.0.1", port: Int, path: String) throws -> (status: Int, body: String) {
-        let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
+        let text = try exchange(host: host, port: port, request: "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+        guard let headerEnd = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
+            throw LineClientError("not an HTTP response")
+        }
+        return (status, String(text[headerEnd.upperBound...]))
+    }
+
+    /// Sends `request` as it is and returns everything the server writes until it closes the connection.
+    public static func exchange(host: String = "127.0.0.1", port: Int, request: String) throws -> String {
         let fd = try LineClient.openConnection(host: host, port: port, timeoutSeconds: 10)
         defer { close(fd) }
         let bytes = Array(request.utf8)
@@ -17,10 +25,14 @@ public enum HTTPGet {
             if count <= 0 { break }
             response += buffer[0..<count]
         }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let headerEnd = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
-            throw LineClientError("not an HTTP response")
-        }
-        return (status, String(text[headerEnd.upperBound...]))
+        return String(decoding: response, as: UTF8.self)
+    }
+}
+
+/// Runs blocking socket calls on a Dispatch thread: on the Swift concurrency pool (two threads on two cores) they
+/// would starve an in-process server whose answers are computed on that same pool.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import MeterSimulator
+import NIOCore
+import NIOHTTP1
+import TestSupport
+import Testing
+
+@testable import EnergyDaemon
+
+/// The HTTP side under abuse: bounded connections, idle ones closed, malformed requests answered once.
+@Suite struct HTTPServiceTests {
+    func service(_ limits: HTTPLimits = .standard) async throws -> HTTPService {
+        var logger = Logger(label: "http-test")
+        logger.logLevel = .critical
+        return try await HTTPService(host: "127.0.0.1", port: 0, limits: limits, logger: logger) { path in
+            HTTPAnswer(status: .ok, contentType: "text/plain", body: "ok \(path)\n")
+        }
+    }
+
+    @Test func aRequestThatIsNotHTTP1GetsOne400() async throws {
+        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .milliseconds(500)))
+        let port = try #require(http.port)
+        for request in ["GET /\r\n\r\n", "\u{16}\u{3}\u{1}garbage\r\n\r\n", "GET / HTTP/1.1\r\nHost\r\n\r\n"] {
+            let answer = try await offThePool { try HTTPGet.exchange(port: port, request: request) }
+            #expect(answer.components(separatedBy: "HTTP/1.1 400").count - 1 == 1, "\(request.debugDescription): \(answer.debugDescription)")
+        }
+        // A request cut short gets no answer, and its connection is closed once idle.
+        #expect(try await offThePool { try HTTPGet.exchange(port: port, request: "GET /healthz HTTP/1.1\r\n") } == "")
+        #expect(try await offThePool { try HTTPGet.get(port: port, path: "/healthz") }.status == 200)
+    }
+
+    @Test func connectionsBeyondTheLimitAreClosedAtOnce() async throws {
+        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .seconds(60)))
+        let port = try #require(http.port)
+        let flood = try await offThePool { try (0..<200).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) } }
+        defer { flood.forEach { close($0) } }
+        #expect(await eventually { http.openConnections == 16 }, "\(http.openConnections) open")
+        // All but the first sixteen read end of file straight away; those sixteen are still open.
+        let refused = try await offThePool {
+            var buffer = [UInt8](repeating: 0, count: 16)
+            return flood.dropFirst(16).filter { recv($0, &buffer, buffer.count, 0) == 0 }.count
+        }
+        #expect(refused == 184)
+        #expect(http.openConnections == 16)
+    }
+
+    @Test func idleConnectionsAreClosedAndTheServiceAnswersAgain() async throws {
+        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .milliseconds(300)))
+        let port = try #require(http.port)
+        let idle = try await offThePool { try (0..<16).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) } }
+        defer { idle.forEach { close($0) } }
+        // Each is closed by the server once idle: the client reads end of file, well within its 5 s receive timeout.
+        let ended = try await offThePool {
+            var buffer = [UInt8](repeating: 0, count: 16)
+            return idle.filter { recv($0, &buffer, buffer.count, 0) == 0 }.count
+        }
+        #expect(ended == 16)
+        #expect(await eventually { http.openConnections == 0 })
+        let answer = try await offThePool { try HTTPGet.exchange(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }
+        #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("ok /metrics\n"), "\(answer.debugDescription) \(http.openConnections)")
+    }
+}
