@@ -37,14 +37,16 @@ public enum ControlCommand {
                 case "parameter":
                     guard let allowed = kind.parameterRange else { return "error: \(kind.rawValue) takes no parameter" }
                     guard allowed.range.contains(number) else {
-                        return "error: parameter of \(kind.rawValue) is \(allowed.meaning), \(allowed.range.lowerBound)…\(allowed.range.upperBound)"
+                        return
+                            "error: parameter of \(kind.rawValue) is \(allowed.meaning), \(allowed.range.lowerBound)…\(allowed.range.upperBound)"
                     }
                     fault.parameter = number
                 default: return "error: unknown option \(parts[0])"
                 }
             }
             if kind == .rollover {
-                guard let meter = plant.meters[target], meter.accountingPoint.map({ meter.model.points[$0].effectiveWrap != nil }) ?? false else {
+                guard let meter = plant.meters[target], meter.accountingPoint.map({ meter.model.points[$0].effectiveWrap != nil }) ?? false
+                else {
                     return "error: \(target) is not a meter whose counter wraps"
                 }
                 // A counter wraps only from near its wrap: move it there now, and let it wrap `parameter` seconds later.
@@ -52,7 +54,9 @@ public enum ControlCommand {
                 fault.startMs = now + Int64((fault.parameter ?? 900) * 1000)
             }
             plant.faults.add(fault)
-            if kind == .rollover { return "ok rollover on \(target): below its wrap now, wraps at \(ISO8601Time.format(ms: fault.startMs))" }
+            if kind == .rollover {
+                return "ok rollover on \(target): below its wrap now, wraps at \(ISO8601Time.format(ms: fault.startMs))"
+            }
             return "ok \(kind.rawValue) on \(target) from \(ISO8601Time.format(ms: now))"
         case "clear":
             let ended = plant.faults.clear(target: words.count > 1 ? words[1] : nil, at: now)

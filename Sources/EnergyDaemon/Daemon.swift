@@ -186,7 +186,8 @@ public final class Daemon: Sendable {
             store: store, alertLog: alertLog, configuration: { [self] in self.configuration }, startedMs: startedMs, logger: logger)
         let retention = RetentionService(
             store: store, retentionDays: configuration.daemon.rawRetentionDays, clock: options.clock, logger: logger)
-        let storeGuard = StoreGuardService(store: store, lost: { [self] in self.databaseLost.store(true, ordering: .relaxed) }, logger: logger)
+        let storeGuard = StoreGuardService(
+            store: store, lost: { [self] in self.databaseLost.store(true, ordering: .relaxed) }, logger: logger)
         let watchdog = WatchdogService(notifier: notifier, health: { [self] in await self.health() }, logger: logger)
         var services: [Entry] = [
             Entry(service: accounting, serviceName: "accounting"),

@@ -64,7 +64,9 @@ enum MetricsText {
         sample("energyd_samples_rejected_total", Double(writer.rejected))
         family("energyd_samples_dropped_total", "counter", "Oldest samples dropped while the write buffer was full.")
         sample("energyd_samples_dropped_total", Double(writer.dropped))
-        family("energyd_writer_seconds_since_commit", "gauge", "Seconds since the writer last committed (a stall while the disk refuses writes).")
+        family(
+            "energyd_writer_seconds_since_commit", "gauge",
+            "Seconds since the writer last committed (a stall while the disk refuses writes).")
         sample("energyd_writer_seconds_since_commit", Double(max(0, SystemWallClock().nowMs() - writer.lastProgressRealMs)) / 1000)
         family("energyd_writer_queue_depth", "gauge", "Samples waiting to be committed.")
         sample("energyd_writer_queue_depth", Double(writer.queueDepth))

@@ -317,7 +317,8 @@ public struct AlertChecks: Sendable {
                 "\(evaluation.enterprise.name)\(prefix)\(quota.title) \(value)，已不超过 \(quota.standard) 限定值 \(fixed(limit)) \(quota.unit)（\(result.verdict.chinese)）。"
         }
         return AlertFinding(
-            key: "\(kind.rawValue)/\(evaluation.enterprise.id)/\(evaluation.product.product)/\(quota.id)\(keySuffix)", kind: kind, severity: severity,
+            key: "\(kind.rawValue)/\(evaluation.enterprise.id)/\(evaluation.product.product)/\(quota.id)\(keySuffix)", kind: kind,
+            severity: severity,
             enterprise: reference(evaluation.enterprise), subject: evaluation.product.product, period: period,
             measured: result.unitConsumption, limit: limit, level: level, standard: quota.standard, completeness: result.completeness,
             evidence: evaluation.evidence, message: message, condition: condition)
@@ -330,7 +331,9 @@ public struct AlertChecks: Sendable {
         var message = "\(enterprise.name) \(projection.year) 年初至 \(dayLabel(dayEnd - 1)) 综合能耗 \(fixed(projection.tceYearToDate)) tce，"
         if let projected = projection.projectedTce {
             condition = projected >= threshold ? .active : projected < threshold * 0.95 ? .ended : .undecided
-            message += "\(projection.method)约 \(fixed(projected)) tce，" + (projected >= threshold ? "达到" : "低于") + " \(fixed(threshold)) tce 节能监察标准。"
+            message +=
+                "\(projection.method)约 \(fixed(projected)) tce，" + (projected >= threshold ? "达到" : "低于")
+                + " \(fixed(threshold)) tce 节能监察标准。"
         } else {
             condition = .undecided
             message += "\(projection.method)。"
@@ -339,7 +342,8 @@ public struct AlertChecks: Sendable {
             key: "inspection_list/\(enterprise.id)/\(projection.year)", kind: .inspectionList, severity: .notice,
             enterprise: reference(enterprise), subject: enterprise.id, period: "\(projection.year)..\(dayLabel(dayEnd - 1))",
             measured: projection.projectedTce, limit: threshold,
-            completeness: Double(projection.completeDays) / max(1, Double(dayEnd - calendar.startOfDay("\(projection.year)-01-01")!) / 86_400_000),
+            completeness: Double(projection.completeDays)
+                / max(1, Double(dayEnd - calendar.startOfDay("\(projection.year)-01-01")!) / 86_400_000),
             evidence: [
                 "tce_year_to_date": .number(projection.tceYearToDate), "complete_days": .number(Double(projection.completeDays)),
                 "projection": .text(projection.method),
@@ -373,7 +377,8 @@ public struct AlertChecks: Sendable {
                     monthsClosed == 12
                     ? (year, " \(year) 年度（统计期：全年）")
                     : ("\(year)-01..\(label)", " \(year) 年初至 \(label)（统计期：年度累计 \(monthsClosed) 个月）")
-                findings.append(quotaFinding(.quotaExceeded, annual, period: period, severity: .critical, prefix: prefix, keySuffix: "/\(year)"))
+                findings.append(
+                    quotaFinding(.quotaExceeded, annual, period: period, severity: .critical, prefix: prefix, keySuffix: "/\(year)"))
             }
         }
         return findings

@@ -128,7 +128,8 @@ extension EnergyStore {
         let readings = try goodReadings(record.id, afterMs: .min, db: db)
         guard let first = readings.first else { return (0, 0) }
         let replay = CounterRules.replay(
-            from: CounterState(), readings: readings, settings: settings(record), running: try runningEvidence(of: record, afterMs: .min, db: db))
+            from: CounterState(), readings: readings, settings: settings(record),
+            running: try runningEvidence(of: record, afterMs: .min, db: db))
         let buckets = QuarterAllocation.allocate(replay.intervals, unitFactor: unitFactor(record))
         // Where raw samples were pruned, the bucket of the first one left also held consumption from before it:
         // leave that bucket as incremental accounting wrote it. Otherwise the history starts here.

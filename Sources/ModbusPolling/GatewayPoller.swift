@@ -221,7 +221,8 @@ private struct PollLoop {
         let log = meterLoggers[index]
         // Ticks this thread passed while busy (another meter's timeouts) leave a comm-fail record each; this poll
         // stands for the latest tick, the one at or before its start.
-        var samples = missedTicks(meterAt: index, from: tick, before: states[index].nextTickMs - intervalMs, intervalMs: intervalMs, log: log)
+        var samples = missedTicks(
+            meterAt: index, from: tick, before: states[index].nextTickMs - intervalMs, intervalMs: intervalMs, log: log)
         let lagSeconds = clock.realSeconds(forClockMs: startMs - tick)
         // Counted here and added to the statistics once per poll: one lock, not one per request.
         var roundTrips: [Double] = []

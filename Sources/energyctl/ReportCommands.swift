@@ -45,7 +45,8 @@ struct EnterpriseCommand: AsyncParsableCommand {
         let reports = InspectionReports(store: try await EnergyStore.open(path: path, readOnly: true), configuration: configuration)
         guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
             throw ValidationError(
-                "--period \(options.period) is not a period: YYYY, YYYY-MM, YYYY-MM-DD or FROM..TO (dates), at most \(ReportPeriod.maximumDays) days")
+                "--period \(options.period) is not a period: YYYY, YYYY-MM, YYYY-MM-DD or FROM..TO (dates), at most \(ReportPeriod.maximumDays) days"
+            )
         }
         guard let report = try await reports.enterprise(id, period: period) else {
             throw ValidationError("no enterprise \(id) in the configuration")
@@ -99,7 +100,9 @@ struct EnterpriseCommand: AsyncParsableCommand {
                 products.rows.append([
                     p.product + (p.illustrative ? (zh ? "（示例限额）" : " (illustrative quota)") : ""), p.standard, fixed2(p.output),
                     p.unitConsumption.map(fixed2) ?? "-", p.unit, p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
-                    (zh ? p.verdictChinese : p.verdict) + (p.incompleteMeters.isEmpty ? "" : (zh ? "（" : " (") + p.incompleteMeters.joined(separator: ", ") + (zh ? " 不足 90%）" : " below 90 %)")),
+                    (zh ? p.verdictChinese : p.verdict)
+                        + (p.incompleteMeters.isEmpty
+                            ? "" : (zh ? "（" : " (") + p.incompleteMeters.joined(separator: ", ") + (zh ? " 不足 90%）" : " below 90 %)")),
                     percent(p.completeness), optionalPercent(p.yearOnYear),
                 ])
             }
@@ -124,7 +127,8 @@ struct District: AsyncParsableCommand {
         let reports = InspectionReports(store: try await EnergyStore.open(path: path, readOnly: true), configuration: configuration)
         guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
             throw ValidationError(
-                "--period \(options.period) is not a period: YYYY, YYYY-MM, YYYY-MM-DD or FROM..TO (dates), at most \(ReportPeriod.maximumDays) days")
+                "--period \(options.period) is not a period: YYYY, YYYY-MM, YYYY-MM-DD or FROM..TO (dates), at most \(ReportPeriod.maximumDays) days"
+            )
         }
         let report = try await reports.district(period: period)
         let zh = options.lang == .zh
@@ -172,7 +176,9 @@ struct District: AsyncParsableCommand {
                     "compliance (level \(report.benchmarkLevel) or better) \(optionalPercent(total.complianceRate)), target ≥ 70 %: \(compliance.map { $0 ? "met" : "missed" } ?? "nothing judged")"
                 )
                 if total.illustrativeProducts > 0 {
-                    print("\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted.")
+                    print(
+                        "\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted."
+                    )
                 }
                 print(
                     "unit consumption year on year \(optionalPercent(total.yearOnYear)), target −10 %: \(improvement.map { $0 ? "met" : "missed" } ?? "no figure a year earlier")"

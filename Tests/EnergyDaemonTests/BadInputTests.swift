@@ -33,7 +33,10 @@ import Testing
             (["report", "district", "--period", "2026-13"] + store, "month 13"),
             (["report", "district", "--period", "0000-01-01..9999-12-31"] + store, "ten thousand years"),
             (["report", "enterprise", "E01", "--period", "2026-02-30"] + store, "30 February"),
-            (["production", "add", "--enterprise", "E05", "--product", "dyed_fabric", "--date", "", "--quantity", "1"] + store, "empty --date"),
+            (
+                ["production", "add", "--enterprise", "E05", "--product", "dyed_fabric", "--date", "", "--quantity", "1"] + store,
+                "empty --date"
+            ),
             (["production", "import", csv] + store, "an import row dated …TZ"),
         ]
         for (arguments, because) in cases { try await expectRefused("energyctl", arguments, because) }

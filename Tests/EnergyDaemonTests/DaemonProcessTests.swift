@@ -20,7 +20,8 @@ import Testing
             .write(toFile: deep, atomically: true, encoding: .utf8)
         let nested = try ChildProcess("energyd", ["check-config", "--config", deep])
         #expect(await nested.waitForExit() == 78)
-        #expect(nested.printed.contains("\(deep):2: -: TOML syntax: arrays and inline tables nested more than 32 deep"), "\(nested.printed)")
+        #expect(
+            nested.printed.contains("\(deep):2: -: TOML syntax: arrays and inline tables nested more than 32 deep"), "\(nested.printed)")
 
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -23,7 +23,8 @@ import Testing
         let port = try #require(http.port)
         for request in ["GET /\r\n\r\n", "\u{16}\u{3}\u{1}garbage\r\n\r\n", "GET / HTTP/1.1\r\nHost\r\n\r\n"] {
             let answer = try await offThePool { try HTTPGet.exchange(port: port, request: request) }
-            #expect(answer.components(separatedBy: "HTTP/1.1 400").count - 1 == 1, "\(request.debugDescription): \(answer.debugDescription)")
+            #expect(
+                answer.components(separatedBy: "HTTP/1.1 400").count - 1 == 1, "\(request.debugDescription): \(answer.debugDescription)")
         }
         // A request cut short gets no answer, and its connection is closed once idle.
         #expect(try await offThePool { try HTTPGet.exchange(port: port, request: "GET /healthz HTTP/1.1\r\n") } == "")
@@ -33,7 +34,9 @@ import Testing
     @Test func connectionsBeyondTheLimitAreClosedAtOnce() async throws {
         let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .seconds(60)))
         let port = try #require(http.port)
-        let flood = try await offThePool { try (0..<200).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) } }
+        let flood = try await offThePool {
+            try (0..<200).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) }
+        }
         defer { flood.forEach { close($0) } }
         #expect(await eventually { http.openConnections == 16 }, "\(http.openConnections) open")
         // All but the first sixteen read end of file straight away; those sixteen are still open.
@@ -48,7 +51,9 @@ import Testing
     @Test func idleConnectionsAreClosedAndTheServiceAnswersAgain() async throws {
         let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .milliseconds(300)))
         let port = try #require(http.port)
-        let idle = try await offThePool { try (0..<16).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) } }
+        let idle = try await offThePool {
+            try (0..<16).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) }
+        }
         defer { idle.forEach { close($0) } }
         // Each is closed by the server once idle: the client reads end of file, well within its 5 s receive timeout.
         let ended = try await offThePool {
@@ -57,7 +62,9 @@ import Testing
         }
         #expect(ended == 16)
         #expect(await eventually { http.openConnections == 0 })
-        let answer = try await offThePool { try HTTPGet.exchange(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }
+        let answer = try await offThePool {
+            try HTTPGet.exchange(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        }
         #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("ok /metrics\n"), "\(answer.debugDescription) \(http.openConnections)")
     }
 }

@@ -23,7 +23,9 @@ import Testing
         let configuration = harness.configuration
         var seriesIDs: [String: [String: Int64]] = [:]
         for (_, meter) in configuration.meters {
-            for (index, point) in configuration.models[meter.model]!.points.enumerated() { seriesIDs[meter.id, default: [:]][point.name] = Int64(index + 1) }
+            for (index, point) in configuration.models[meter.model]!.points.enumerated() {
+                seriesIDs[meter.id, default: [:]][point.name] = Int64(index + 1)
+            }
         }
         await service.apply(configuration, seriesIDs: seriesIDs)
         #expect(await sink.wait { samples in Set(samples.map(\.seriesID)).count > 0 })

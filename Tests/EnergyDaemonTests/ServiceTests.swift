@@ -130,7 +130,10 @@ final class NotifySocket: Sendable {
         #expect(await eventually(timeout: .seconds(30)) { socket.messages.contains { $0.contains("writer has not committed") } })
         let stalled = socket.messages.count
         #expect(
-            await eventually { socket.messages.dropFirst(stalled).filter { $0.hasPrefix("WATCHDOG=1") && $0.contains("writer has not committed") }.count >= 3 },
+            await eventually {
+                socket.messages.dropFirst(stalled).filter { $0.hasPrefix("WATCHDOG=1") && $0.contains("writer has not committed") }.count
+                    >= 3
+            },
             "the watchdog is fed while the disk refuses writes")
         #expect(sqlite3_exec(locker, "ROLLBACK", nil, nil, nil) == SQLITE_OK)
         sqlite3_close(locker)
@@ -138,7 +141,9 @@ final class NotifySocket: Sendable {
         daemon.send(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
         let written = daemon.printed.split(separator: "\n").last { $0.contains("energyd stopped") }
-        let reported = written.flatMap { $0.split(separator: " ").first { $0.hasPrefix("samples_written=") } }.flatMap { Int($0.dropFirst(16)) }
+        let reported = written.flatMap { $0.split(separator: " ").first { $0.hasPrefix("samples_written=") } }.flatMap {
+            Int($0.dropFirst(16))
+        }
         #expect(reported == (try await harness.storedSampleCount()), "every sample held during the stall was committed")
         #expect(!daemon.printed.contains("dropped the oldest samples"))
     }

@@ -21,7 +21,9 @@ public enum PlantFeed {
                     samples.append(
                         lost
                             ? Sample(seriesID: series, timestampMs: tick, value: nil, quality: .commFail)
-                            : Sample(seriesID: series, timestampMs: tick, value: plant.value(of: meter, point: index, atMs: tick), quality: .good))
+                            : Sample(
+                                seriesID: series, timestampMs: tick, value: plant.value(of: meter, point: index, atMs: tick), quality: .good
+                            ))
                 }
                 tick += intervalMs
             }

@@ -56,7 +56,8 @@ public enum ConfigurationLoader {
             return ConfigSource(path: file, text: try String(contentsOfFile: file, encoding: .utf8))
         } catch {
             var failure = reference ?? ConfigError(file: file, line: 0, key: "-", message: "")
-            failure.message = reference == nil ? "cannot read: \(error.localizedDescription)" : "cannot read \(file): \(error.localizedDescription)"
+            failure.message =
+                reference == nil ? "cannot read: \(error.localizedDescription)" : "cannot read \(file): \(error.localizedDescription)"
             throw ConfigErrors([failure])
         }
     }

@@ -45,7 +45,8 @@ public struct DaemonSettings: Sendable, Hashable {
     public init(
         databasePath: String = "/var/lib/energyd/energy.sqlite", alertLogPath: String = "/var/log/energyd/alerts.jsonl",
         timeZone: String = "Asia/Shanghai", rawRetentionDays: Int = 35, enterpriseDirectory: String? = nil,
-        writeBatchMaxSamples: Int = 100_000, writeBufferMaxSamples: Int = 2_000_000, writeFlushIntervalMs: Int = 1000, accountingIntervalMs: Int = 60_000,
+        writeBatchMaxSamples: Int = 100_000, writeBufferMaxSamples: Int = 2_000_000, writeFlushIntervalMs: Int = 1000,
+        accountingIntervalMs: Int = 60_000,
         quotaLibrary: String? = nil, offlineAfterSeconds: Int = 3600, dayCloseDelaySeconds: Int = 1800,
         quotaCheckIntervalSeconds: Int = 0, benchmarkLevel: Int = 2, inspectionThresholdTce: Double = 1000,
         quotaYearToDateMinimumMonths: Int = 3, allowNoMeters: Bool = false, reloadMaxMeterLoss: Double = 0.5,
