@@ -18,6 +18,21 @@ import Testing
         }
     }
 
+    /// `count` connections that never send a byte (reads give up after 5 s).
+    func silentConnections(_ count: Int, port: Int) async throws -> [Int32] {
+        try await offThePool {
+            try (0..<count).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) }
+        }
+    }
+
+    /// How many of `connections` the server closed: their read ends in end of file, not a timeout.
+    func closedByTheServer(_ connections: [Int32]) async throws -> Int {
+        try await offThePool {
+            var buffer = [UInt8](repeating: 0, count: 16)
+            return connections.filter { recv($0, &buffer, buffer.count, 0) == 0 }.count
+        }
+    }
+
     @Test func aRequestThatIsNotHTTP1GetsOne400() async throws {
         let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .milliseconds(500)))
         let port = try #require(http.port)
@@ -34,33 +49,21 @@ import Testing
     @Test func connectionsBeyondTheLimitAreClosedAtOnce() async throws {
         let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .seconds(60)))
         let port = try #require(http.port)
-        let flood = try await offThePool {
-            try (0..<200).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) }
-        }
+        let flood = try await silentConnections(200, port: port)
         defer { flood.forEach { close($0) } }
         #expect(await eventually { http.openConnections == 16 }, "\(http.openConnections) open")
         // All but the first sixteen read end of file straight away; those sixteen are still open.
-        let refused = try await offThePool {
-            var buffer = [UInt8](repeating: 0, count: 16)
-            return flood.dropFirst(16).filter { recv($0, &buffer, buffer.count, 0) == 0 }.count
-        }
-        #expect(refused == 184)
+        #expect(try await closedByTheServer(Array(flood.dropFirst(16))) == 184)
         #expect(http.openConnections == 16)
     }
 
     @Test func idleConnectionsAreClosedAndTheServiceAnswersAgain() async throws {
         let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .milliseconds(300)))
         let port = try #require(http.port)
-        let idle = try await offThePool {
-            try (0..<16).map { _ in try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 5) }
-        }
+        let idle = try await silentConnections(16, port: port)
         defer { idle.forEach { close($0) } }
         // Each is closed by the server once idle: the client reads end of file, well within its 5 s receive timeout.
-        let ended = try await offThePool {
-            var buffer = [UInt8](repeating: 0, count: 16)
-            return idle.filter { recv($0, &buffer, buffer.count, 0) == 0 }.count
-        }
-        #expect(ended == 16)
+        #expect(try await closedByTheServer(idle) == 16)
         #expect(await eventually { http.openConnections == 0 })
         let answer = try await offThePool {
             try HTTPGet.exchange(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -11,6 +11,13 @@ import Testing
         try TestScenarios.grid(gateways: 2, metersPerGateway: 2).configuration
     }
 
+    /// A new store in `directory` with the grid's series registered, and the first meter's energy series.
+    func storeWithOneSeries(in directory: TemporaryDirectory) async throws -> (EnergyStore, Int64) {
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let ids = try await store.registerSeries(for: try configuration())
+        return (store, ids["g0m0"]!["import_energy"]!)
+    }
+
     @Test func registersOneSeriesPerMeterPointAndKeepsIDsAcrossRegistrations() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -31,9 +38,7 @@ import Testing
     @Test func storesSamplesWithQualityAndRepeatedBatchesChangeNothing() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
-        let ids = try await store.registerSeries(for: try configuration())
-        let series = ids["g0m0"]!["import_energy"]!
+        let (store, series) = try await storeWithOneSeries(in: directory)
         let batch = [
             Sample(seriesID: series, timestampMs: 1000, value: 10.5, quality: .good),
             Sample(seriesID: series, timestampMs: 2000, value: nil, quality: .commFail),
@@ -73,9 +78,7 @@ import Testing
     @Test func writerCommitsFullBatchesAtOnceAndTheRestOnFlushInterval() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
-        let ids = try await store.registerSeries(for: try configuration())
-        let series = ids["g0m0"]!["import_energy"]!
+        let (store, series) = try await storeWithOneSeries(in: directory)
         let writer = SampleWriter(store: store, batchMaxSamples: 100, flushIntervalMs: 60_000, logger: Logger(label: "test"))
         let running = Task { await writer.run() }
         writer.submit((0..<250).map { Sample(seriesID: series, timestampMs: Int64($0), value: Double($0), quality: .good) })
@@ -94,9 +97,7 @@ import Testing
     @Test func aSampleThatCanNeverBeStoredIsSetAsideAndTheRestIsCommitted() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
-        let ids = try await store.registerSeries(for: try configuration())
-        let series = ids["g0m0"]!["import_energy"]!
+        let (store, series) = try await storeWithOneSeries(in: directory)
         let writer = SampleWriter(store: store, batchMaxSamples: 1000, flushIntervalMs: 60_000, logger: Logger(label: "test"))
         // A sample of a series the store does not know, in the middle of a batch.
         var samples = (0..<200).map { Sample(seriesID: series, timestampMs: Int64($0), value: Double($0), quality: .good) }
@@ -116,9 +117,7 @@ import Testing
     @Test func theWriteBufferIsBoundedAndDropsTheOldestFirst() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
-        let ids = try await store.registerSeries(for: try configuration())
-        let series = ids["g0m0"]!["import_energy"]!
+        let (store, series) = try await storeWithOneSeries(in: directory)
         // Nothing commits (the writer is not running): as while the database refuses writes.
         let writer = SampleWriter(
             store: store, batchMaxSamples: 100, flushIntervalMs: 60_000, bufferMaxSamples: 1000, logger: Logger(label: "test"))
