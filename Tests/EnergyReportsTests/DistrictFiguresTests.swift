@@ -30,7 +30,7 @@ import Testing
         let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
         let ids = try await store.registerSeries(for: scenario.configuration)
         let samples = PlantFeed.samples(
-            plant: plant, seriesIDs: ids, fromMs: Self.january - Self.day, toMs: Self.january + Int64(days) * Self.day + 3_600_000,
+            plant: plant, seriesIDs: ids, fromMs: Self.january - Self.day, toMs: Self.january + Int64(days) * Self.day + 3 * 3_600_000,
             missing: missing)
         for start in stride(from: 0, to: samples.count, by: 50_000) {
             try await store.insert(Array(samples[start..<min(start + 50_000, samples.count)]))
@@ -157,5 +157,54 @@ import Testing
         let batches = try await checks.batches(nowMs: dayStart("2026-01-07") + 7_200_000, open: [], progress: &restarted)
         let judged = Set(batches.flatMap(\.findings).filter { $0.kind == .completenessLow }.map(\.period))
         #expect(judged == ["2026-01-04", "2026-01-05", "2026-01-06"])
+    }
+
+    @Test func januaryOnAManualClockMatchesTheTruthARebuildAndRaisesTheRightAlerts() async throws {
+        let district = try await district(days: 31)
+        defer { district.directory.remove() }
+        let february = Self.january + 31 * Self.day
+        // Every counter's January is metersim's truth: read at its ticks, with no wire in between, exactly (but for rounding).
+        let truth = Dictionary(
+            uniqueKeysWithValues: GroundTruth.rows(plant: district.plant, fromMs: Self.january, toMs: february).map { ($0.meter, $0) })
+        let months = try await district.store.rollups(enterprise: nil, resolution: .month, fromMs: Self.january, toMs: february)
+            .filter { $0.series.quantity != "export" }
+        #expect(months.count == 17)
+        for row in months {
+            let expected = try #require(truth[row.series.meter])
+            let inUnit = expected.amount * (EnergyType(rawValue: expected.energy).flatMap { UnitConversion.factor(from: expected.unit, to: $0) } ?? 1)
+            // Each of the month's 2 976 quarters is rounded to a millionth of the unit.
+            #expect(abs(row.amount.units - inUnit) <= 2e-3 + 1e-9 * inUnit, "\(row.series.meter): \(row.amount.units) vs \(inUnit)")
+            #expect(row.estimated == 0)
+        }
+        // A rebuild from the raw samples gives the same rows to the last millionth.
+        func rows() async throws -> [RollupRow] {
+            try await district.store.rollups(enterprise: nil, resolution: .quarter, fromMs: Self.january - Self.day, toMs: february + Self.day)
+        }
+        let incremental = try await rows()
+        try await district.store.rebuild(fromMs: Self.january - Self.day, toMs: february + Self.day, calendar: calendar)
+        #expect(try await rows() == incremental)
+
+        // The checks of every day of January and of the month, applied as energyd applies them.
+        let checks = AlertChecks(store: district.store, configuration: district.configuration, startedMs: Self.january - Self.day)
+        var progress = CheckProgress()
+        progress.day = Self.january - Self.day
+        progress.month = calendar.start(of: .month, containing: Self.january - 1)
+        for batch in try await checks.batches(nowMs: february + 2 * 3_600_000, open: [], progress: &progress) {
+            let (raise, clear) = AlertTransitions.decide(batch.findings, open: try await district.store.openAlertKeys())
+            let time = ISO8601Time.format(ms: batch.timeMs, timeZone: calendar.timeZone)
+            try await district.store.record(
+                raise: raise.map { AlertRecord($0, state: .raised, time: time) }, clear: clear.map { AlertRecord($0, state: .cleared, time: time) },
+                atMs: batch.timeMs)
+        }
+        let alerts = try await district.store.alerts(openOnly: false).map(\.raised)
+        #expect(alerts.filter { $0.kind == .quotaExceeded }.isEmpty, "one month is no statistical period")
+        let warning = try #require(alerts.first { $0.kind == .quotaEarlyWarning && $0.period == "2026-01" })
+        #expect(warning.enterprise.id == "E02" && warning.subject == "clinker" && warning.limit == 117 && warning.level == 4)
+        #expect(abs((warning.measured ?? 0) - 125) < 0.01, "\(warning.measured ?? 0) kgce/t against the scenario's 125")
+        #expect(alerts.filter { $0.kind == .inspectionList }.map(\.enterprise.id).sorted() == ["E01", "E02", "E03", "E04"])
+        #expect(alerts.filter { [.completenessLow, .meterOffline, .gatewayOffline, .dataAnomaly].contains($0.kind) }.isEmpty)
+
+        let report = try await district.reports.district(period: period("2026-01")).total
+        #expect(report.complianceRate == 0.75 && report.overQuota == ["龙河建材水泥有限公司"] && report.metersOnline == 17)
     }
 }
