@@ -171,6 +171,7 @@ extension EnergyStore {
 
     /// When the meter of a counter was seen running: its good power or flow readings above zero after `afterMs`.
     private static func runningEvidence(of record: SeriesRecord, afterMs: Int64, db: Database) throws -> RunningEvidence {
+        if record.runsContinuously { return RunningEvidence(always: true) }
         let times = try Int64.fetchAll(
             db.cachedStatement(
                 sql: """

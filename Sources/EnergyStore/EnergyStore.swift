@@ -185,6 +185,9 @@ public final class EnergyStore: Sendable {
             // Which closed days and months the checks have judged, so a restart judges those that closed meanwhile.
             try db.execute(sql: "CREATE TABLE check_progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
         }
+        migrator.registerMigration("v5-runs-continuously") { db in
+            try db.execute(sql: "ALTER TABLE series ADD COLUMN runs_continuously INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -26,6 +26,8 @@ public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
     public var maxRate: Double?
     /// The meter's poll interval.
     public var intervalMs: Int64
+    /// Whether the meter's plant never stops (configured), so a standing counter is frozen without other evidence.
+    public var runsContinuously: Bool
 
     /// Columns read by position, in `SeriesRecord.columns` order: name lookups and Codable cost more than the query.
     public init(row: Row) {
@@ -40,10 +42,12 @@ public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
         wrap = row[8]
         maxRate = row[9]
         intervalMs = row[10]
+        runsContinuously = row[11]
     }
 
     /// The columns `init(row:)` expects, in order.
-    private static let columns = "id, enterprise, meter, point, energy, quantity, unit, kind, wrap, max_rate, interval_ms"
+    private static let columns =
+        "id, enterprise, meter, point, energy, quantity, unit, kind, wrap, max_rate, interval_ms, runs_continuously"
 
     /// The stored series `clause` selects ("WHERE …", "ORDER BY …"; all of them when empty).
     static func stored(_ db: Database, _ clause: String = "", arguments: StatementArguments = StatementArguments()) throws
@@ -65,12 +69,12 @@ extension EnergyStore {
             var ids: [String: [String: Int64]] = [:]
             let upsert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO series (enterprise, meter, point, energy, quantity, unit, kind, wrap, max_rate, interval_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO series (enterprise, meter, point, energy, quantity, unit, kind, wrap, max_rate, interval_ms, runs_continuously)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (meter, point) DO UPDATE SET
                         enterprise = excluded.enterprise, energy = excluded.energy, quantity = excluded.quantity,
                         unit = excluded.unit, kind = excluded.kind, wrap = excluded.wrap, max_rate = excluded.max_rate,
-                        interval_ms = excluded.interval_ms
+                        interval_ms = excluded.interval_ms, runs_continuously = excluded.runs_continuously
                     RETURNING id
                     """)
             for (enterprise, meter) in configuration.meters {
@@ -82,7 +86,7 @@ extension EnergyStore {
                             enterprise.id, meter.id, point.name, meter.energy.rawValue, point.quantity.rawValue, point.unit,
                             point.kind.rawValue, point.effectiveWrap,
                             point.quantity == .consumption || point.quantity == .production ? meter.maxRatePerHour : nil,
-                            Int64(meter.intervalSeconds) * 1000,
+                            Int64(meter.intervalSeconds) * 1000, meter.runsContinuously,
                         ])!
                     ids[meter.id, default: [:]][point.name] = id
                 }

@@ -132,8 +132,10 @@ import Testing
             let truth = truthAmount(try #require(month.truth[meter]))
             let measured = row.amount.units
             if meter == "E01-kiln-power" {
-                // Replaced between two reads: what the old meter counted after its last read is unknowable.
-                #expect(abs(measured - truth) <= 8000.0 / 4, "\(meter): \(measured) vs truth \(truth)")
+                // Replaced between two reads by a meter already reading 20 000 kWh: that reading is its baseline, and
+                // the quarter hour between the two meters is estimated from the rates around it (4 000 kW here), so
+                // the month is off by a fraction of one quarter's 1 000 kWh, never by the new meter's 20 000.
+                #expect(abs(measured - truth) <= 250, "\(meter): \(measured) vs truth \(truth)")
                 #expect(row.estimated > 0)
             } else {
                 let allowed = try await allowance(meter, truth: truth, month)

@@ -132,4 +132,26 @@ import Testing
         #expect(quarters.map(\.amount).reduce(0, +) == month[0].amount)
         #expect(days.map(\.good).reduce(0, +) == month[0].good)
     }
+
+    @Test func aMeterConfiguredToRunContinuouslyIsFrozenWithoutAPowerReading() async throws {
+        // An ADL400 has no power register: only the configuration can say its plant never stops.
+        for runs in [false, true] {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+            var configuration = try TestScenarios.grid(gateways: 1, metersPerGateway: 1, models: ["acrel_adl400"]).configuration
+            configuration.enterprises[0].meters[0].intervalSeconds = 900
+            configuration.enterprises[0].meters[0].runsContinuously = runs
+            let series = try await store.registerSeries(for: configuration)["g0m0"]!["import_energy"]!
+            // 40 kWh a quarter, then standing for five quarters, then the catch-up.
+            let values: [Double] = [1000, 1040, 1080, 1080, 1080, 1080, 1080, 1080, 1320, 1360]
+            try await store.insert(
+                values.enumerated().map {
+                    Sample(seriesID: series, timestampMs: origin + Int64($0.offset) * quarter, value: $0.element, quality: .good)
+                })
+            try await store.account(calendar: calendar)
+            let events = try await store.counterEvents(fromMs: origin, toMs: origin + 86_400_000).map(\.event.kind)
+            #expect(events == (runs ? [.frozen] : []), "runs_continuously = \(runs)")
+        }
+    }
 }

@@ -328,6 +328,7 @@ private struct Builder {
         let product = s.string("product", required: false)
         let interval = s.integer("interval_s", range: 1...86_400) ?? 60
         let maxRate = s.number("max_rate")
+        let runsContinuously = s.boolean("runs_continuously") ?? false
         s.finish()
         if let maxRate, maxRate <= 0 { s.report("max_rate", "must be greater than 0") }
         if let unitID, !(1...247).contains(unitID), unitID != 255 {
@@ -349,7 +350,7 @@ private struct Builder {
         guard let id, let gateway, let unitID, let model, let energy else { return nil }
         return MeterConfig(
             id: id, gateway: gateway, unitID: unitID, model: model, energy: energy, product: product,
-            intervalSeconds: interval, maxRatePerHour: maxRate)
+            intervalSeconds: interval, maxRatePerHour: maxRate, runsContinuously: runsContinuously)
     }
 
     private func readProduct(_ s: ConfigSection) -> ProductConfig? {

@@ -71,6 +71,7 @@ public enum ConfigurationWriter {
                 if let product = meter.product { out.append("product = \(quoted(product))") }
                 out.append("interval_s = \(meter.intervalSeconds)")
                 if let maxRate = meter.maxRatePerHour { out.append("max_rate = \(number(maxRate))") }
+                if meter.runsContinuously { out.append("runs_continuously = true") }
             }
             for product in enterprise.products {
                 out.append("[[enterprises.\(key(enterprise.id)).products]]")

@@ -55,11 +55,14 @@ public struct MeterConfig: Sendable, Hashable {
     public var intervalSeconds: Int
     /// Most its consumption counter can advance per hour (rated power or flow); faster deltas are spikes.
     public var maxRatePerHour: Double?
+    /// Whether what it meters never stops (a kiln): its counter standing still is frozen even without a power or
+    /// flow reading to prove the plant ran.
+    public var runsContinuously: Bool
 
     /// Creates a meter.
     public init(
         id: String, gateway: String, unitID: Int, model: String, energy: EnergyType, product: String? = nil,
-        intervalSeconds: Int = 60, maxRatePerHour: Double? = nil
+        intervalSeconds: Int = 60, maxRatePerHour: Double? = nil, runsContinuously: Bool = false
     ) {
         self.id = id
         self.gateway = gateway
@@ -69,6 +72,7 @@ public struct MeterConfig: Sendable, Hashable {
         self.product = product
         self.intervalSeconds = intervalSeconds
         self.maxRatePerHour = maxRatePerHour
+        self.runsContinuously = runsContinuously
     }
 }
 
