@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // libmodbus, from the system (Debian: libmodbus-dev).
@@ -82,9 +83,15 @@ let package = Package(
         .executableTarget(
             name: "energyctl",
             dependencies: [
-                "EnergyStore", "EnergyModel", "EnergyReports",
+                "EnergyStore", "EnergyModel", "EnergyReports", "Spreadsheet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Office Open XML workbooks (.xlsx) for the exports people pass around.
+        .target(
+            name: "Spreadsheet",
+            dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),
         // Benchmarks: energyd against the libmodbus floor and collectd (swift run -c release energy-bench).

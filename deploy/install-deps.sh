@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages energy-monitor builds and tests with (sudo when not root). Idempotent.
 set -euo pipefail
-# systemd (systemd-analyze), python3-prometheus-client and logrotate: the tests check the unit, /metrics and rotation.
-packages=(libmodbus-dev libsqlite3-dev pkg-config sqlite3 systemd python3-prometheus-client logrotate "$@")
+# zlib1g-dev: ZIPFoundation (workbooks). systemd (systemd-analyze), python3-prometheus-client, python3-openpyxl,
+# libreoffice-calc-nogui and logrotate: the tests check the unit, /metrics, the exported workbooks and rotation.
+packages=(libmodbus-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 systemd python3-prometheus-client python3-openpyxl
+    libreoffice-calc-nogui logrotate "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -3,6 +3,7 @@ import EnergyModel
 import EnergyReports
 import EnergyStore
 import Foundation
+import Spreadsheet
 
 /// Language of human-facing text.
 enum Language: String, ExpressibleByArgument, CaseIterable {
@@ -47,8 +48,11 @@ struct Consumption: AsyncParsableCommand {
     @Option(help: "day or month.")
     var by: String = "day"
 
-    @Option(help: "table, csv or json.")
-    var format: OutputFormat = .table
+    @Option(help: "table, csv, json or xlsx (an Excel workbook, with --output).")
+    var format: ExportFormat = .table
+
+    @Option(help: "The workbook to write, with --format xlsx.")
+    var output: String?
 
     @Option(help: "zh or en (table text).")
     var lang: Language = .zh
@@ -61,7 +65,12 @@ struct Consumption: AsyncParsableCommand {
         let (lines, totals) = try await ConsumptionReport(store: energyStore, configuration: configuration)
             .report(enterprise: enterprise, fromMs: fromMs, toMs: toMs, by: resolution)
         guard !lines.isEmpty else { throw ValidationError("no accounted meters for enterprise \(enterprise)") }
+        if let output = try workbookPath(format, output) {
+            try Workbook.write(ExportSheets.consumption(lines, totals: totals, enterprise: enterprise, zh: lang == .zh), to: output)
+            return
+        }
         switch format {
+        case .xlsx: break
         case .json:
             struct Output: Encodable {
                 let enterprise: String

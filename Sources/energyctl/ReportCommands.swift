@@ -3,6 +3,7 @@ import EnergyModel
 import EnergyReports
 import EnergyStore
 import Foundation
+import Spreadsheet
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,8 +16,11 @@ struct ReportOptions: ParsableArguments {
     @Option(help: "Period: YYYY (year), YYYY-MM (month), YYYY-MM-DD (day) or FROM..TO (days, TO exclusive).")
     var period: String
 
-    @Option(help: "table, csv or json.")
-    var format: OutputFormat = .table
+    @Option(help: "table, csv, json or xlsx (an Excel workbook, with --output).")
+    var format: ExportFormat = .table
+
+    @Option(help: "The workbook to write, with --format xlsx.")
+    var output: String?
 
     @Option(help: "zh (default) or en.")
     var lang: Language = .zh
@@ -52,8 +56,13 @@ struct EnterpriseCommand: AsyncParsableCommand {
             throw ValidationError("no enterprise \(id) in the configuration")
         }
         let zh = options.lang == .zh
+        if let output = try workbookPath(options.format, options.output) {
+            try Workbook.write(ExportSheets.enterprise(report, zh: zh), to: output)
+            return
+        }
         switch options.format {
         case .json: print(try encodeJSON(report))
+        case .xlsx: break
         case .csv:
             var table = TextTable(header: [
                 "product", "standard", "output", "energy", "unit_consumption", "unit", "level1", "level2", "level3", "verdict",
@@ -132,8 +141,13 @@ struct District: AsyncParsableCommand {
         }
         let report = try await reports.district(period: period)
         let zh = options.lang == .zh
+        if let output = try workbookPath(options.format, options.output) {
+            try Workbook.write(ExportSheets.district(report, zh: zh), to: output)
+            return
+        }
         switch options.format {
         case .json: print(try encodeJSON(report))
+        case .xlsx: break
         case .csv, .table:
             var table = TextTable(
                 header: zh

@@ -18,9 +18,10 @@ struct TextTable {
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n") + "\n"
     }
 
-    /// CSV with a header line; cells with commas, quotes or newlines are quoted.
+    /// CSV with a header line, after a UTF-8 byte-order mark so that Excel reads the Chinese text as UTF-8; cells
+    /// with commas, quotes or newlines are quoted.
     func csv() -> String {
-        ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        "\u{FEFF}" + ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
     }
 
     private func csvField(_ field: String) -> String {
