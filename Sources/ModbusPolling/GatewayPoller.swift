@@ -133,6 +133,9 @@ private struct MeterState {
     var retryNotBeforeMs: Int64 = 0
     var online = false
     var lastError: ModbusFailure?
+    /// The times of the meter's records from its previous poll, the only ones a new record can fall on: each of its
+    /// series holds one record per time (its key in the store).
+    var previousStamps: Set<Int64> = []
 }
 
 /// The polling thread's loop and state; lives only on that thread.
@@ -189,7 +192,7 @@ private struct PollLoop {
             var samples: [Sample] = []
             for index in due {
                 if poller.isStopping { break }
-                samples += poll(meterAt: index)
+                samples += stamped(poll(meterAt: index), meterAt: index)
                 heartbeat()
             }
             if !samples.isEmpty { sink.submit(samples) }
@@ -209,6 +212,26 @@ private struct PollLoop {
     private func heartbeat() {
         let now = SystemWallClock().nowMs()
         poller.statistics.update { $0.lastProgressRealMs = now }
+    }
+
+    /// The poll's records, each at a time none of the meter's earlier records has: a poll running past the next
+    /// tick (its last records stamped after it), or a simulated clock moving in 50 ms steps, could otherwise give a
+    /// series two records at one time, and the store would keep only one. A clashing time moves by a millisecond.
+    private mutating func stamped(_ samples: [Sample], meterAt index: Int) -> [Sample] {
+        var used = states[index].previousStamps
+        var moved: [Int64: Int64] = [:]
+        for time in Set(samples.map(\.timestampMs)).sorted() {
+            var stamp = time
+            while used.contains(stamp) { stamp += 1 }
+            used.insert(stamp)
+            moved[time] = stamp
+        }
+        states[index].previousStamps = Set(moved.values)
+        return samples.map { sample in
+            var sample = sample
+            sample.timestampMs = moved[sample.timestampMs]!
+            return sample
+        }
     }
 
     /// Polls one meter at its tick and schedules its next one.

@@ -229,4 +229,21 @@ import Testing
         }
         #expect(pollers[0].statistics.snapshot.missedTicks > 0)
     }
+
+    @Test func noSeriesGetsTwoRecordsAtOneTimeWhenPollsRunPastTheirTicks() async throws {
+        // At 50× a simulated clock moves in 50 ms steps, and a slow meter makes polls run past the next tick.
+        let clock = base.clock(speed: 50)
+        let scenario = try TestScenarios.grid(
+            gateways: 1, metersPerGateway: 4, timeoutMs: 100, faults: [FaultSpec(kind: .slow, target: "g0m1", startMs: 0, parameter: 30)])
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        let sink = CollectingSink()
+        let pollers = base.pollers(for: harness.configuration, clock: clock, sink: sink)
+        pollers.forEach { $0.start() }
+        let first = pollers[0].meters[0].seriesIDs[0]
+        #expect(await sink.wait { samples in samples.filter { $0.seriesID == first }.count >= 300 })
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        let keys = sink.samples.map { "\($0.seriesID)@\($0.timestampMs)" }
+        #expect(Set(keys).count == keys.count, "\(keys.count - Set(keys).count) records share their series and time")
+    }
 }
