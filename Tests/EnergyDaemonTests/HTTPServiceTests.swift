@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func aRequestThatIsNotHTTP1GetsOne400() async throws {
-        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .milliseconds(500)))
+        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .seconds(2)))
         let port = try #require(http.port)
         for request in ["GET /\r\n\r\n", "\u{16}\u{3}\u{1}garbage\r\n\r\n", "GET / HTTP/1.1\r\nHost\r\n\r\n"] {
             let answer = try await offThePool { try HTTPGet.exchange(port: port, request: request) }
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func idleConnectionsAreClosedAndTheServiceAnswersAgain() async throws {
-        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .milliseconds(300)))
+        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .seconds(1)))
         let port = try #require(http.port)
         let idle = try await silentConnections(16, port: port)
         defer { idle.forEach { close($0) } }

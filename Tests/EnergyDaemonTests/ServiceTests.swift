@@ -166,14 +166,14 @@ final class NotifySocket: Sendable {
         // While the flood stands, the gateways are still polled, reconnections included, and their samples committed.
         let before = lastCommittedTotal(daemon.printed)
         #expect(await eventually { lastCommittedTotal(daemon.printed) >= before + 200 }, "polling goes on")
+        // No connection failed for want of a descriptor (a loaded machine may still pass ticks, stored as comm-fail).
         #expect(!daemon.printed.contains("Too many open files"), "\(daemon.printed.suffix(1000))")
+        #expect(!daemon.printed.contains("cannot connect") && !daemon.printed.contains("connection lost; reconnecting"))
         // And health answers again at once when the flood ends.
         flood.forEach { close($0) }
         #expect(try await offThePool { try HTTPGet.get(port: port, path: "/healthz") }.status == 200)
         daemon.send(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
-        let counts = try await EnergyStore.open(path: harness.databasePath).sampleCounts()
-        #expect(counts.byQuality[.commFail, default: 0] == 0, "\(counts.byQuality)")
     }
 
     @Test func metricsParseWithPrometheusOwnParserAndHealthzAnswers() async throws {

@@ -177,9 +177,13 @@ import Testing
         #expect(await sink.wait { samples in series.allSatisfy { id in samples.filter { $0.seriesID == id }.count >= 12 } })
         for poller in pollers { await poller.stop() }
         await harness.stop()
-        // Every third request meets a closed connection: it is sent again on a new one, and no tick is lost.
-        #expect(sink.samples.allSatisfy { $0.quality == .good }, "\(sink.samples.filter { $0.quality != .good }.count) failed")
-        #expect(pollers[0].statistics.snapshot.connects >= 4)
+        // Every third request meets a closed connection: it is sent again on a new one, and no poll fails. (Only
+        // ticks a loaded machine passed without polling are comm-fail, one record per point each.)
+        let statistics = pollers[0].statistics.snapshot
+        #expect(statistics.pollFailures == 0)
+        let failed = sink.samples.filter { $0.quality != .good }.count
+        #expect(failed == Int(statistics.missedTicks) * 4, "\(failed) failed records, \(statistics.missedTicks) missed ticks")
+        #expect(statistics.connects >= 4)
     }
 
     @Test func aSlowMetersLateAnswerIsNeverTakenForItsNeighboursAnswer() async throws {
@@ -198,8 +202,10 @@ import Testing
         await harness.stop()
         let samples = sink.samples
         #expect(samples.contains { slow.contains($0.seriesID) && $0.quality == .commFail }, "the slow meter timed out")
-        let neighbours = samples.filter { !slow.contains($0.seriesID) }
-        #expect(neighbours.allSatisfy { $0.quality == .good }, "\(neighbours.filter { $0.quality != .good }.count) neighbour readings lost")
+        // A neighbour's reading lost to the late answer is stamped when its request left, mid-tick; a tick a loaded
+        // machine passed without polling is recorded at the whole second.
+        let lost = samples.filter { !slow.contains($0.seriesID) && $0.quality != .good && $0.timestampMs % 1000 > 1 }
+        #expect(lost.isEmpty, "\(lost.count) neighbour readings lost")
     }
 
     @Test func everyTickOfASilentGatewayLeavesACommFailRecord() async throws {
