@@ -171,14 +171,17 @@ import Testing
         #expect(months.count == 17)
         for row in months {
             let expected = try #require(truth[row.series.meter])
-            let inUnit = expected.amount * (EnergyType(rawValue: expected.energy).flatMap { UnitConversion.factor(from: expected.unit, to: $0) } ?? 1)
+            let inUnit =
+                expected.amount
+                * (EnergyType(rawValue: expected.energy).flatMap { UnitConversion.factor(from: expected.unit, to: $0) } ?? 1)
             // Each of the month's 2 976 quarters is rounded to a millionth of the unit.
             #expect(abs(row.amount.units - inUnit) <= 2e-3 + 1e-9 * inUnit, "\(row.series.meter): \(row.amount.units) vs \(inUnit)")
             #expect(row.estimated == 0)
         }
         // A rebuild from the raw samples gives the same rows to the last millionth.
         func rows() async throws -> [RollupRow] {
-            try await district.store.rollups(enterprise: nil, resolution: .quarter, fromMs: Self.january - Self.day, toMs: february + Self.day)
+            try await district.store.rollups(
+                enterprise: nil, resolution: .quarter, fromMs: Self.january - Self.day, toMs: february + Self.day)
         }
         let incremental = try await rows()
         try await district.store.rebuild(fromMs: Self.january - Self.day, toMs: february + Self.day, calendar: calendar)
@@ -193,7 +196,8 @@ import Testing
             let (raise, clear) = AlertTransitions.decide(batch.findings, open: try await district.store.openAlertKeys())
             let time = ISO8601Time.format(ms: batch.timeMs, timeZone: calendar.timeZone)
             try await district.store.record(
-                raise: raise.map { AlertRecord($0, state: .raised, time: time) }, clear: clear.map { AlertRecord($0, state: .cleared, time: time) },
+                raise: raise.map { AlertRecord($0, state: .raised, time: time) },
+                clear: clear.map { AlertRecord($0, state: .cleared, time: time) },
                 atMs: batch.timeMs)
         }
         let alerts = try await district.store.alerts(openOnly: false).map(\.raised)
@@ -206,5 +210,28 @@ import Testing
 
         let report = try await district.reports.district(period: period("2026-01")).total
         #expect(report.complianceRate == 0.75 && report.overQuota == ["龙河建材水泥有限公司"] && report.metersOnline == 17)
+    }
+
+    @Test func aMeterIsOnlineWhileAnyOfItsCountersIsRead() async throws {
+        // A meter with two energy counters, one of which stopped updating hours ago while the other is read.
+        var configuration = try TestScenarios.grid(gateways: 1, metersPerGateway: 1, models: ["acrel_adl400"]).configuration
+        var second = try #require(configuration.models["acrel_adl400"]?.points.first { $0.quantity == .consumption })
+        second.name = "tariff_2_energy"
+        second.address += 20
+        configuration.models["acrel_adl400"]?.points.append(second)
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let ids = try #require(try await store.registerSeries(for: configuration)["g0m0"])
+        let now = Self.january + 12 * 3_600_000
+        try await store.insert(
+            (0..<48).map { Sample(seriesID: ids["import_energy"]!, timestampMs: now - Int64($0) * 900_000, value: 1000, quality: .good) }
+                + [Sample(seriesID: ids["tariff_2_energy"]!, timestampMs: Self.january, value: 5, quality: .good)])
+        let checks = AlertChecks(store: store, configuration: configuration, startedMs: Self.january - Self.day)
+        var progress = CheckProgress()
+        let findings = try await checks.batches(nowMs: now, open: [], progress: &progress).flatMap(\.findings)
+        #expect(
+            !findings.contains { [.meterOffline, .gatewayOffline].contains($0.kind) && $0.condition == .active },
+            "\(findings.map(\.message))")
     }
 }
