@@ -342,8 +342,7 @@ public struct AlertChecks: Sendable {
             key: "inspection_list/\(enterprise.id)/\(projection.year)", kind: .inspectionList, severity: .notice,
             enterprise: reference(enterprise), subject: enterprise.id, period: "\(projection.year)..\(dayLabel(dayEnd - 1))",
             measured: projection.projectedTce, limit: threshold,
-            completeness: Double(projection.completeDays)
-                / max(1, Double(dayEnd - calendar.startOfDay("\(projection.year)-01-01")!) / 86_400_000),
+            completeness: Double(projection.completeDays) / max(1, projection.daysJudged),
             evidence: [
                 "tce_year_to_date": .number(projection.tceYearToDate), "complete_days": .number(Double(projection.completeDays)),
                 "projection": .text(projection.method),

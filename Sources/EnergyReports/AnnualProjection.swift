@@ -10,6 +10,8 @@ public struct AnnualProjection: Sendable, Hashable {
     public var tceYearToDate: Double
     /// Days of the year so far on which every energy meter of the enterprise had ≥ 90 % of its readings.
     public var completeDays: Int
+    /// Days of the year the data judged covers (from 1 January to the end of the data judged).
+    public var daysJudged: Double
     /// The projected year, tce; nil when the data cannot support a projection.
     public var projectedTce: Double?
     /// How it was projected, in Chinese, for the alert and the report.
@@ -27,6 +29,8 @@ public struct AnnualProjection: Sendable, Hashable {
         let year = Int(ISO8601Time.formatLocal(ms: throughMs - 1, timeZone: calendar.timeZone).prefix(4))!
         let yearStart = calendar.startOfDay("\(year)-01-01")!
         let yearDays = Double(calendar.startOfDay("\(year + 1)-01-01")! - yearStart) / 86_400_000
+        let lastYearStart = calendar.startOfDay("\(year - 1)-01-01")!
+        let lastYearDays = Double(yearStart - lastYearStart) / 86_400_000
         let energySeries = series.filter { $0.isAccounted && $0.energy != EnergyType.production.rawValue }
         let thisYear = try await days(store, configuration, calendar, energySeries, fromMs: yearStart, toMs: throughMs)
         var lastYear: [String: [Int64: (kgce: Double, complete: Bool)]]?
@@ -35,18 +39,17 @@ public struct AnnualProjection: Sendable, Hashable {
             let days = thisYear[enterprise.id] ?? [:]
             let complete = days.values.filter(\.complete)
             var projection = AnnualProjection(
-                year: year, tceYearToDate: days.values.map(\.kgce).reduce(0, +) / 1000, completeDays: complete.count, projectedTce: nil,
-                method: "")
+                year: year, tceYearToDate: days.values.map(\.kgce).reduce(0, +) / 1000, completeDays: complete.count,
+                daysJudged: Double(throughMs - yearStart) / 86_400_000, projectedTce: nil, method: "")
             if complete.count >= minimumCompleteDays {
                 projection.projectedTce = complete.map(\.kgce).reduce(0, +) / Double(complete.count) * yearDays / 1000
                 projection.method = "按 \(complete.count) 个数据完整日的日均综合能耗推算全年"
             } else {
+                // Read only when some enterprise needs it: in January, mostly.
                 if lastYear == nil {
-                    let lastStart = calendar.startOfDay("\(year - 1)-01-01")!
-                    lastYear = try await Self.days(store, configuration, calendar, energySeries, fromMs: lastStart, toMs: yearStart)
+                    lastYear = try await Self.days(store, configuration, calendar, energySeries, fromMs: lastYearStart, toMs: yearStart)
                 }
                 let previous = lastYear?[enterprise.id] ?? [:]
-                let lastYearDays = Double(yearStart - calendar.startOfDay("\(year - 1)-01-01")!) / 86_400_000
                 if Double(previous.values.filter(\.complete).count) >= 0.9 * lastYearDays {
                     projection.projectedTce = previous.values.map(\.kgce).reduce(0, +) / 1000
                     projection.method = "取上年度（\(year - 1) 年）综合能耗"
@@ -70,8 +73,8 @@ public struct AnnualProjection: Sendable, Hashable {
         for row in try await store.rollups(enterprise: nil, resolution: .day, fromMs: fromMs, toMs: toMs) {
             guard let energy = EnergyType(rawValue: row.series.energy), energy != .production else { continue }
             if let factor = configuration.factors.factor(energy, enterprise: row.series.enterprise, atMs: row.bucketMs) {
-                let sign = row.series.quantity == "export" ? -1.0 : 1.0
-                kgce[row.series.enterprise, default: [:]][row.bucketMs, default: 0] += sign * row.amount.units * factor.kgcePerUnit
+                kgce[row.series.enterprise, default: [:]][row.bucketMs, default: 0] +=
+                    row.series.boundarySign * row.amount.units * factor.kgcePerUnit
             }
             if row.series.quantity == "consumption" { good[row.series.id, default: [:]][row.bucketMs] = row.good }
         }

@@ -105,7 +105,7 @@ public struct ConsumptionReport: Sendable {
                     }
                 }
                 let hasFactor = energy != nil && energy != .production
-                let sign = members[0].quantity == "export" ? -1.0 : 1.0
+                let sign = members[0].boundarySign
                 let lineGood = rows.map(\.good).reduce(0, +)
                 let lineExpected = members.map { Self.expectedSamples($0, from: start, to: min(end, horizon + 1)) }.reduce(0, +)
                 if members[0].quantity != "export" {

@@ -90,7 +90,7 @@ public struct ProductEvaluator: Sendable {
         let end = min(toMs, horizonMs + 1)
         for record in series where boundary.contains(record.meter) && record.quantity != "production" {
             guard let energy = EnergyType(rawValue: record.energy) else { continue }
-            let sign = record.quantity == "export" ? -1.0 : 1.0
+            let sign = record.boundarySign
             for row in days where row.series.id == record.id {
                 switch quota.basis {
                 case .comprehensive:

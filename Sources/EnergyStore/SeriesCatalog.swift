@@ -58,6 +58,9 @@ public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
 
     /// Whether accounting reads it: a consumption, export or production counter.
     public var isAccounted: Bool { kind == "counter" && ["consumption", "export", "production"].contains(quantity) }
+
+    /// How the series counts toward comprehensive consumption: energy sent out of the boundary is subtracted.
+    public var boundarySign: Double { quantity == "export" ? -1 : 1 }
 }
 
 extension EnergyStore {
