@@ -119,6 +119,18 @@ public enum ScenarioLoader {
             let duration = s.integer("duration_s", range: 1...Int(Int32.max))
             let parameter = s.number("parameter")
             s.finish()
+            // The same ranges as `metersim ctl`: out of them a value is nonsense on the wire or traps a conversion.
+            if let kind, let parameter {
+                if let allowed = kind.parameterRange {
+                    if !allowed.range.contains(parameter) {
+                        s.report(
+                            "parameter",
+                            "\(kind.rawValue) takes \(allowed.meaning), \(allowed.range.lowerBound)…\(allowed.range.upperBound)")
+                    }
+                } else {
+                    s.report("parameter", "\(kind.rawValue) takes no parameter")
+                }
+            }
             if let target, metersByID[target] == nil, !gatewayIDs.contains(target) {
                 s.report("target", "\"\(target)\" is neither a gateway nor a meter of \(configPath)")
             }

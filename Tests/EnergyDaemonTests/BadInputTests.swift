@@ -69,10 +69,16 @@ import Testing
         kind = "zero-glitch"
         target = "E01-main-power"
         at = "2026-01-01TZ"
+        [[faults]]
+        kind = "exception"
+        target = "E01-main-power"
+        at = "2026-01-02T00:00:00+08:00"
+        parameter = 300
         """.write(toFile: path, atomically: true, encoding: .utf8)
         let truth = try ChildProcess("metersim", ["truth", "--scenario", path, "--from", "2026-01-01", "--to", "2026-01-02"])
         let code = await truth.waitForExit()
         #expect(code == 64 || code == 65 || code == 78, "exit \(code.map(String.init) ?? "none"): \(truth.printed)")
         #expect(truth.printed.contains("\(path):8: faults[0].at"), "\(truth.printed)")
+        #expect(truth.printed.contains("\(path):13: faults[1].parameter: exception takes a Modbus exception code"), "\(truth.printed)")
     }
 }
