@@ -218,9 +218,15 @@ private struct PollLoop {
     /// tick (its last records stamped after it), or a simulated clock moving in 50 ms steps, could otherwise give a
     /// series two records at one time, and the store would keep only one. A clashing time moves by a millisecond.
     private mutating func stamped(_ samples: [Sample], meterAt index: Int) -> [Sample] {
+        let times = Set(samples.map(\.timestampMs))
+        // Nearly always nothing clashes: no table, no copy.
+        if times.isDisjoint(with: states[index].previousStamps) {
+            states[index].previousStamps = times
+            return samples
+        }
         var used = states[index].previousStamps
         var moved: [Int64: Int64] = [:]
-        for time in Set(samples.map(\.timestampMs)).sorted() {
+        for time in times.sorted() {
             var stamp = time
             while used.contains(stamp) { stamp += 1 }
             used.insert(stamp)
