@@ -96,8 +96,10 @@ public final class Daemon: Sendable {
             throw .configuration(error)
         }
         Self.applyOverrides(options, to: &configuration)
-        if let refusal = ConfigurationChange.refusal(from: nil, to: configuration) {
-            throw .configuration(ConfigErrors([ConfigError(file: options.configPath, line: 0, key: "enterprises", message: refusal)]))
+        do {
+            try ConfigurationChange.checkStart(configuration, file: options.configPath)
+        } catch {
+            throw .configuration(error)
         }
         // Before the database and the HTTP endpoint take descriptors: one below 1024 for each gateway's socket.
         let reserved = DescriptorReserve.shared.reserve(configuration.gateways.count)
@@ -210,16 +212,15 @@ public final class Daemon: Sendable {
         if databaseLost.load(ordering: .relaxed) {
             // Everything committed is still in the open file: copy it back to where it belongs, then let systemd
             // restart energyd on it.
+            let target: String
             do {
-                let target = try store.restoreToItsPath()
-                logger.critical("database saved after its file was deleted or replaced; restarting", metadata: ["saved_to": "\(target)"])
-                throw DaemonRunError.databaseRestored(path: target)
-            } catch let error as DaemonRunError {
-                throw error
+                target = try store.restoreToItsPath()
             } catch {
                 logger.critical("cannot save the database whose file was deleted", metadata: ["error": "\(error)"])
                 throw DaemonRunError.databaseLost(underlying: error)
             }
+            logger.critical("database saved after its file was deleted or replaced; restarting", metadata: ["saved_to": "\(target)"])
+            throw DaemonRunError.databaseRestored(path: target)
         }
     }
 

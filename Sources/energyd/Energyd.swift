@@ -27,9 +27,7 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do throws(ConfigErrors) {
             let configuration = try ConfigurationLoader.load(path: config)
-            if let refusal = ConfigurationChange.refusal(from: nil, to: configuration) {
-                throw ConfigErrors([ConfigError(file: config, line: 0, key: "enterprises", message: refusal)])
-            }
+            try ConfigurationChange.checkStart(configuration, file: config)
             print(
                 "\(config): ok: \(configuration.models.count) models, \(configuration.gateways.count) gateways, "
                     + "\(configuration.enterprises.count) enterprises, \(configuration.meters.count) meters, "

@@ -22,6 +22,14 @@ import Testing
         #expect(await nested.waitForExit() == 78)
         #expect(
             nested.printed.contains("\(deep):2: -: TOML syntax: arrays and inline tables nested more than 32 deep"), "\(nested.printed)")
+        // An empty file is refused by check-config and by run, as it is on SIGHUP.
+        let empty = deepDirectory.file("empty.toml")
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        for arguments in [["check-config", "--config", empty], ["run", "--config", empty]] {
+            let refused = try ChildProcess("energyd", arguments)
+            #expect(await refused.waitForExit() == 78, "\(arguments)")
+            #expect(refused.printed.contains("\(empty):0: enterprises: the configuration has no meters"), "\(refused.printed)")
+        }
 
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

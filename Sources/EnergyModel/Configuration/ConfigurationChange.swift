@@ -1,6 +1,13 @@
 /// Whether a configuration may replace the one in force: a file emptied or cut short by an editor, a failed
 /// deployment or a full disk must not stop the monitoring of a district.
 public enum ConfigurationChange {
+    /// Refuses `configuration` as the first one energyd runs (an empty or truncated `file`), as an error of `file`.
+    public static func checkStart(_ configuration: EnergyConfiguration, file: String) throws(ConfigErrors) {
+        if let refusal = refusal(from: nil, to: configuration) {
+            throw ConfigErrors([ConfigError(file: file, line: 0, key: "enterprises", message: refusal)])
+        }
+    }
+
     /// Why `next` is refused in place of `previous` (nil at start), or nil when it may be applied.
     public static func refusal(from previous: EnergyConfiguration?, to next: EnergyConfiguration) -> String? {
         let meters = Set(next.meters.map(\.meter.id))
