@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libmodbus, from the system (Debian: libmodbus-dev).
@@ -56,13 +59,28 @@ let package = Package(
         ),
         .target(
             name: "EnergyReports",
-            dependencies: ["EnergyModel", "EnergyStore"],
+            dependencies: ["EnergyModel", "EnergyStore", "Spreadsheet"],
+            swiftSettings: swiftSettings
+        ),
+        // Alerts and reports to people: webhooks, WeCom and DingTalk robots, e-mail; delivered from the store's outbox.
+        .target(
+            name: "AlertDelivery",
+            dependencies: [
+                "EnergyModel", "EnergyStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "EnergyDaemon",
             dependencies: [
-                "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports",
+                "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports", "AlertDelivery", "Spreadsheet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -155,6 +173,11 @@ let package = Package(
         .testTarget(
             name: "MeterSimulatorTests",
             dependencies: ["MeterSimulator", "CModbus", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AlertDeliveryTests",
+            dependencies: ["AlertDelivery", "EnergyStore", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

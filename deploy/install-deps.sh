@@ -2,9 +2,10 @@
 # Installs the Debian 12 packages energy-monitor builds and tests with (sudo when not root). Idempotent.
 set -euo pipefail
 # zlib1g-dev: ZIPFoundation (workbooks). systemd (systemd-analyze), python3-prometheus-client, python3-openpyxl,
-# libreoffice-calc-nogui and logrotate: the tests check the unit, /metrics, the exported workbooks and rotation.
+# libreoffice-calc-nogui and logrotate: the tests check the unit, /metrics, the exported workbooks and rotation;
+# python3-aiosmtpd and openssl: a real SMTP server and the certificates of the TLS receivers.
 packages=(libmodbus-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 systemd python3-prometheus-client python3-openpyxl
-    libreoffice-calc-nogui logrotate "$@")
+    libreoffice-calc-nogui logrotate python3-aiosmtpd openssl "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

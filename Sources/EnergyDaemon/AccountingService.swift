@@ -6,8 +6,9 @@ import Logging
 import ServiceLifecycle
 
 /// Accounts newly stored samples into rollups, then runs the alert checks, every `accounting_interval_ms` of real
-/// time; raises and clears alerts in the store and appends them to the alert log. On shutdown (after the writer's
-/// last commit) it makes one more pass.
+/// time; raises and clears alerts in the store (queueing their messages in the outbox in the same transaction) and
+/// appends them to the alert log; queues the monthly report once a month has closed. On shutdown (after the
+/// writer's last commit) it makes one more pass.
 struct AccountingService: Service {
     let store: EnergyStore
     let alertLog: AlertLog
@@ -66,7 +67,8 @@ struct AccountingService: Service {
                 let time = ISO8601Time.format(ms: batch.timeMs, timeZone: calendar.timeZone)
                 try await store.record(
                     raise: raise.map { AlertRecord($0, state: .raised, time: time) },
-                    clear: clear.map { AlertRecord($0, state: .cleared, time: time) }, atMs: batch.timeMs)
+                    clear: clear.map { AlertRecord($0, state: .cleared, time: time) }, atMs: batch.timeMs,
+                    routing: Self.routing(configuration.delivery))
                 for finding in raise {
                     logger.notice(
                         "alert raised",
@@ -79,11 +81,27 @@ struct AccountingService: Service {
                 }
             }
             try await progress.save(to: store)
+            for month in try await MonthlyReportMail(store: store, configuration: configuration).queueClosedMonths(
+                horizonMs: now, wallMs: SystemWallClock().nowMs())
+            {
+                logger.notice("monthly report queued", metadata: ["month": "\(month)"])
+            }
             let pending = try await store.pendingAlertLines()
             try await alertLog.append(pending.map(\.line))
             try await store.markLogged(pending)
         } catch {
             logger.error("alert checks failed; they are retried at the next pass", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension AccountingService {
+    /// How recorded alerts are queued for the configured routes; nil (nothing queued) without routes.
+    static func routing(_ delivery: DeliverySettings) -> OutboxRouting? {
+        guard !delivery.routes.isEmpty else { return nil }
+        // Real time, whatever clock the readings follow: retries and digests are for people.
+        return OutboxRouting(nowMs: SystemWallClock().nowMs(), digestIntervalMs: Int64(delivery.digestIntervalSeconds) * 1000) { record in
+            delivery.targets(record.kind, record.severity, jurisdiction: record.enterprise.jurisdiction, enterprise: record.enterprise.id)
         }
     }
 }

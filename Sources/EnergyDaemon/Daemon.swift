@@ -1,3 +1,4 @@
+import AlertDelivery
 import EnergyModel
 import EnergyStore
 import Foundation
@@ -81,6 +82,8 @@ public final class Daemon: Sendable {
     public let alertLog: AlertLog
     /// systemd's notification socket.
     public let notifier: SystemdNotifier
+    /// Delivers the outbox to the configured channels.
+    public let sender: OutboxSender
     private let startedMs: Int64
     private let logger: Logger
     private let current: Mutex<EnergyConfiguration>
@@ -124,6 +127,7 @@ public final class Daemon: Sendable {
         polling = PollingService(clock: options.clock, sink: writer, logger: logger, policy: options.pollingPolicy)
         alertLog = AlertLog(path: configuration.daemon.alertLogPath)
         notifier = SystemdNotifier()
+        sender = OutboxSender(store: store, settings: configuration.delivery, logger: logger)
         startedMs = options.clock.nowMs()
     }
 
@@ -152,7 +156,8 @@ public final class Daemon: Sendable {
             let gateways = await polling.running.map { ($0.gateway.id, $0.statistics.snapshot) }
             let text = MetricsText.render(
                 gateways: gateways, writer: writer.snapshot, databaseBytes: (try? await store.databaseBytes()) ?? 0,
-                openAlerts: (try? await store.openAlertCounts()) ?? [:])
+                openAlerts: (try? await store.openAlertCounts()) ?? [:], outbox: (try? await store.outboxBacklog()) ?? [],
+                deliveries: sender.channelCounts)
             return HTTPAnswer(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: text)
         default:
             return HTTPAnswer(status: .notFound, contentType: "text/plain", body: "energyd serves /healthz and /metrics\n")
@@ -193,6 +198,7 @@ public final class Daemon: Sendable {
         let watchdog = WatchdogService(notifier: notifier, health: { [self] in await self.health() }, logger: logger)
         var services: [Entry] = [
             Entry(service: accounting, serviceName: "accounting"),
+            Entry(service: DeliveryService(sender: sender), serviceName: "delivery"),
             Entry(service: WriterService(writer: writer), serviceName: "writer"),
             Entry(service: retention, serviceName: "retention"),
             Entry(service: polling, serviceName: "polling"),
@@ -252,6 +258,7 @@ public final class Daemon: Sendable {
             logger.error("configuration not reloaded; the previous one stays in force: \(refusal)")
             return false
         }
+        if next.delivery != previous.delivery { logger.notice("channels and routes reloaded") }
         if next.daemon != previous.daemon {
             logger.warning("changes to [daemon] take effect at the next restart")
             next.daemon = previous.daemon
@@ -261,6 +268,7 @@ public final class Daemon: Sendable {
             let seriesIDs = try await store.registerSeries(for: next)
             let outcome = await polling.apply(next, seriesIDs: seriesIDs)
             current.withLock { $0 = next }
+            sender.apply(next.delivery)
             logger.notice(
                 "configuration reloaded",
                 metadata: [
@@ -283,5 +291,14 @@ struct ReloadService: Service {
         await cancelWhenGracefulShutdown {
             for await _ in hangups { await daemon.reload() }
         }
+    }
+}
+
+/// Runs the outbox's sender until shutdown; a message in flight then is sent again at the next start.
+struct DeliveryService: Service {
+    let sender: OutboxSender
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await sender.run() }
     }
 }

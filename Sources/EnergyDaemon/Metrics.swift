@@ -1,3 +1,4 @@
+import AlertDelivery
 import EnergyModel
 import EnergyStore
 import Foundation
@@ -9,7 +10,8 @@ enum MetricsText {
     static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     static func render(
-        gateways: [(id: String, counters: GatewayCounters)], writer: WriterCounters, databaseBytes: Int64, openAlerts: [String: Int]
+        gateways: [(id: String, counters: GatewayCounters)], writer: WriterCounters, databaseBytes: Int64, openAlerts: [String: Int],
+        outbox: [OutboxBacklog] = [], deliveries: [String: ChannelCounts] = [:]
     ) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
@@ -75,6 +77,32 @@ enum MetricsText {
         family("energyd_open_alerts", "gauge", "Alerts raised and not cleared, by kind.")
         for (kind, count) in openAlerts.sorted(by: { $0.key < $1.key }) {
             sample("energyd_open_alerts", Double(count), labels: [("kind", kind)])
+        }
+        family(
+            "energyd_outbox_messages", "gauge",
+            "Outbox messages by channel and state (pending, held for a digest, delivered, dead, merged).")
+        for line in outbox {
+            sample("energyd_outbox_messages", Double(line.count), labels: [("channel", line.channel), ("state", line.state.rawValue)])
+        }
+        family("energyd_outbox_oldest_pending_seconds", "gauge", "Age of the oldest message waiting to be delivered, by channel.")
+        let nowMs = SystemWallClock().nowMs()
+        for line in outbox where line.state == .pending {
+            sample(
+                "energyd_outbox_oldest_pending_seconds", Double(max(0, nowMs - line.oldestCreatedAtMs)) / 1000,
+                labels: [("channel", line.channel)])
+        }
+        for (name, help, value) in [
+            (
+                "energyd_outbox_delivered_total", "Messages acknowledged by their channel since start.",
+                { (c: ChannelCounts) in c.delivered }
+            ),
+            ("energyd_outbox_failed_attempts_total", "Delivery attempts that failed since start.", { (c: ChannelCounts) in c.failed }),
+            ("energyd_outbox_given_up_total", "Messages moved to the dead letters since start.", { (c: ChannelCounts) in c.givenUp }),
+        ] {
+            family(name, "counter", help)
+            for (channel, counts) in deliveries.sorted(by: { $0.key < $1.key }) {
+                sample(name, Double(value(counts)), labels: [("channel", channel)])
+            }
         }
         return out
     }

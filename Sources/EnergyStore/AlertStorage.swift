@@ -27,10 +27,10 @@ extension EnergyStore {
         try await database.read { db in Set(try String.fetchAll(db, sql: "SELECT key FROM alerts WHERE cleared_at IS NULL")) }
     }
 
-    /// Raises and clears alerts in one transaction; an alert already open for a key is not raised again.
-    public func record(raise: [AlertRecord], clear: [AlertRecord], atMs timeMs: Int64) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    /// Raises and clears alerts in one transaction; an alert already open for a key is not raised again. With
+    /// `routing`, each raise and clear is queued in the outbox in the same transaction: recorded means queued.
+    public func record(raise: [AlertRecord], clear: [AlertRecord], atMs timeMs: Int64, routing: OutboxRouting? = nil) async throws {
+        let encoder = Self.alertEncoder
         try await database.write { db in
             for record in raise {
                 let json = String(decoding: try encoder.encode(record), as: UTF8.self)
@@ -43,12 +43,14 @@ extension EnergyStore {
                         record.key, record.kind.rawValue, record.severity.rawValue, record.enterprise.id, record.subject, timeMs, json,
                         record.key,
                     ])
+                if db.changesCount > 0, let routing { try Self.enqueue(record, alertID: db.lastInsertedRowID, routing: routing, db) }
             }
             for record in clear {
                 let json = String(decoding: try encoder.encode(record), as: UTF8.self)
-                try db.execute(
-                    sql: "UPDATE alerts SET cleared_at = ?, cleared_record = ? WHERE key = ? AND cleared_at IS NULL",
+                let cleared = try Int64.fetchAll(
+                    db, sql: "UPDATE alerts SET cleared_at = ?, cleared_record = ? WHERE key = ? AND cleared_at IS NULL RETURNING id",
                     arguments: [timeMs, json, record.key])
+                if let routing { for id in cleared { try Self.enqueue(record, alertID: id, routing: routing, db) } }
             }
         }
     }

@@ -188,6 +188,34 @@ public final class EnergyStore: Sendable {
         migrator.registerMigration("v5-runs-continuously") { db in
             try db.execute(sql: "ALTER TABLE series ADD COLUMN runs_continuously INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v6-outbox") { db in
+            // Messages to people, written in the transaction that raises or clears their alert, deleted only when
+            // old and delivered; `instance` names this store in idempotency keys, so two districts never collide.
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY,
+                        channel TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        alert_id INTEGER,
+                        payload TEXT NOT NULL,
+                        attachment BLOB,
+                        created_at INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        digest_id INTEGER,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        retry_since INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        last_error TEXT,
+                        delivered_at INTEGER,
+                        dedupe_key TEXT,
+                        UNIQUE (channel, dedupe_key)
+                    );
+                    CREATE INDEX outbox_due ON outbox (channel, state, next_attempt_at);
+                    CREATE TABLE store_identity (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                    INSERT INTO store_identity (name, value) VALUES ('instance', lower(hex(randomblob(8))));
+                    """)
+        }
         return migrator
     }
 }

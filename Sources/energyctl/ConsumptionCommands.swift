@@ -66,7 +66,7 @@ struct Consumption: AsyncParsableCommand {
             .report(enterprise: enterprise, fromMs: fromMs, toMs: toMs, by: resolution)
         guard !lines.isEmpty else { throw ValidationError("no accounted meters for enterprise \(enterprise)") }
         if let output = try workbookPath(format, output) {
-            try Workbook.write(ExportSheets.consumption(lines, totals: totals, enterprise: enterprise, zh: lang == .zh), to: output)
+            try Workbook.write(ReportSheets.consumption(lines, totals: totals, enterprise: enterprise, zh: lang == .zh), to: output)
             return
         }
         switch format {
@@ -155,19 +155,6 @@ struct Rebuild: AsyncParsableCommand {
         let energyStore = try await EnergyStore.open(path: path)
         let pass = try await energyStore.rebuild(fromMs: fromMs, toMs: toMs, calendar: configuration.calendar)
         print("rebuilt \(pass.seriesUpdated) series from \(pass.readings) readings: \(pass.quarters) 15-minute buckets")
-    }
-}
-
-/// An energy line's name in a table: the energy type, its export, or the product counted.
-func energyName(_ line: ConsumptionLine, zh: Bool) -> String {
-    let energy = EnergyType(rawValue: line.energy)
-    switch (zh, line.quantity) {
-    case (true, "production"): return "产量 \(line.product ?? "")"
-    case (false, "production"): return "production \(line.product ?? "")"
-    case (true, "export"): return "外供\(energy?.chineseName ?? line.energy)"
-    case (false, "export"): return "\(line.energy) exported"
-    case (true, _): return energy?.chineseName ?? line.energy
-    case (false, _): return line.energy
     }
 }
 

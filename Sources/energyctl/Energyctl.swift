@@ -9,7 +9,7 @@ struct Energyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energyctl",
         abstract: "Reads what energyd stored: samples, consumption, inspection reports and alerts; enters production figures.",
-        subcommands: [Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self])
+        subcommands: [Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Outbox.self])
 }
 
 /// Where the database is: named directly, or taken from the configuration.

@@ -57,7 +57,7 @@ struct EnterpriseCommand: AsyncParsableCommand {
         }
         let zh = options.lang == .zh
         if let output = try workbookPath(options.format, options.output) {
-            try Workbook.write(ExportSheets.enterprise(report, zh: zh), to: output)
+            try Workbook.write(ReportSheets.enterprise(report, zh: zh), to: output)
             return
         }
         switch options.format {
@@ -142,7 +142,7 @@ struct District: AsyncParsableCommand {
         let report = try await reports.district(period: period)
         let zh = options.lang == .zh
         if let output = try workbookPath(options.format, options.output) {
-            try Workbook.write(ExportSheets.district(report, zh: zh), to: output)
+            try Workbook.write(ReportSheets.district(report, zh: zh), to: output)
             return
         }
         switch options.format {

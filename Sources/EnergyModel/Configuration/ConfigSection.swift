@@ -138,6 +138,19 @@ public final class ConfigSection {
         return value
     }
 
+    /// An array of strings (may be empty).
+    public func strings(_ key: String) -> [String]? {
+        guard let node = node(key, required: false) else { return nil }
+        guard case .array(let items) = node.value,
+            case let texts = items.compactMap({ item -> String? in if case .string(let text) = item.value { text } else { nil } }),
+            texts.count == items.count
+        else {
+            wrongType(key, node, expected: "an array of strings")
+            return nil
+        }
+        return texts
+    }
+
     /// A boolean.
     public func boolean(_ key: String) -> Bool? {
         guard let node = node(key, required: false) else { return nil }

@@ -143,14 +143,21 @@ private struct Builder {
     var factorEntries: [(enterprise: String?, energy: EnergyType, kgce: Double, from: String, source: String, origin: Origin)] = []
     /// Models with an invalid point: their accounting checks would only repeat those errors.
     var incompleteModels: Set<String> = []
+    var delivery: DeliveryReader
 
-    init(diagnostics: Diagnostics) { self.diagnostics = diagnostics }
+    init(diagnostics: Diagnostics) {
+        self.diagnostics = diagnostics
+        delivery = DeliveryReader(diagnostics: diagnostics)
+    }
 
     mutating func read(_ root: ConfigSection, isMain: Bool) {
         if isMain {
             if let section = root.section("daemon") { daemon = readDaemon(section) }
-        } else if root.table["daemon"] != nil {
-            root.report("daemon", "[daemon] belongs in the main configuration file only")
+            delivery.read(root)
+        } else {
+            for key in ["daemon", "delivery", "channels", "routes"] where root.node(key) != nil {
+                root.report(key, "[\(key)] belongs in the main configuration file only")
+            }
         }
         for (name, section) in root.namedSections("models") { readModel(name, section) }
         for (name, section) in root.namedSections("gateways") { readGateway(name, section) }
@@ -566,7 +573,9 @@ private struct Builder {
                 "\(gateways.count) gateways configured; one energyd polls at most \(ConfigurationLoader.maxGateways) (libmodbus waits with select(), which cannot watch sockets numbered 1024 or above)"
             )
         }
+        delivery.check(enterprises: enterprises)
         return EnergyConfiguration(
-            daemon: daemon, models: models, gateways: gateways, enterprises: enterprises, factors: factorTable(), quotas: quotas)
+            daemon: daemon, models: models, gateways: gateways, enterprises: enterprises, factors: factorTable(), quotas: quotas,
+            delivery: delivery.settings)
     }
 }

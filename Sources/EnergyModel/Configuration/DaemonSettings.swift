@@ -96,12 +96,14 @@ public struct EnergyConfiguration: Sendable, Hashable {
     public var factors: CoalFactorTable
     /// Quota standards by id.
     public var quotas: [String: QuotaStandard]
+    /// Notification channels, routes and the monthly report's recipients.
+    public var delivery: DeliverySettings
 
     /// Creates a configuration; `ConfigurationLoader` builds validated ones from TOML.
     public init(
         daemon: DaemonSettings = DaemonSettings(), models: [String: MeterModel] = [:],
         gateways: [String: GatewayConfig] = [:], enterprises: [EnterpriseConfig] = [], factors: CoalFactorTable = CoalFactorTable(),
-        quotas: [String: QuotaStandard] = [:]
+        quotas: [String: QuotaStandard] = [:], delivery: DeliverySettings = DeliverySettings()
     ) {
         self.daemon = daemon
         self.models = models
@@ -109,6 +111,7 @@ public struct EnergyConfiguration: Sendable, Hashable {
         self.enterprises = enterprises
         self.factors = factors
         self.quotas = quotas
+        self.delivery = delivery
     }
 
     /// Every meter with its enterprise, in configuration order.

@@ -1,0 +1,72 @@
+import AlertDelivery
+import EnergyModel
+import EnergyReports
+import EnergyStore
+import Foundation
+import Spreadsheet
+
+/// Queues the district report workbook of each closed month for the `[delivery] monthly_report` channels.
+///
+/// A month is closed when the stored readings have passed its end by the day-close delay (its last day's data
+/// are in). The first month reported is the one energyd first ran in; a month that closed while energyd was
+/// stopped is reported at the next pass. Queueing and moving the position on happen in one transaction.
+struct MonthlyReportMail {
+    /// check_progress name of the start of the next month to report.
+    static let progressName = "monthly_report_next"
+
+    let store: EnergyStore
+    let configuration: EnergyConfiguration
+
+    /// Queues every month closed by `horizonMs` (newest stored reading) not yet queued; returns their labels.
+    func queueClosedMonths(horizonMs: Int64, wallMs: Int64) async throws -> [String] {
+        let channels = configuration.delivery.monthlyReportChannels
+        guard !channels.isEmpty else { return [] }
+        let reports = InspectionReports(store: store, configuration: configuration)
+        let calendar = reports.calendar
+        var month: Int64
+        if let saved = try await store.checkProgress()[Self.progressName] {
+            month = saved
+        } else {
+            month = calendar.start(of: .month, containing: horizonMs)
+            try await store.saveCheckProgress([Self.progressName: month])
+        }
+        var queued: [String] = []
+        while case let end = calendar.next(.month, after: month), end + Int64(configuration.daemon.dayCloseDelaySeconds) * 1000 <= horizonMs
+        {
+            let label = String(ISO8601Time.formatLocal(ms: month, timeZone: calendar.timeZone).prefix(7))
+            guard let period = ReportPeriod(label, calendar: calendar) else { break }
+            let report = try await reports.district(period: period)
+            let fileName = "区域能耗月报-\(label).xlsx"
+            let payload = ReportPayload(month: label, summary: Self.summary(report), fileName: fileName)
+            let json = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
+            try await store.enqueueReport(
+                month: label, channels: channels, payload: json, attachment: try Workbook.data(ReportSheets.district(report, zh: true)),
+                nowMs: wallMs, progress: (Self.progressName, end))
+            queued.append(label)
+            month = end
+        }
+        return queued
+    }
+
+    /// The figures the inspection team reads first, in Chinese.
+    static func summary(_ report: DistrictReport) -> String {
+        let total = report.total
+        func list(_ names: [String]) -> String { names.isEmpty ? "无" : names.joined(separator: "、") }
+        var lines = [
+            "\(report.period) 区域能耗月报",
+            "企业 \(total.enterprises) 家，计量表在线 \(total.metersOnline)/\(total.meters)，综合能耗 \(String(format: "%.1f", total.comprehensiveTce)) tce",
+        ]
+        if let rate = total.complianceRate {
+            let verdict = rate >= report.complianceTarget ? "达标" : "未达标"
+            lines.append(
+                "对标达标率（\(report.benchmarkLevel) 级及以上）\(String(format: "%.1f%%", rate * 100))（\(total.benchmarkMet)/\(total.benchmarkJudged)），目标 ≥ \(Int(report.complianceTarget * 100))%：\(verdict)"
+            )
+        } else {
+            lines.append("对标达标率：无可判定产品")
+        }
+        lines.append("超限额企业：\(list(total.overQuota))")
+        lines.append("数据不足（计入未达标）：\(list(total.insufficientData))")
+        lines.append("年综合能耗 ≥ 1000 tce 名单：\(list(total.inspectionList))")
+        return lines.joined(separator: "\n")
+    }
+}
