@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "AlertDelivery",
             dependencies: [
-                "EnergyModel", "EnergyStore",
+                "EnergyModel", "EnergyStore", "EnergyReports", "Spreadsheet",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "EnergyDaemon",
             dependencies: [
-                "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports", "AlertDelivery", "Spreadsheet",
+                "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports", "AlertDelivery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -167,7 +167,10 @@ let package = Package(
             ], swiftSettings: swiftSettings),
         .testTarget(
             name: "EnergyReportsTests",
-            dependencies: ["EnergyReports", "EnergyStore", "MeterSimulator", "TestSupport"],
+            dependencies: [
+                "EnergyReports", "EnergyStore", "MeterSimulator", "TestSupport", "AlertDelivery",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

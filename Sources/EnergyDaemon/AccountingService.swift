@@ -1,3 +1,4 @@
+import AlertDelivery
 import EnergyModel
 import EnergyReports
 import EnergyStore

@@ -1,4 +1,3 @@
-import AlertDelivery
 import EnergyModel
 import EnergyReports
 import EnergyStore
@@ -10,15 +9,20 @@ import Spreadsheet
 /// A month is closed when the stored readings have passed its end by the day-close delay (its last day's data
 /// are in). The first month reported is the one energyd first ran in; a month that closed while energyd was
 /// stopped is reported at the next pass. Queueing and moving the position on happen in one transaction.
-struct MonthlyReportMail {
+public struct MonthlyReportMail {
     /// check_progress name of the start of the next month to report.
-    static let progressName = "monthly_report_next"
+    public static let progressName = "monthly_report_next"
 
     let store: EnergyStore
     let configuration: EnergyConfiguration
 
+    public init(store: EnergyStore, configuration: EnergyConfiguration) {
+        self.store = store
+        self.configuration = configuration
+    }
+
     /// Queues every month closed by `horizonMs` (newest stored reading) not yet queued; returns their labels.
-    func queueClosedMonths(horizonMs: Int64, wallMs: Int64) async throws -> [String] {
+    public func queueClosedMonths(horizonMs: Int64, wallMs: Int64) async throws -> [String] {
         let channels = configuration.delivery.monthlyReportChannels
         guard !channels.isEmpty else { return [] }
         let reports = InspectionReports(store: store, configuration: configuration)
