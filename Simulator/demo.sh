@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end: metersim serves the demo district on an accelerated clock, energyd polls it over
 # Modbus TCP with the shipped configuration for a simulated month, then energyctl shows the district report,
-# an enterprise's report and the alerts raised.
+# an enterprise's report and the alerts raised. Alerts and the monthly report are delivered, as they would be to
+# the inspection team, to two receivers on this machine: a stand-in for 龙河镇's WeCom group robot and a real SMTP
+# server (aiosmtpd, STARTTLS) standing in for the inspection mailbox.
 #
 #   Simulator/demo.sh [DAYS]     simulated days (default 31: January 2026 in about 65 s)
 #
@@ -29,6 +31,50 @@ sed -e "s#^database = .*#database = \"$work/energy.sqlite\"#" \
     -e "s#^write_flush_interval_ms = .*#write_flush_interval_ms = 50#" \
     -e "s#^accounting_interval_ms = .*#accounting_interval_ms = 100#" \
     Config/energyd.toml >"$work/energyd.toml"
+# Local receivers for the alerts: 龙河镇's over-quota alerts to "its WeCom group", everything critical and the
+# monthly report workbook to "the inspection mailbox".
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+/usr/bin/python3 -u Tests/Receivers/webhook_receiver.py --log "$work/wecom.jsonl" --wecom-key demo >"$work/wecom.out" 2>&1 &
+wecom=$!
+/usr/bin/python3 -u Tests/Receivers/smtp_receiver.py --log "$work/mail.jsonl" --security starttls --cert "$work/cert.pem" \
+    --key "$work/key.pem" --user energyd --password demo >"$work/mail.out" 2>&1 &
+mail=$!
+trap 'kill $wecom $mail 2>/dev/null || true' EXIT
+for out in "$work/wecom.out" "$work/mail.out"; do
+    for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.1; done
+done
+printf 'demo\n' >"$work/smtp-password" && chmod 600 "$work/smtp-password"
+cat >>"$work/energyd.toml" <<TOML
+
+[delivery]
+title = "宿城区能耗在线监测（演示）"
+monthly_report = ["inspection-mail"]
+
+[channels.longhe-wecom]
+type = "wecom"
+url = "http://127.0.0.1:$(awk '{print $2}' "$work/wecom.out")/wecom?key=demo"
+
+[channels.inspection-mail]
+type = "email"
+smtp_host = "127.0.0.1"
+smtp_port = $(awk '{print $2}' "$work/mail.out")
+security = "starttls"
+ca_file = "$work/cert.pem"
+username = "energyd"
+password_file = "$work/smtp-password"
+from = "energyd@localhost"
+to = ["jiancha@localhost"]
+
+[[routes]]
+channels = ["longhe-wecom"]
+kinds = ["quota_exceeded", "quota_early_warning"]
+jurisdictions = ["龙河镇"]
+
+[[routes]]
+channels = ["inspection-mail"]
+levels = ["critical"]
+TOML
 "$bin/energyd" check-config --config "$work/energyd.toml"
 # Both processes read the same simulated time: the same start, speed and anchor (real ms when it reads $start).
 anchor=$(( $(date +%s%3N) + 300 ))
@@ -38,15 +84,20 @@ clock=(--clock-start "$start" --clock-speed "$speed" --clock-anchor "$anchor")
 sim=$!
 "$bin/energyd" run --config "$work/energyd.toml" "${clock[@]}" 2>"$work/energyd.log" &
 daemon=$!
-trap 'kill $daemon $sim 2>/dev/null || true' EXIT
+trap 'kill $daemon $sim $wecom $mail 2>/dev/null || true' EXIT
 
 # Run past the last day's end by two simulated hours, so that the month closes and is checked.
 run_ms=$(( (days * 86400 + 7200) * 1000 / speed + 300 + 300 ))
 echo "== simulating $days days of the demo district ($(( run_ms / 1000 )) s): metersim pid $sim, energyd pid $daemon"
 sleep "$(( run_ms / 1000 )).$(( run_ms % 1000 ))"
+# The month's report was queued as it closed: let the outbox empty (a few seconds at most) before stopping.
+for _ in $(seq 100); do
+    [ "$("$bin/energyctl" outbox list --config "$work/energyd.toml" --state pending --format csv | wc -l)" -le 1 ] && break
+    sleep 0.2
+done
 kill -TERM "$daemon"; wait "$daemon" || { echo "energyd failed; see $work/energyd.log"; exit 1; }
 kill -TERM "$sim"; wait "$sim" || true
-trap - EXIT
+trap 'kill $wecom $mail 2>/dev/null || true' EXIT
 
 echo "== metersim: $(tail -n 1 "$work/metersim.out")"
 ctl=("$bin/energyctl")
@@ -58,5 +109,20 @@ echo
 echo
 echo "== alerts raised (energyctl alerts; the log is $work/alerts.jsonl)"
 "${ctl[@]}" alerts --config "$work/energyd.toml"
+echo
+echo "== delivered (energyctl outbox list): $(grep -c . "$work/wecom.jsonl" 2>/dev/null || echo 0) message(s) to 龙河镇's WeCom group, $(grep -c . "$work/mail.jsonl" 2>/dev/null || echo 0) mail(s) to the inspection mailbox"
+/usr/bin/python3 - "$work" <<'PY'
+import json, os, sys
+def received(name):
+    path = os.path.join(sys.argv[1], name)
+    return [json.loads(line) for line in open(path, encoding="utf-8")] if os.path.exists(path) else []
+for message in received("wecom.jsonl"):
+    print("企业微信群 ←", message["payload"]["text"]["content"].splitlines()[0])
+for mail in received("mail.jsonl"):
+    names = ", ".join(a["name"] for a in mail["attachments"])
+    print("邮件 ←", mail["subject"], f"（附件 {names}）" if names else "")
+PY
+kill $wecom $mail 2>/dev/null || true
+trap - EXIT
 echo
 echo "Files: $work (energy.sqlite, alerts.jsonl, energyd.log, metersim.log). More: energyctl consumption --config $work/energyd.toml --enterprise E01 --from 2026-01-01 --to 2026-02-01"

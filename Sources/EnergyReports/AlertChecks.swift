@@ -124,16 +124,20 @@ public struct AlertChecks: Sendable {
     func offline(nowMs: Int64, open: Set<String>, series: [SeriesRecord]) async throws -> [AlertFinding] {
         let offlineAfter = Int64(configuration.daemon.offlineAfterSeconds) * 1000
         var lastGood: [String: Int64] = [:]
+        /// Meters that ever gave a good reading, and when last: only they can count as answering.
+        var lastRead: [String: Int64] = [:]
         let times = try await store.lastGoodSamplesMs(seriesIDs: series.map(\.id))
         // A meter is as recent as its most recent series: one silent counter does not make an answering meter offline.
         for record in series {
             lastGood[record.meter] = max(lastGood[record.meter] ?? startedMs, times[record.id] ?? startedMs)
+            if let time = times[record.id] { lastRead[record.meter] = max(lastRead[record.meter] ?? time, time) }
         }
         var findings: [AlertFinding] = []
         for enterprise in configuration.enterprises {
             for (gatewayID, meters) in Dictionary(grouping: enterprise.meters, by: \.gateway).sorted(by: { $0.key < $1.key }) {
+                // A meter never read is not recent because energyd has just started: a restart must not clear its alert.
                 func recent(_ meter: MeterConfig) -> Bool {
-                    nowMs - (lastGood[meter.id] ?? startedMs) <= 2 * Int64(meter.intervalSeconds) * 1000
+                    lastRead[meter.id].map { nowMs - $0 <= 2 * Int64(meter.intervalSeconds) * 1000 } ?? false
                 }
                 let latest = meters.map { lastGood[$0.id] ?? startedMs }.max() ?? startedMs
                 let gatewaySilent = nowMs - latest >= offlineAfter

@@ -1,0 +1,77 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+import MeterSimulator
+import TestSupport
+import Testing
+
+/// energyd delivering its alerts to a real webhook receiver, killed with SIGKILL while the receiver holds a
+/// message unacknowledged: after a restart every message arrives, none lost, at most that one twice.
+@Suite(.serialized) struct DeliveryProcessTests {
+    @Test func killedBetweenSendAndAcknowledgementEveryMessageArrivesAndAtMostOneTwice() async throws {
+        let scenario = try ScenarioLoader.load(path: demoScenarioPath)
+        let harness = try await DaemonHarness.start(scenario, speed: 43_200)
+        defer { Task { await harness.stop() } }
+        let receiver = try await Receiver(
+            "webhook_receiver.py", ["--secret", "s3cret", "--hang", "1", "--hang-s", "600"], log: harness.directory.file("hooks.jsonl"))
+        defer { receiver.stop() }
+        // Three gateways nobody answers at: three gateway-offline alerts once the readings have moved on an hour.
+        var configuration = harness.simulator.configuration
+        let model = try #require(configuration.enterprises.first?.meters.first { $0.energy == .electricity }?.model)
+        for index in 1...3 {
+            configuration.gateways["dead\(index)"] = GatewayConfig(id: "dead\(index)", host: "127.0.0.1", port: index, timeoutMs: 100)
+            configuration.enterprises[0].meters.append(
+                MeterConfig(id: "dead-meter-\(index)", gateway: "dead\(index)", unitID: 1, model: model, energy: .electricity))
+        }
+        try harness.writeConfiguration(configuration)
+        let delivery = """
+
+            [delivery]
+            retry_first_s = 1
+            retry_max_s = 1
+
+            [channels.hook]
+            type = "webhook"
+            url = "http://127.0.0.1:\(receiver.port)/webhook"
+            secret = "s3cret"
+
+            [[routes]]
+            channels = ["hook"]
+            kinds = ["gateway_offline"]
+            """
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: harness.configPath))
+        try file.seekToEnd()
+        try file.write(contentsOf: Data(delivery.utf8))
+        try file.close()
+
+        let first = try harness.startDaemon()
+        // The receiver has the first message and holds its answer back: energyd dies before the acknowledgement.
+        #expect(await eventually(timeout: .seconds(60)) { receiver.received.count == 1 }, "\(first.printed.suffix(2000))")
+        first.send(SIGKILL)
+        _ = await first.waitForExit()
+
+        let second = try harness.startDaemon()
+        let store = try await EnergyStore.open(path: harness.databasePath)
+        let settled = await eventually(timeout: .seconds(60), interval: .milliseconds(100)) {
+            let messages = (try? await store.outboxMessages()) ?? []
+            return messages.count == 3 && messages.allSatisfy { $0.state == .delivered }
+        }
+        second.send(SIGTERM)
+        #expect(await second.waitForExit() == 0, "\(second.printed.suffix(2000))")
+        let outbox = try await store.outboxMessages().map { "\($0.id) \($0.state) \($0.lastError ?? "")" }
+        #expect(settled, "\(outbox)")
+
+        let instance = try await store.instanceName()
+        let delivered = Set(try await store.outboxMessages(states: [.delivered]).map { "\(instance)-\($0.id)" })
+        let ids = receiver.received.compactMap { $0["id"] as? String }
+        #expect(Set(ids) == delivered, "every message delivered arrived, under its idempotency key")
+        // The message held at the crash arrives again under the same key; nothing else twice.
+        #expect(ids.count == Set(ids).count + 1, "\(ids)")
+        #expect(ids.first == ids.dropFirst().first, "\(ids)")
+        let gateways = receiver.received.compactMap {
+            (($0["payload"] as? [String: Any])?["alerts"] as? [[String: Any]])?.first?["subject"] as? String
+        }
+        // Raised once each: the restart neither cleared nor raised them again.
+        #expect(Set(gateways) == ["dead1", "dead2", "dead3"])
+    }
+}
