@@ -17,7 +17,8 @@ final class MailCourier: Courier {
 
     func deliver(_ content: MessageContent, messageID: String) async throws {
         let message = MailMessage(
-            from: channel.from ?? "", to: channel.to, subject: content.subject, body: content.body, attachment: content.attachment,
+            fromName: content.title, from: channel.from ?? "", to: channel.to, subject: content.subject, body: content.body,
+            attachment: content.attachment,
             messageID: "<\(messageID)@energyd>", date: Date())
         do {
             try await withTimeout(seconds: channel.timeoutSeconds) { try await self.send(message) }

@@ -3,6 +3,8 @@ import Foundation
 /// An Internet message (RFC 5322 with MIME): a plain-text UTF-8 body in Base64, an optional attachment, Chinese
 /// headers as RFC 2047 encoded words. `rendered()` gives the DATA section, dot-stuffed and ending with the final dot.
 struct MailMessage {
+    /// The sender's display name.
+    var fromName: String
     var from: String
     var to: [String]
     var subject: String
@@ -13,7 +15,7 @@ struct MailMessage {
 
     func rendered() -> String {
         var headers = [
-            "From: \(Self.encodedWord("能耗在线监测")) <\(from)>", "To: " + to.joined(separator: ", "),
+            "From: \(Self.encodedWords(fromName)) <\(from)>", "To: " + to.joined(separator: ", "),
             "Subject: " + Self.encodedWords(subject), "Date: " + Self.rfc5322Date(date), "Message-ID: \(messageID)", "MIME-Version: 1.0",
         ]
         let text = ["Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: base64", "", Self.base64Lines(Data(body.utf8))]

@@ -5,6 +5,8 @@ import Foundation
 /// What an outbox message says, for people (Chinese) and for machines (the records): rendered when it is sent,
 /// from what was stored when it was queued.
 public struct MessageContent: Sendable {
+    /// The installation's name, the sender's name of e-mails.
+    public var title: String
     /// One line: the e-mail subject, the robot message's first line.
     public var subject: String
     /// Plain text, Chinese.
@@ -17,6 +19,7 @@ public struct MessageContent: Sendable {
     /// Renders `message` with the installation's `title`.
     public init(_ message: OutboxMessage, title: String) throws {
         let decoder = JSONDecoder()
+        self.title = title
         switch message.kind {
         case .alert:
             let record = try decoder.decode(AlertRecord.self, from: Data(message.payload.utf8))

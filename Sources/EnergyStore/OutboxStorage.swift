@@ -124,7 +124,14 @@ extension EnergyStore {
     @discardableResult
     /// Gathers `channel`'s held messages that are due into one digest message; returns its id, or nil when none is due.
     public func gatherDigest(channel: String, nowMs: Int64) async throws -> Int64? {
-        try await database.write { db in
+        // Asked every second per channel: a read says whether there is anything to write.
+        let due = try await database.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE channel = ? AND state = 'held' AND next_attempt_at <= ?)",
+                arguments: [channel, nowMs]) ?? false
+        }
+        guard due else { return nil }
+        return try await database.write { db in
             let held = try Row.fetchAll(
                 db, sql: "SELECT id, payload FROM outbox WHERE channel = ? AND state = 'held' AND next_attempt_at <= ? ORDER BY id",
                 arguments: [channel, nowMs])
