@@ -31,8 +31,8 @@ sed -e "s#^database = .*#database = \"$work/energy.sqlite\"#" \
     -e "s#^write_flush_interval_ms = .*#write_flush_interval_ms = 50#" \
     -e "s#^accounting_interval_ms = .*#accounting_interval_ms = 100#" \
     Config/energyd.toml >"$work/energyd.toml"
-# Local receivers for the alerts: 龙河镇's over-quota alerts to "its WeCom group", everything critical and the
-# monthly report workbook to "the inspection mailbox".
+# Local receivers for the alerts: 龙河镇's over-quota alerts to "its WeCom group", critical and warning alerts and
+# the monthly report workbook to "the inspection mailbox".
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 -subj /CN=localhost \
     -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
 /usr/bin/python3 -u Tests/Receivers/webhook_receiver.py --log "$work/wecom.jsonl" --wecom-key demo >"$work/wecom.out" 2>&1 &
@@ -73,7 +73,7 @@ jurisdictions = ["龙河镇"]
 
 [[routes]]
 channels = ["inspection-mail"]
-levels = ["critical"]
+levels = ["critical", "warning"]
 TOML
 "$bin/energyd" check-config --config "$work/energyd.toml"
 # Both processes read the same simulated time: the same start, speed and anchor (real ms when it reads $start).
@@ -90,9 +90,12 @@ trap 'kill $daemon $sim $wecom $mail 2>/dev/null || true' EXIT
 run_ms=$(( (days * 86400 + 7200) * 1000 / speed + 300 + 300 ))
 echo "== simulating $days days of the demo district ($(( run_ms / 1000 )) s): metersim pid $sim, energyd pid $daemon"
 sleep "$(( run_ms / 1000 )).$(( run_ms % 1000 ))"
-# The month's report was queued as it closed: let the outbox empty (a few seconds at most) before stopping.
-for _ in $(seq 100); do
-    [ "$("$bin/energyctl" outbox list --config "$work/energyd.toml" --state pending --format csv | wc -l)" -le 1 ] && break
+# The month's report is queued once its last day's data are in: wait (a few seconds at most) until it and every
+# alert message have been delivered before stopping.
+for _ in $(seq 150); do
+    "$bin/energyctl" outbox list --config "$work/energyd.toml" --format csv |
+        awk -F, '$3 == "report" && $5 == "delivered" { report = 1 } $5 == "pending" { pending = 1 } END { exit !(report && !pending) }' &&
+        break
     sleep 0.2
 done
 kill -TERM "$daemon"; wait "$daemon" || { echo "energyd failed; see $work/energyd.log"; exit 1; }

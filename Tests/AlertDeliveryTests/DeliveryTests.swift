@@ -111,6 +111,32 @@ import Testing
         #expect(first?.attempts == 3, "two answers of 500, then delivered")
     }
 
+    @Test func aReceiverDownForAWhileGetsEverythingWhenItComesBack() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // A port that was just free: nothing listens there until the receiver comes back on it.
+        let first = try await Receiver("webhook_receiver.py", ["--secret", "k"], log: directory.file("hooks.jsonl"))
+        let port = first.port
+        first.stop()
+        _ = await first.process.waitForExit()
+        // AsyncHTTPClient keeps trying to connect until the attempt's time is up: a short one, for two attempts.
+        let channel = ChannelConfig(name: "hook", kind: .webhook, url: "http://127.0.0.1:\(port)/webhook", secret: "k", timeoutSeconds: 2)
+        let setup = try await Setup(Self.settings([channel]))
+        defer { setup.directory.remove() }
+        try await setup.raise([Self.record("a"), Self.record("b")])
+        try await setup.running { () async throws in
+            #expect(await eventually(timeout: .seconds(20)) { (try? await setup.messages().first { $0.attempts >= 2 }) != nil })
+            #expect(try await setup.messages(.delivered).isEmpty)
+            let back = try await Receiver(
+                "webhook_receiver.py", ["--secret", "k", "--port", String(port)], log: directory.file("hooks.jsonl"))
+            defer { back.stop() }
+            #expect(await eventually(timeout: .seconds(20)) { (try? await setup.messages(.delivered).count) == 2 })
+            #expect(
+                back.received.compactMap { (($0["payload"] as? [String: Any])?["alerts"] as? [[String: Any]])?.first?["key"] as? String }
+                    == ["a", "b"])
+        }
+    }
+
     @Test func weComAndDingTalkRobotsGetTheirDocumentedMessagesAndErrcodesAreRetried() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -56,8 +56,19 @@ import Testing
             let messages = (try? await store.outboxMessages()) ?? []
             return messages.count == 3 && messages.allSatisfy { $0.state == .delivered }
         }
+        // /metrics shows the channel's queue and what this run delivered.
+        let line = second.printed.split(separator: "\n").first { $0.contains("serving /healthz") } ?? ""
+        let port = try #require(line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+        let metrics = try await offThePool { try HTTPGet.get(port: port, path: "/metrics") }.body
+        #expect(metrics.contains("energyd_outbox_messages{channel=\"hook\",state=\"delivered\"} 3"), "\(metrics.suffix(1500))")
+        #expect(metrics.contains("energyd_outbox_delivered_total{channel=\"hook\"} 3"), "the one held at the crash, and two more")
         second.send(SIGTERM)
         #expect(await second.waitForExit() == 0, "\(second.printed.suffix(2000))")
+        // energyctl shows the same.
+        let list = try ChildProcess("energyctl", ["outbox", "list", "--database", harness.databasePath, "--format", "json"])
+        #expect(await list.waitForExit() == 0)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.printed.utf8)) as? [[String: String]])
+        #expect(rows.map { $0["state"] } == ["delivered", "delivered", "delivered"] && rows.allSatisfy { $0["channel"] == "hook" })
         let outbox = try await store.outboxMessages().map { "\($0.id) \($0.state) \($0.lastError ?? "")" }
         #expect(settled, "\(outbox)")
 

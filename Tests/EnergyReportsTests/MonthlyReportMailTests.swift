@@ -26,8 +26,10 @@ import Testing
         configuration.delivery.monthlyReportChannels = ["team"]
         let mail = MonthlyReportMail(store: district.store, configuration: configuration)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        // energyd first ran in January: nothing has closed yet.
-        #expect(try await mail.queueClosedMonths(horizonMs: DistrictFiguresTests.january + 86_400_000, wallMs: now) == [])
+        // energyd's first reading a second before January: December, which closes within the day-close delay, was
+        // not watched; nothing has closed yet.
+        #expect(try await mail.queueClosedMonths(horizonMs: DistrictFiguresTests.january - 1000, wallMs: now) == [])
+        #expect(try await district.store.checkProgress()[MonthlyReportMail.progressName] == DistrictFiguresTests.january)
         // The readings have passed 1 February 00:30: January is queued, once however often the check runs.
         let horizon = try #require(try await district.store.newestSampleMs())
         #expect(try await mail.queueClosedMonths(horizonMs: horizon, wallMs: now) == ["2026-01"])
