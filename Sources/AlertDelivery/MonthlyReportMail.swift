@@ -7,8 +7,8 @@ import Spreadsheet
 /// Queues the district report workbook of each closed month for the `[delivery] monthly_report` channels.
 ///
 /// A month is closed when the stored readings have passed its end by the day-close delay (its last day's data
-/// are in). The first month reported is the one energyd first ran in (unless it closed within the day-close delay
-/// of energyd's first reading); a month that closed while energyd was
+/// are in). The first month reported is the first whole month energyd watched (one it started within the day-close
+/// delay of counts as whole); a month that closed while energyd was
 /// stopped is reported at the next pass. Queueing and moving the position on happen in one transaction.
 public struct MonthlyReportMail {
     /// check_progress name of the start of the next month to report.
@@ -32,8 +32,10 @@ public struct MonthlyReportMail {
         if let saved = try await store.checkProgress()[Self.progressName] {
             month = saved
         } else {
-            // A month that closes within the day-close delay of the first reading was not one energyd watched.
-            month = calendar.start(of: .month, containing: horizonMs + Int64(configuration.daemon.dayCloseDelaySeconds) * 1000)
+            // The first whole month watched: a part of a month would read as a collapse of the district's consumption.
+            let watchedFrom = horizonMs - Int64(configuration.daemon.dayCloseDelaySeconds) * 1000
+            month = calendar.start(of: .month, containing: watchedFrom)
+            if month < watchedFrom { month = calendar.next(.month, after: month) }
             try await store.saveCheckProgress([Self.progressName: month])
         }
         var queued: [String] = []

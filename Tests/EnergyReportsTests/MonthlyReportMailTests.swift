@@ -26,8 +26,7 @@ import Testing
         configuration.delivery.monthlyReportChannels = ["team"]
         let mail = MonthlyReportMail(store: district.store, configuration: configuration)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        // energyd's first reading a second before January: December, which closes within the day-close delay, was
-        // not watched; nothing has closed yet.
+        // energyd's first reading a second before January: December was not watched whole, January will be.
         #expect(try await mail.queueClosedMonths(horizonMs: DistrictFiguresTests.january - 1000, wallMs: now) == [])
         #expect(try await district.store.checkProgress()[MonthlyReportMail.progressName] == DistrictFiguresTests.january)
         // The readings have passed 1 February 00:30: January is queued, once however often the check runs.
@@ -65,5 +64,20 @@ import Testing
         #expect(last[6] as? Double == total["complianceRate"] as? Double)
         #expect(last[10] as? Double == total["comprehensiveTce"] as? Double)
         #expect(last[2] as? Double == Double(total["metersOnline"] as? Int ?? -1))
+    }
+
+    @Test func energydStartedMidMonthReportsFromTheNextWholeMonth() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        var configuration = EnergyConfiguration()
+        configuration.delivery.channels["team"] = ChannelConfig(name: "team", kind: .email)
+        configuration.delivery.monthlyReportChannels = ["team"]
+        let mail = MonthlyReportMail(store: store, configuration: configuration)
+        let fifteenth = DistrictFiguresTests.january + 14 * 86_400_000
+        #expect(try await mail.queueClosedMonths(horizonMs: fifteenth, wallMs: 0) == [])
+        // January closes: not reported (energyd saw half of it); February is the first.
+        #expect(try await mail.queueClosedMonths(horizonMs: DistrictFiguresTests.january + 32 * 86_400_000, wallMs: 0) == [])
+        #expect(try await store.checkProgress()[MonthlyReportMail.progressName] == DistrictFiguresTests.january + 31 * 86_400_000)
     }
 }
