@@ -82,16 +82,21 @@ struct AccountingService: Service {
                 }
             }
             try await progress.save(to: store)
-            for month in try await MonthlyReportMail(store: store, configuration: configuration).queueClosedMonths(
-                horizonMs: now, wallMs: SystemWallClock().nowMs())
-            {
-                logger.notice("monthly report queued", metadata: ["month": "\(month)"])
-            }
             let pending = try await store.pendingAlertLines()
             try await alertLog.append(pending.map(\.line))
             try await store.markLogged(pending)
         } catch {
             logger.error("alert checks failed; they are retried at the next pass", metadata: ["error": "\(error)"])
+        }
+        // Apart from the checks: a report that cannot be built must hold back no alert.
+        do {
+            for month in try await MonthlyReportMail(store: store, configuration: configuration).queueClosedMonths(
+                horizonMs: now, wallMs: SystemWallClock().nowMs())
+            {
+                logger.notice("monthly report queued", metadata: ["month": "\(month)"])
+            }
+        } catch {
+            logger.error("cannot queue the monthly report; retried at the next pass", metadata: ["error": "\(error)"])
         }
     }
 }
