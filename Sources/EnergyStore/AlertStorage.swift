@@ -175,13 +175,16 @@ extension EnergyStore {
 
     /// Saves named positions of the periodic checks; a nil value removes the name.
     public func saveCheckProgress(_ positions: [String: Int64?]) async throws {
-        try await database.write { db in
-            for (name, value) in positions {
-                if let value {
-                    try db.execute(sql: "INSERT OR REPLACE INTO check_progress (name, value) VALUES (?, ?)", arguments: [name, value])
-                } else {
-                    try db.execute(sql: "DELETE FROM check_progress WHERE name = ?", arguments: [name])
-                }
+        try await database.write { db in try Self.saveCheckProgress(positions, db) }
+    }
+
+    /// Saves named positions in the caller's transaction.
+    static func saveCheckProgress(_ positions: [String: Int64?], _ db: Database) throws {
+        for (name, value) in positions {
+            if let value {
+                try db.execute(sql: "INSERT OR REPLACE INTO check_progress (name, value) VALUES (?, ?)", arguments: [name, value])
+            } else {
+                try db.execute(sql: "DELETE FROM check_progress WHERE name = ?", arguments: [name])
             }
         }
     }

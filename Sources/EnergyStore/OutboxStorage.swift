@@ -165,14 +165,6 @@ extension EnergyStore {
         }
     }
 
-    /// When `channel`'s next pending or held message falls due, if any.
-    public func nextDueTime(channel: String) async throws -> Int64? {
-        try await database.read { db in
-            try Int64.fetchOne(
-                db, sql: "SELECT min(next_attempt_at) FROM outbox WHERE channel = ? AND state IN ('pending', 'held')", arguments: [channel])
-        }
-    }
-
     /// Records that the channel acknowledged message `id`.
     public func markDelivered(_ id: Int64, atMs: Int64) async throws {
         try await database.write { db in
@@ -256,8 +248,7 @@ extension EnergyStore {
                         """,
                     arguments: [channel, payload, attachment, nowMs, nowMs, nowMs, "report/\(month)"])
             }
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO check_progress (name, value) VALUES (?, ?)", arguments: [progress.name, progress.value])
+            try Self.saveCheckProgress([progress.name: progress.value], db)
         }
     }
 
