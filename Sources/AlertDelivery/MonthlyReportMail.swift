@@ -28,19 +28,22 @@ public struct MonthlyReportMail {
         guard !channels.isEmpty else { return [] }
         let reports = InspectionReports(store: store, configuration: configuration)
         let calendar = reports.calendar
+        let delay = Int64(configuration.daemon.dayCloseDelaySeconds) * 1000
         var month: Int64
         if let saved = try await store.checkProgress()[Self.progressName] {
             month = saved
         } else {
             // The first whole month watched: a part of a month would read as a collapse of the district's consumption.
-            let watchedFrom = horizonMs - Int64(configuration.daemon.dayCloseDelaySeconds) * 1000
+            let watchedFrom = horizonMs - delay
             month = calendar.start(of: .month, containing: watchedFrom)
             if month < watchedFrom { month = calendar.next(.month, after: month) }
             try await store.saveCheckProgress([Self.progressName: month])
         }
         var queued: [String] = []
-        while case let end = calendar.next(.month, after: month), end + Int64(configuration.daemon.dayCloseDelaySeconds) * 1000 <= horizonMs
-        {
+        // Closed by the rule the alert checks close months by, so the report and the quota checks agree on it.
+        let lastClosed = AlertChecks.lastClosedMonth(nowMs: horizonMs, dayCloseDelayMs: delay, calendar: calendar)
+        while month <= lastClosed {
+            let end = calendar.next(.month, after: month)
             let label = String(ISO8601Time.formatLocal(ms: month, timeZone: calendar.timeZone).prefix(7))
             guard let period = ReportPeriod(label, calendar: calendar) else { break }
             let report = try await reports.district(period: period)

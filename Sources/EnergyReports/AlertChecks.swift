@@ -97,8 +97,7 @@ public struct AlertChecks: Sendable {
             progress.lastQuotaCheckMs = nowMs
             day = closed
         }
-        // The month before the one holding the end of the last closed day is the last closed month.
-        let lastClosedMonth = calendar.start(of: .month, containing: calendar.start(of: .month, containing: closedUntil) - 1)
+        let lastClosedMonth = Self.lastClosedMonth(nowMs: nowMs, dayCloseDelayMs: delay, calendar: calendar)
         var month = progress.month.map { calendar.next(.month, after: $0) } ?? lastClosedMonth
         while month <= lastClosedMonth {
             let closed = calendar.next(.month, after: month)
@@ -107,6 +106,13 @@ public struct AlertChecks: Sendable {
             month = closed
         }
         return batches
+    }
+
+    /// Start of the last month all of whose days have closed by `nowMs` (a day closes `dayCloseDelayMs` after its end):
+    /// the month before the one holding the end of the last closed day.
+    public static func lastClosedMonth(nowMs: Int64, dayCloseDelayMs: Int64, calendar: CalendarBuckets) -> Int64 {
+        let closedUntil = calendar.start(of: .day, containing: nowMs - dayCloseDelayMs)
+        return calendar.start(of: .month, containing: calendar.start(of: .month, containing: closedUntil) - 1)
     }
 
     func reference(_ enterprise: EnterpriseConfig) -> AlertEnterprise {
