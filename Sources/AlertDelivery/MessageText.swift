@@ -52,7 +52,7 @@ public struct MessageContent: Sendable {
     /// The alert's own message with its figures, one per line.
     static func describe(_ record: AlertRecord) -> String {
         var lines = [
-            (record.state == .cleared ? "【已解除】" : "【\(severityName(record.severity))】") + record.kind.chinese, record.message,
+            (record.state == .cleared ? "【已解除】" : "【\(record.severity.chinese)】") + record.kind.chinese, record.message,
             "企业：\(record.enterprise.name)（\(record.enterprise.id)），\(record.enterprise.jurisdiction)",
             "对象：\(record.subject)　期间：\(record.period)",
         ]
@@ -62,14 +62,6 @@ public struct MessageContent: Sendable {
         if let completeness = record.completeness { lines.append("数据完整率：\(String(format: "%.1f%%", completeness * 100))") }
         lines.append((record.state == .cleared ? "解除时间：" : "发生时间：") + record.time)
         return lines.joined(separator: "\n")
-    }
-
-    static func severityName(_ severity: AlertSeverity) -> String {
-        switch severity {
-        case .critical: "严重"
-        case .warning: "警告"
-        case .notice: "提示"
-        }
     }
 }
 

@@ -35,6 +35,15 @@ public enum AlertKind: String, Sendable, Hashable, Codable, CaseIterable {
 /// How urgent an alert is.
 public enum AlertSeverity: String, Sendable, Hashable, Codable {
     case critical, warning, notice
+
+    /// Chinese name.
+    public var chinese: String {
+        switch self {
+        case .critical: "严重"
+        case .warning: "警告"
+        case .notice: "提示"
+        }
+    }
 }
 
 /// Whether a log line raises or clears an alert.
