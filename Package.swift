@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // libmodbus, from the system (Debian: libmodbus-dev).
@@ -77,10 +78,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The web console and JSON API (/ and /api/v1/), accounts and sessions, on energyd's HTTP server.
+        .target(
+            name: "WebConsole",
+            dependencies: [
+                "EnergyModel", "EnergyStore", "EnergyReports",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "EnergyDaemon",
             dependencies: [
-                "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports", "AlertDelivery",
+                "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports", "AlertDelivery", "WebConsole",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -101,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "energyctl",
             dependencies: [
-                "EnergyStore", "EnergyModel", "EnergyReports", "Spreadsheet",
+                "EnergyStore", "EnergyModel", "EnergyReports", "Spreadsheet", "WebConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -181,6 +197,16 @@ let package = Package(
         .testTarget(
             name: "AlertDeliveryTests",
             dependencies: ["AlertDelivery", "EnergyStore", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebConsoleTests",
+            dependencies: [
+                "WebConsole", "EnergyStore", "EnergyReports", "MeterSimulator", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

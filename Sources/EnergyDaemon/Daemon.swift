@@ -8,6 +8,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+import WebConsole
 
 /// How energyd was started.
 public struct DaemonOptions: Sendable {
@@ -84,9 +85,11 @@ public final class Daemon: Sendable {
     public let notifier: SystemdNotifier
     /// Delivers the outbox to the configured channels.
     public let sender: OutboxSender
+    /// The web console and JSON API on the HTTP endpoint.
+    public let console: WebConsole
     private let startedMs: Int64
     private let logger: Logger
-    private let current: Mutex<EnergyConfiguration>
+    private let current: CurrentConfiguration
     /// Set when the database file was deleted or replaced under the open store.
     let databaseLost = Atomic<Bool>(false)
 
@@ -119,7 +122,7 @@ public final class Daemon: Sendable {
         }
         self.options = options
         self.logger = logger
-        self.current = Mutex(configuration)
+        self.current = CurrentConfiguration(configuration)
         writer = SampleWriter(
             store: store, batchMaxSamples: configuration.daemon.writeBatchMaxSamples,
             flushIntervalMs: configuration.daemon.writeFlushIntervalMs, bufferMaxSamples: configuration.daemon.writeBufferMaxSamples,
@@ -128,6 +131,7 @@ public final class Daemon: Sendable {
         alertLog = AlertLog(path: configuration.daemon.alertLogPath)
         notifier = SystemdNotifier()
         sender = OutboxSender(store: store, settings: configuration.delivery, logger: logger)
+        console = WebConsole(store: store, configuration: { [current] in current.value }, logger: logger)
         startedMs = options.clock.nowMs()
     }
 
@@ -143,9 +147,13 @@ public final class Daemon: Sendable {
         return report
     }
 
-    /// Answers /healthz and /metrics.
-    func answer(_ path: String) async -> HTTPAnswer {
-        switch path {
+    /// Answers /healthz and /metrics, and passes the rest to the console.
+    func answer(_ request: HTTPRequest) async -> HTTPAnswer {
+        if let answer = await console.answer(request) { return answer }
+        guard request.method == .GET || request.method == .HEAD else {
+            return HTTPAnswer(status: .methodNotAllowed, contentType: "text/plain", body: "GET only\n")
+        }
+        switch request.path {
         case "/healthz":
             let report = await health()
             let encoder = JSONEncoder()
@@ -160,7 +168,8 @@ public final class Daemon: Sendable {
                 deliveries: sender.channelCounts)
             return HTTPAnswer(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: text)
         default:
-            return HTTPAnswer(status: .notFound, contentType: "text/plain", body: "energyd serves /healthz and /metrics\n")
+            return HTTPAnswer(
+                status: .notFound, contentType: "text/plain", body: "energyd serves the console at /, /api/v1/, /healthz and /metrics\n")
         }
     }
 
@@ -170,7 +179,7 @@ public final class Daemon: Sendable {
     }
 
     /// The configuration in force.
-    public var configuration: EnergyConfiguration { current.withLock { $0 } }
+    public var configuration: EnergyConfiguration { current.value }
 
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then shuts down in order.
     public func run() async throws {
@@ -185,7 +194,8 @@ public final class Daemon: Sendable {
             ])
         var http: HTTPService?
         if let endpoint = configuration.daemon.httpEndpoint {
-            http = try await HTTPService(host: endpoint.host, port: endpoint.port, logger: logger) { [self] path in await self.answer(path)
+            http = try await HTTPService(host: endpoint.host, port: endpoint.port, logger: logger) { [self] request in
+                await self.answer(request)
             }
         }
         typealias Entry = ServiceGroupConfiguration.ServiceConfiguration
@@ -267,7 +277,7 @@ public final class Daemon: Sendable {
         do {
             let seriesIDs = try await store.registerSeries(for: next)
             let outcome = await polling.apply(next, seriesIDs: seriesIDs)
-            current.withLock { $0 = next }
+            current.value = next
             sender.apply(next.delivery)
             logger.notice(
                 "configuration reloaded",
@@ -300,5 +310,17 @@ struct DeliveryService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await sender.run() }
+    }
+}
+
+/// The configuration in force, shared by the daemon and the console, replaced whole on reload.
+final class CurrentConfiguration: Sendable {
+    private let configuration: Mutex<EnergyConfiguration>
+
+    init(_ configuration: EnergyConfiguration) { self.configuration = Mutex(configuration) }
+
+    var value: EnergyConfiguration {
+        get { configuration.withLock { $0 } }
+        set { configuration.withLock { $0 = newValue } }
     }
 }

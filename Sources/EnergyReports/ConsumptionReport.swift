@@ -56,8 +56,7 @@ public struct ConsumptionReport: Sendable {
     public init(store: EnergyStore, configuration: EnergyConfiguration) {
         self.store = store
         self.configuration = configuration
-        self.calendar = CalendarBuckets(
-            timeZone: TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
+        self.calendar = configuration.calendar
     }
 
     /// Lines and totals of `enterprise` in [fromMs, toMs) by day or by month.

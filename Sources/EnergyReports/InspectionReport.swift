@@ -129,8 +129,7 @@ public struct InspectionReports: Sendable {
     public init(store: EnergyStore, configuration: EnergyConfiguration) {
         self.store = store
         self.configuration = configuration
-        self.calendar = CalendarBuckets(
-            timeZone: TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
+        self.calendar = configuration.calendar
     }
 
     /// One enterprise over `period`.

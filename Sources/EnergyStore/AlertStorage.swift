@@ -103,12 +103,17 @@ extension EnergyStore {
 
     // MARK: Production entered by hand
 
-    /// Records `quantity` of `product` made on the day starting at `dayMs` (replacing an earlier figure).
-    public func setProduction(enterprise: String, product: String, dayMs: Int64, quantity: Double, source: String) async throws {
+    /// Records `quantity` of `product` made on the day starting at `dayMs` (replacing an earlier figure), entered
+    /// by `source` at `enteredMs`.
+    public func setProduction(
+        enterprise: String, product: String, dayMs: Int64, quantity: Double, source: String, enteredMs: Int64? = nil
+    ) async throws {
         try await database.write { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO production (enterprise, product, day, quantity, source) VALUES (?, ?, ?, ?, ?)",
-                arguments: [enterprise, product, dayMs, quantity, source])
+                sql: """
+                    INSERT OR REPLACE INTO production (enterprise, product, day, quantity, source, entered_at) VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [enterprise, product, dayMs, quantity, source, enteredMs])
         }
     }
 

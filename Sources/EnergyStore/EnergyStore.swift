@@ -216,6 +216,43 @@ public final class EnergyStore: Sendable {
                     INSERT INTO store_identity (name, value) VALUES ('instance', lower(hex(randomblob(8))));
                     """)
         }
+        migrator.registerMigration("v7-accounts") { db in
+            // Console accounts; sessions and API tokens are stored as SHA-256 of the secret, so a copy of the file
+            // gives no way in; the audit log is only ever appended to.
+            try db.execute(
+                sql: """
+                    CREATE TABLE accounts (
+                        name TEXT PRIMARY KEY,
+                        role TEXT NOT NULL,
+                        scope TEXT NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        disabled INTEGER NOT NULL DEFAULT 0,
+                        created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE sessions (
+                        token_hash TEXT PRIMARY KEY,
+                        account TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,
+                        csrf TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE api_tokens (
+                        token_hash TEXT PRIMARY KEY,
+                        account TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,
+                        label TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE audit (
+                        id INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,
+                        account TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        detail TEXT NOT NULL,
+                        remote TEXT NOT NULL
+                    );
+                    ALTER TABLE production ADD COLUMN entered_at INTEGER;
+                    """)
+        }
         return migrator
     }
 }

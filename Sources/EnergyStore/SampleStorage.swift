@@ -144,3 +144,24 @@ extension EnergyStore {
         }
     }
 }
+
+extension EnergyStore {
+    /// The newest sample of each series (good or not) and the newest good one, in one read, along the (series, ts) key.
+    public func latestSamples(seriesIDs: [Int64]) async throws -> [Int64: (latest: Sample, lastGood: Sample?)] {
+        try await database.read { db in
+            let newest = try db.cachedStatement(sql: "SELECT ts, value, quality FROM samples WHERE series = ? ORDER BY ts DESC LIMIT 1")
+            let good = try db.cachedStatement(
+                sql: "SELECT ts, value, quality FROM samples WHERE series = ? AND quality = 0 ORDER BY ts DESC LIMIT 1")
+            func sample(_ row: Row?, _ id: Int64) -> Sample? {
+                guard let row else { return nil }
+                return Sample(seriesID: id, timestampMs: row[0], value: row[1], quality: SampleQuality(rawValue: row[2]) ?? .commFail)
+            }
+            var result: [Int64: (latest: Sample, lastGood: Sample?)] = [:]
+            for id in seriesIDs {
+                guard let latest = sample(try Row.fetchOne(newest, arguments: [id]), id) else { continue }
+                result[id] = (latest, latest.quality == .good ? latest : sample(try Row.fetchOne(good, arguments: [id]), id))
+            }
+            return result
+        }
+    }
+}

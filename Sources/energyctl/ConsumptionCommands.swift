@@ -29,12 +29,6 @@ struct PeriodOptions: ParsableArguments {
     }
 }
 
-extension EnergyConfiguration {
-    var calendar: CalendarBuckets {
-        CalendarBuckets(timeZone: TimeZone(identifier: daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
-    }
-}
-
 struct Consumption: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An enterprise's consumption per energy type, in standard coal, with completeness, by day or month.")

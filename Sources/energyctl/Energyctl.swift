@@ -9,7 +9,7 @@ struct Energyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energyctl",
         abstract: "Reads what energyd stored: samples, consumption, inspection reports and alerts; enters production figures.",
-        subcommands: [Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Outbox.self])
+        subcommands: [Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Outbox.self, User.self])
 }
 
 /// Where the database is: named directly, or taken from the configuration.
@@ -26,8 +26,9 @@ struct StoreOptions: ParsableArguments {
         return (path, TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
     }
 
-    /// The database path and the configuration (defaults when none is given).
-    func resolveWithConfiguration() throws -> (database: String, configuration: EnergyConfiguration) {
+    /// The database path and the configuration (defaults when none is given); with `mustExist` false the
+    /// database may be still to be created (accounts made before energyd's first start).
+    func resolveWithConfiguration(mustExist: Bool = true) throws -> (database: String, configuration: EnergyConfiguration) {
         var configuration = EnergyConfiguration()
         if let config {
             do {
@@ -39,7 +40,7 @@ struct StoreOptions: ParsableArguments {
         guard let path = database ?? (config != nil ? configuration.daemon.databasePath : nil) else {
             throw ValidationError("give --config or --database")
         }
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): no such database") }
+        guard !mustExist || FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): no such database") }
         return (path, configuration)
     }
 }

@@ -308,7 +308,8 @@ func addProduction(path: String, configuration: EnergyConfiguration, rows: [(Str
         }
         guard let day = configuration.calendar.startOfDay(date) else { throw ValidationError("\(date) is not a date (YYYY-MM-DD)") }
         guard quantity >= 0, quantity.isFinite else { throw ValidationError("quantity must be a number ≥ 0") }
-        try await store.setProduction(enterprise: enterprise, product: product, dayMs: day, quantity: quantity, source: source)
+        try await store.setProduction(
+            enterprise: enterprise, product: product, dayMs: day, quantity: quantity, source: source, enteredMs: SystemWallClock().nowMs())
     }
     print("recorded \(rows.count) production figure\(rows.count == 1 ? "" : "s")")
 }

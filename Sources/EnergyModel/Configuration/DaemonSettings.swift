@@ -119,3 +119,10 @@ public struct EnergyConfiguration: Sendable, Hashable {
         enterprises.flatMap { enterprise in enterprise.meters.map { (enterprise, $0) } }
     }
 }
+
+extension EnergyConfiguration {
+    /// Days and months in the configured time zone (China Standard Time when it is unknown).
+    public var calendar: CalendarBuckets {
+        CalendarBuckets(timeZone: TimeZone(identifier: daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
+    }
+}

@@ -5,16 +5,15 @@ import NIOCore
 import NIOHTTP1
 import TestSupport
 import Testing
-
-@testable import EnergyDaemon
+import WebConsole
 
 /// The HTTP side under abuse: bounded connections, idle ones closed, malformed requests answered once.
 @Suite struct HTTPServiceTests {
     func service(_ limits: HTTPLimits = .standard) async throws -> HTTPService {
         var logger = Logger(label: "http-test")
         logger.logLevel = .critical
-        return try await HTTPService(host: "127.0.0.1", port: 0, limits: limits, logger: logger) { path in
-            HTTPAnswer(status: .ok, contentType: "text/plain", body: "ok \(path)\n")
+        return try await HTTPService(host: "127.0.0.1", port: 0, limits: limits, logger: logger) { request in
+            HTTPAnswer(status: .ok, contentType: "text/plain", body: "ok \(request.path)\n")
         }
     }
 

@@ -1,0 +1,362 @@
+import EnergyModel
+import EnergyReports
+import EnergyStore
+import Foundation
+import NIOHTTP1
+
+/// The state of one meter: its points' newest readings and whether it answers.
+struct MeterState: Sendable, Codable {
+    struct Point: Sendable, Codable {
+        var point: String
+        var quantity: String
+        var unit: String
+        var lastTime: String?
+        var lastValue: Double?
+        var quality: String?
+        var lastGoodTime: String?
+        var lastGoodValue: Double?
+    }
+    var id: String
+    var enterprise: String
+    var gateway: String
+    var unitID: Int
+    var model: String
+    var energy: String
+    var product: String?
+    var intervalSeconds: Int
+    /// A good reading within `offline_after_s` of the newest reading stored.
+    var online: Bool
+    var points: [Point]
+}
+
+/// An alert with its lifecycle.
+struct AlertView: Sendable, Codable {
+    var id: Int64
+    var state: String
+    var raisedAt: String
+    var clearedAt: String?
+    var record: AlertRecord
+}
+
+/// The JSON API, /api/v1/… (documented in openapi.yaml).
+extension WebConsole {
+    func api(_ path: [String], _ request: HTTPRequest, _ principal: Principal) async throws -> HTTPAnswer {
+        let configuration = configuration()
+        let scoped = principal.scoped(configuration)
+        let calendar = configuration.calendar
+        let route = Route(method: request.method, path: path)
+        if route.match(.GET, "v1/me") != nil {
+            return Self.json(
+                Me(account: principal.account.name, role: principal.role.rawValue, scope: principal.account.scope, csrf: principal.csrf))
+        } else if route.match(.GET, "v1/district") != nil {
+            let period = try await period(request, calendar: calendar)
+            return Self.json(try await InspectionReports(store: store, configuration: scoped).district(period: period))
+        } else if route.match(.GET, "v1/enterprises") != nil {
+            return Self.json(["enterprises": scoped.enterprises.map(EnterpriseSummary.init)])
+        } else if let id = route.match(.GET, "v1/enterprises/*")?.first {
+            _ = try enterprise(id, for: principal, in: configuration)
+            let period = try await period(request, calendar: calendar)
+            return Self.json(try await InspectionReports(store: store, configuration: configuration).enterprise(id, period: period))
+        } else if let id = route.match(.GET, "v1/enterprises/*/consumption")?.first {
+            _ = try enterprise(id, for: principal, in: configuration)
+            return Self.json(try await consumption(id, request, configuration))
+        } else if let id = route.match(.GET, "v1/enterprises/*/unit-consumption")?.first {
+            let enterprise = try enterprise(id, for: principal, in: configuration)
+            return Self.json(try await unitConsumption(enterprise, period: try await period(request, calendar: calendar), configuration))
+        } else if let id = route.match(.GET, "v1/enterprises/*/meters")?.first {
+            let enterprise = try enterprise(id, for: principal, in: configuration)
+            return Self.json(["meters": try await meterStates(enterprise, configuration)])
+        } else if let id = route.match(.GET, "v1/enterprises/*/production")?.first {
+            _ = try enterprise(id, for: principal, in: configuration)
+            let period = try await period(request, calendar: calendar)
+            return Self.json(["entries": try await store.productionEntries(enterprise: id, fromMs: period.fromMs, toMs: period.toMs)])
+        } else if let id = route.match(.POST, "v1/enterprises/*/production")?.first {
+            let enterprise = try enterprise(id, for: principal, in: configuration)
+            guard let entry = try? JSONDecoder().decode(ProductionInput.self, from: Data(request.body)) else {
+                throw WebError.badRequest("send JSON {\"product\": …, \"date\": \"YYYY-MM-DD\", \"quantity\": …}")
+            }
+            let recorded = try await enterProduction(entry, of: enterprise, by: principal, request: request, configuration)
+            return Self.json(["recorded": recorded])
+        } else if let id = route.match(.GET, "v1/meters/*/samples")?.first {
+            let (_, meter) = try meter(id, for: principal, in: configuration)
+            return Self.json(try await meterSamples(meter, request, configuration))
+        } else if route.match(.GET, "v1/alerts") != nil {
+            return Self.json(["alerts": try await alerts(request, scoped)])
+        } else if route.match(.GET, "v1/audit") != nil {
+            guard principal.role == .admin else { throw WebError.forbidden }
+            return Self.json(["entries": try await store.auditLog()])
+        } else if route.match(.GET, "v1/accounts") != nil {
+            guard principal.role == .admin else { throw WebError.forbidden }
+            return Self.json(["accounts": try await store.accounts().map(AccountView.init)])
+        } else if route.match(route.method, "v1/enterprises/*/production") != nil {
+            throw WebError(status: .methodNotAllowed, message: "GET or POST")
+        } else {
+            throw WebError.notFound("no API route \(request.method) \(request.path)")
+        }
+    }
+
+    // MARK: Queries the pages share
+
+    func consumption(_ id: String, _ request: HTTPRequest, _ configuration: EnergyConfiguration) async throws -> ConsumptionAnswer {
+        let period = try await period(request, calendar: configuration.calendar)
+        let resolution = try Resolution(rawValue: request.query["resolution"] ?? "day")
+            .orThrow(WebError.badRequest("resolution is 15min, hour, day or month"))
+        switch resolution {
+        case .day, .month:
+            let (lines, totals) = try await ConsumptionReport(store: store, configuration: configuration)
+                .report(enterprise: id, fromMs: period.fromMs, toMs: period.toMs, by: resolution)
+            return ConsumptionAnswer(period: period.label, resolution: resolution.rawValue, lines: lines, totals: totals, buckets: nil)
+        case .quarter, .hour:
+            guard period.toMs - period.fromMs <= 31 * 86_400_000 else {
+                throw WebError.badRequest("15min and hour buckets are served for at most 31 days at a time")
+            }
+            let zone = configuration.calendar.timeZone
+            let rows = try await store.rollups(enterprise: id, resolution: resolution, fromMs: period.fromMs, toMs: period.toMs)
+            let buckets = rows.map {
+                Bucket(
+                    meter: $0.series.meter, point: $0.series.point, energy: $0.series.energy, quantity: $0.series.quantity,
+                    unit: $0.series.unit, start: ISO8601Time.formatLocal(ms: $0.bucketMs, timeZone: zone), amount: $0.amount.units,
+                    estimated: $0.estimated.units, goodSamples: $0.good)
+            }
+            return ConsumptionAnswer(period: period.label, resolution: resolution.rawValue, lines: nil, totals: nil, buckets: buckets)
+        }
+    }
+
+    /// Each product's unit consumption month by month over `period`, against its quota's levels.
+    func unitConsumption(_ enterprise: EnterpriseConfig, period: ReportPeriod, _ configuration: EnergyConfiguration) async throws
+        -> UnitConsumptionAnswer
+    {
+        let reports = InspectionReports(store: store, configuration: configuration)
+        let calendar = configuration.calendar
+        var months: [UnitConsumptionAnswer.Month] = []
+        var start = calendar.start(of: .month, containing: period.fromMs)
+        while start < period.toMs {
+            let label = String(ISO8601Time.formatLocal(ms: start, timeZone: calendar.timeZone).prefix(7))
+            if let month = ReportPeriod(label, calendar: calendar), let report = try await reports.enterprise(enterprise.id, period: month)
+            {
+                months.append(.init(period: label, products: report.products))
+            }
+            start = calendar.next(.month, after: start)
+        }
+        return UnitConsumptionAnswer(enterprise: enterprise.id, period: period.label, months: months)
+    }
+
+    func meterStates(_ enterprise: EnterpriseConfig, _ configuration: EnergyConfiguration) async throws -> [MeterState] {
+        let series = try await store.allSeries().filter { $0.enterprise == enterprise.id }
+        let latest = try await store.latestSamples(seriesIDs: series.map(\.id))
+        let newest = try await store.newestSampleMs() ?? 0
+        let offlineMs = Int64(configuration.daemon.offlineAfterSeconds) * 1000
+        let zone = configuration.calendar.timeZone
+        func time(_ ms: Int64?) -> String? { ms.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } }
+        return enterprise.meters.map { meter in
+            let points = series.filter { $0.meter == meter.id }.map { record in
+                let readings = latest[record.id]
+                return MeterState.Point(
+                    point: record.point, quantity: record.quantity, unit: record.unit, lastTime: time(readings?.latest.timestampMs),
+                    lastValue: readings?.latest.value, quality: readings.map { "\($0.latest.quality)" },
+                    lastGoodTime: time(readings?.lastGood?.timestampMs), lastGoodValue: readings?.lastGood?.value)
+            }
+            let lastGood = series.filter { $0.meter == meter.id }.compactMap { latest[$0.id]?.lastGood?.timestampMs }.max()
+            return MeterState(
+                id: meter.id, enterprise: enterprise.id, gateway: meter.gateway, unitID: meter.unitID, model: meter.model,
+                energy: meter.energy.rawValue, product: meter.product, intervalSeconds: meter.intervalSeconds,
+                online: lastGood.map { $0 >= newest - offlineMs } ?? false, points: points)
+        }
+    }
+
+    func meterSamples(_ meter: MeterConfig, _ request: HTTPRequest, _ configuration: EnergyConfiguration) async throws -> MeterSamplesAnswer
+    {
+        let zone = configuration.calendar.timeZone
+        let newest = try await store.newestSampleMs() ?? nowMs()
+        let range: (from: Int64, to: Int64)
+        if request.query["period"] != nil {
+            let period = try await period(request, calendar: configuration.calendar)
+            range = (period.fromMs, period.toMs)
+        } else {
+            range = (newest - 86_400_000, newest + 1)
+        }
+        guard range.to - range.from <= 31 * 86_400_000 else {
+            throw WebError.badRequest("samples are served for at most 31 days at a time")
+        }
+        let series = try await store.allSeries().filter { $0.meter == meter.id }
+        var points: [MeterSamplesAnswer.Point] = []
+        for record in series {
+            let samples = try await store.samples(seriesID: record.id, fromMs: range.from, toMs: range.to)
+            points.append(
+                .init(
+                    point: record.point, unit: record.unit, kind: record.kind,
+                    samples: samples.map {
+                        .init(t: ISO8601Time.formatLocal(ms: $0.timestampMs, timeZone: zone), v: $0.value, q: "\($0.quality)")
+                    }))
+        }
+        let ids = Set(series.map(\.id))
+        let events = try await store.counterEvents(fromMs: range.from, toMs: range.to).filter { ids.contains($0.series.id) }.map {
+            MeterSamplesAnswer.Event(
+                t: ISO8601Time.formatLocal(ms: $0.event.timestampMs, timeZone: zone), point: $0.series.point, kind: $0.event.kind.rawValue,
+                detail: $0.event.detail)
+        }
+        return MeterSamplesAnswer(
+            meter: meter.id, from: ISO8601Time.formatLocal(ms: range.from, timeZone: zone),
+            to: ISO8601Time.formatLocal(ms: range.to, timeZone: zone),
+            points: points, events: events)
+    }
+
+    /// Alerts of the enterprises `scoped` holds, filtered by the query's state, jurisdiction, enterprise, kind, level and period.
+    func alerts(_ request: HTTPRequest, _ scoped: EnergyConfiguration) async throws -> [AlertView] {
+        let visible = Set(scoped.enterprises.map(\.id))
+        let query = request.query
+        let openOnly = (query["state"] ?? "all") == "open"
+        var range: (from: Int64, to: Int64) = (.min, .max)
+        if query["period"] != nil {
+            let period = try await period(request, calendar: scoped.calendar)
+            range = (period.fromMs, period.toMs)
+        }
+        let zone = scoped.calendar.timeZone
+        return try await store.alerts(openOnly: openOnly, sinceMs: range.from).filter { alert in
+            let record = alert.raised
+            return visible.contains(record.enterprise.id) && alert.raisedAtMs < range.to
+                && (query["jurisdiction"].map { $0.isEmpty || $0 == record.enterprise.jurisdiction } ?? true)
+                && (query["enterprise"].map { $0.isEmpty || $0 == record.enterprise.id } ?? true)
+                && (query["kind"].map { $0.isEmpty || $0 == record.kind.rawValue } ?? true)
+                && (query["level"].map { $0.isEmpty || $0 == record.severity.rawValue } ?? true)
+                && (query["state"] != "cleared" || alert.clearedAtMs != nil)
+        }.map {
+            AlertView(
+                id: $0.id, state: $0.clearedAtMs == nil ? "open" : "cleared",
+                raisedAt: ISO8601Time.formatLocal(ms: $0.raisedAtMs, timeZone: zone),
+                clearedAt: $0.clearedAtMs.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) }, record: $0.raised)
+        }
+    }
+
+    /// Records a production figure entered in the console or by a script, with who entered it.
+    func enterProduction(
+        _ entry: ProductionInput, of enterprise: EnterpriseConfig, by principal: Principal, request: HTTPRequest,
+        _ configuration: EnergyConfiguration
+    ) async throws -> ProductionEntry {
+        guard principal.entersProduction(of: enterprise) else { throw WebError.forbidden }
+        guard enterprise.products.contains(where: { $0.product == entry.product }) else {
+            throw WebError.badRequest("\(enterprise.id) has no product \(entry.product)")
+        }
+        guard let day = configuration.calendar.startOfDay(entry.date) else {
+            throw WebError.badRequest("date \(entry.date) is not YYYY-MM-DD")
+        }
+        guard entry.quantity >= 0, entry.quantity.isFinite else { throw WebError.badRequest("quantity must be a number ≥ 0") }
+        let now = nowMs()
+        let source = "web:" + principal.account.name
+        try await store.setProduction(
+            enterprise: enterprise.id, product: entry.product, dayMs: day, quantity: entry.quantity, source: source, enteredMs: now)
+        try await store.audit(
+            account: principal.account.name, action: "production",
+            detail: "\(enterprise.id) \(entry.product) \(entry.date) = \(entry.quantity)", remote: request.remoteAddress, atMs: now)
+        return ProductionEntry(product: entry.product, dayMs: day, quantity: entry.quantity, source: source, enteredMs: now)
+    }
+}
+
+struct Me: Codable {
+    var account: String
+    var role: String
+    var scope: [String]
+    var csrf: String?
+}
+
+struct EnterpriseSummary: Codable {
+    var id: String
+    var name: String
+    var jurisdiction: String
+    var industry: String
+    var meters: Int
+    var products: [String]
+
+    init(_ enterprise: EnterpriseConfig) {
+        id = enterprise.id
+        name = enterprise.name
+        jurisdiction = enterprise.jurisdiction
+        industry = enterprise.industry
+        meters = enterprise.meters.count
+        products = enterprise.products.map(\.product)
+    }
+}
+
+struct AccountView: Codable {
+    var name: String
+    var role: String
+    var scope: [String]
+    var disabled: Bool
+    var createdMs: Int64
+
+    init(_ account: StoredAccount) {
+        name = account.name
+        role = account.role
+        scope = account.scope
+        disabled = account.disabled
+        createdMs = account.createdMs
+    }
+}
+
+struct ProductionInput: Codable {
+    var product: String
+    var date: String
+    var quantity: Double
+}
+
+struct Bucket: Codable {
+    var meter: String
+    var point: String
+    var energy: String
+    var quantity: String
+    var unit: String
+    var start: String
+    var amount: Double
+    var estimated: Double
+    var goodSamples: Int
+}
+
+struct ConsumptionAnswer: Codable {
+    var period: String
+    var resolution: String
+    var lines: [ConsumptionLine]?
+    var totals: [ConsumptionTotal]?
+    var buckets: [Bucket]?
+}
+
+struct UnitConsumptionAnswer: Codable {
+    struct Month: Codable {
+        var period: String
+        var products: [ProductReportLine]
+    }
+    var enterprise: String
+    var period: String
+    var months: [Month]
+}
+
+struct MeterSamplesAnswer: Codable {
+    struct Reading: Codable {
+        var t: String
+        var v: Double?
+        var q: String
+    }
+    struct Point: Codable {
+        var point: String
+        var unit: String
+        var kind: String
+        var samples: [Reading]
+    }
+    struct Event: Codable {
+        var t: String
+        var point: String
+        var kind: String
+        var detail: String
+    }
+    var meter: String
+    var from: String
+    var to: String
+    var points: [Point]
+    var events: [Event]
+}
+
+extension Optional {
+    func orThrow(_ error: some Error) throws -> Wrapped {
+        guard let self else { throw error }
+        return self
+    }
+}

@@ -1,0 +1,125 @@
+import Crypto
+import EnergyModel
+import EnergyStore
+import Foundation
+import HummingbirdBcrypt
+import Synchronization
+
+/// What an account may see and do.
+public enum Role: String, Sendable, CaseIterable, Codable {
+    /// The district's inspection team: everything.
+    case inspector
+    /// A town's or park's office: the enterprises of its towns/parks.
+    case jurisdiction
+    /// An enterprise's energy manager: its own enterprise, and its production figures to enter.
+    case enterprise
+    /// Manages accounts and reads the audit log; sees everything.
+    case admin
+}
+
+/// The account behind a request.
+public struct Principal: Sendable {
+    public var account: StoredAccount
+    public var role: Role
+    /// The session's CSRF token; nil for API tokens, which browsers never send by themselves.
+    public var csrf: String?
+
+    /// Whether the account may see `enterprise`.
+    public func sees(_ enterprise: EnterpriseConfig) -> Bool {
+        switch role {
+        case .inspector, .admin: true
+        case .jurisdiction: account.scope.contains(enterprise.jurisdiction)
+        case .enterprise: account.scope.contains(enterprise.id)
+        }
+    }
+
+    /// Whether the account may enter production figures of `enterprise`.
+    public func entersProduction(of enterprise: EnterpriseConfig) -> Bool {
+        role == .enterprise && account.scope.contains(enterprise.id)
+    }
+
+    /// `configuration` cut to the enterprises the account sees, so reports built on it total only those.
+    public func scoped(_ configuration: EnergyConfiguration) -> EnergyConfiguration {
+        var scoped = configuration
+        scoped.enterprises = configuration.enterprises.filter(sees)
+        return scoped
+    }
+}
+
+/// Passwords, session and API tokens.
+public enum Secrets {
+    /// bcrypt's work factor: about a quarter of a second a hash on this class of machine.
+    public static let bcryptCost: UInt8 = 12
+    /// Shortest password accepted.
+    public static let minimumPasswordLength = 10
+    /// One hash at a time, off the Swift concurrency pool: bcrypt is a blocking C call, and a burst of logins
+    /// must not take the CPU the pollers need.
+    private static let hashing = DispatchQueue(label: "password-hashing")
+
+    /// Why a password is refused, or nil.
+    public static func passwordProblem(_ password: String) -> String? {
+        password.count < minimumPasswordLength ? "a password needs at least \(minimumPasswordLength) characters" : nil
+    }
+
+    /// The bcrypt hash of `password`.
+    public static func hashPassword(_ password: String) async -> String {
+        await withCheckedContinuation { continuation in
+            hashing.async { continuation.resume(returning: Bcrypt.hash(password, cost: bcryptCost)) }
+        }
+    }
+
+    /// Whether `password` matches `hash`; with no hash (an unknown account) a decoy is checked, so the time of
+    /// the answer does not tell which accounts exist.
+    public static func verifyPassword(_ password: String, hash: String?) async -> Bool {
+        await withCheckedContinuation { continuation in
+            hashing.async { continuation.resume(returning: Bcrypt.verify(password, hash: hash ?? decoyHash) && hash != nil) }
+        }
+    }
+
+    /// A hash no password is known for; made on the hashing queue at its first use.
+    private static let decoyHash = Bcrypt.hash(newToken(), cost: bcryptCost)
+
+    /// 256 random bits, hex (the system generator is getrandom(2): cryptographically secure).
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
+    }
+
+    /// What the store keeps of a token: its SHA-256, hex.
+    public static func tokenHash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Failed logins per account and per address, to slow down guessing: after `limit` failures within `window`
+/// further attempts are refused until the oldest failure leaves the window.
+final class LoginLimiter: Sendable {
+    private let failures = Mutex<[String: [Int64]]>([:])
+    let accountLimit = 5
+    let addressLimit = 20
+    let windowMs: Int64 = 15 * 60_000
+
+    /// Seconds to wait before the next attempt, or nil when one may be made now.
+    func retryAfter(account: String, address: String, nowMs: Int64) -> Int? {
+        failures.withLock { failures in
+            var wait: Int64?
+            for (key, limit) in [("account:" + account, accountLimit), ("address:" + address, addressLimit)] {
+                let recent = (failures[key] ?? []).filter { $0 > nowMs - windowMs }
+                failures[key] = recent
+                if recent.count >= limit, let oldest = recent.first { wait = max(wait ?? 0, oldest + windowMs - nowMs) }
+            }
+            return wait.map { Int(($0 + 999) / 1000) }
+        }
+    }
+
+    func failed(account: String, address: String, nowMs: Int64) {
+        failures.withLock { failures in
+            failures["account:" + account, default: []].append(nowMs)
+            failures["address:" + address, default: []].append(nowMs)
+        }
+    }
+
+    func succeeded(account: String) {
+        failures.withLock { _ = $0.removeValue(forKey: "account:" + account) }
+    }
+}

@@ -1,0 +1,419 @@
+import EnergyModel
+import EnergyReports
+import EnergyStore
+import Foundation
+import NIOHTTP1
+
+/// The console's pages: the same figures as `energyctl report`, with charts.
+extension WebConsole {
+    func page(_ path: [String], _ request: HTTPRequest, _ principal: Principal, _ l: Language) async throws -> HTTPAnswer {
+        let configuration = configuration()
+        let route = Route(method: request.method, path: path)
+        if route.match(.POST, "logout") != nil {
+            if let token = request.cookie(Self.sessionCookie) { try await store.removeSession(tokenHash: Secrets.tokenHash(token)) }
+            try await store.audit(
+                account: principal.account.name, action: "logout", detail: "", remote: request.remoteAddress, atMs: nowMs())
+            return HTTPAnswer(
+                status: .seeOther, contentType: "text/plain", body: "",
+                headers: [("Location", "/login"), ("Set-Cookie", sessionCookie("", request: request, maxAge: 0))])
+        } else if route.match(.GET, "") != nil {
+            if principal.role == .enterprise, let own = principal.account.scope.first {
+                return HTTPAnswer(status: .seeOther, contentType: "text/plain", body: "", headers: [("Location", "/enterprises/" + own)])
+            }
+            return Pages.html(try await overview(request, principal, l, configuration), language: l)
+        } else if route.match(.GET, "report") != nil {
+            guard principal.role != .enterprise else { throw WebError.forbidden }
+            return Pages.html(try await districtReport(request, principal, l, configuration), language: l)
+        } else if let id = route.match(.GET, "enterprises/*")?.first {
+            let enterprise = try enterprise(id, for: principal, in: configuration)
+            return Pages.html(try await enterprisePage(enterprise, request, principal, l, configuration), language: l)
+        } else if let id = route.match(.POST, "enterprises/*/production")?.first {
+            let enterprise = try enterprise(id, for: principal, in: configuration)
+            let form = request.form
+            let input = ProductionInput(
+                product: form["product"] ?? "", date: form["date"] ?? "", quantity: Double(form["quantity"] ?? "") ?? .nan)
+            _ = try await enterProduction(input, of: enterprise, by: principal, request: request, configuration)
+            return HTTPAnswer(
+                status: .seeOther, contentType: "text/plain", body: "", headers: [("Location", "/enterprises/\(id)#production")])
+        } else if let id = route.match(.GET, "meters/*")?.first {
+            let (enterprise, meter) = try meter(id, for: principal, in: configuration)
+            return Pages.html(try await meterPage(enterprise, meter, request, principal, l, configuration), language: l)
+        } else if route.match(.GET, "alerts") != nil {
+            return Pages.html(try await alertsPage(request, principal, l, configuration), language: l)
+        } else if route.match(.GET, "admin") != nil {
+            guard principal.role == .admin else { throw WebError.forbidden }
+            return Pages.html(try await adminPage(principal, l), language: l)
+        } else {
+            throw WebError.notFound("no page \(request.path)")
+        }
+    }
+
+    // MARK: District
+
+    func overview(_ request: HTTPRequest, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration) async throws
+        -> String
+    {
+        let scoped = principal.scoped(configuration)
+        let period = try await period(request, calendar: configuration.calendar)
+        let report = try await InspectionReports(store: store, configuration: scoped).district(period: period)
+        let openAlerts = try await alerts(HTTPRequest(method: .GET, uri: "/?state=open"), scoped).count
+        var content = Pages.periodForm(l, period: period.label, action: "/")
+        content +=
+            "<p class=\"figures\"><span>\(l.t("综合能耗", "Total")) <b id=\"total-tce\">\(Format.fixed(report.total.comprehensiveTce, 1))</b> tce</span>"
+        content +=
+            "<span>\(l.t("对标达标率", "Benchmark compliance")) <b id=\"compliance\">\(report.total.complianceRate.map(Format.percent) ?? "-")</b>（\(l.t("目标", "target")) ≥ 70%）</span>"
+        content +=
+            "<span><a href=\"/alerts?state=open\">\(l.t("未解除告警", "Open alerts")) <b id=\"open-alerts\">\(openAlerts)</b></a></span></p>"
+        content += districtTable(report, l)
+        // tce by town and month over the period's year.
+        let year = String(period.label.prefix(4))
+        if let yearPeriod = ReportPeriod(year, calendar: configuration.calendar) {
+            let months = (1...12).map { String(format: "%@-%02d", year, $0) }
+            var byTown: [String: [Double]] = [:]
+            for enterprise in scoped.enterprises {
+                let (_, totals) = try await ConsumptionReport(store: store, configuration: configuration)
+                    .report(enterprise: enterprise.id, fromMs: yearPeriod.fromMs, toMs: yearPeriod.toMs, by: .month)
+                var values = byTown[enterprise.jurisdiction] ?? Array(repeating: 0, count: 12)
+                for (i, total) in totals.prefix(12).enumerated() { values[i] += total.tce }
+                byTown[enterprise.jurisdiction] = values
+            }
+            content += "<h2>\(l.t("各镇/园区逐月综合能耗", "Consumption by town/park and month")) \(escape(year))</h2>"
+            content += Chart.stackedBars(categories: months, series: byTown.keys.sorted().map { ($0, byTown[$0]!) }, unit: "tce")
+        }
+        content += "<h2>\(l.t("企业", "Enterprises"))</h2>"
+        let rows = scoped.enterprises.map { e in
+            [
+                "<a href=\"/enterprises/\(escape(e.id))?period=\(escape(period.label))\">\(escape(e.name))</a>", escape(e.id),
+                escape(e.jurisdiction), escape(e.industry), String(e.meters.count),
+            ]
+        }
+        content += Pages.table(
+            [l.t("企业", "Enterprise"), "ID", l.t("镇/园区", "Town/park"), l.t("行业", "Industry"), l.t("计量器具", "Meters")], rows,
+            id: "enterprises", numeric: [4])
+        return Pages.document(l.t("区域总览", "District overview"), l, principal: principal, content: content)
+    }
+
+    func districtReport(_ request: HTTPRequest, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration) async throws
+        -> String
+    {
+        let scoped = principal.scoped(configuration)
+        let period = try await period(request, calendar: configuration.calendar)
+        let report = try await InspectionReports(store: store, configuration: scoped).district(period: period)
+        var content = Pages.periodForm(l, period: period.label, action: "/report")
+        content +=
+            "<p>\(l.t("宿城区重点用能单位能耗在线监测 区域报告", "District energy monitoring report"))  \(l.t("期间", "period")) \(escape(report.period))</p>"
+        content += districtTable(report, l)
+        let total = report.total
+        content +=
+            "<p id=\"compliance-verdict\">\(l.t("对标达标率", "Compliance")) \(total.complianceRate.map(Format.percent) ?? "-")，\(l.t("目标", "target")) ≥ 70%："
+        content +=
+            (total.complianceRate.map { $0 >= report.complianceTarget ? l.t("达标", "met") : l.t("未达标", "missed") }
+                ?? l.t("无可判定产品", "nothing judged")) + "</p>"
+        content += "<h2>\(l.t("企业月报", "Enterprise reports"))</h2><ul>"
+        for e in scoped.enterprises {
+            content +=
+                "<li><a href=\"/enterprises/\(escape(e.id))?period=\(escape(period.label))\">\(escape(e.name))（\(escape(e.jurisdiction))）</a></li>"
+        }
+        content += "</ul>"
+        return Pages.document(l.t("月报", "Monthly report"), l, principal: principal, content: content)
+    }
+
+    /// The district table of `energyctl report district`, cell for cell.
+    func districtTable(_ report: DistrictReport, _ l: Language) -> String {
+        let rows = (report.jurisdictions + [report.total]).map { line -> [String] in
+            [
+                escape(line.jurisdiction == "全区" && !l.zh ? "district" : line.jurisdiction), String(line.enterprises),
+                "\(line.metersOnline)/\(line.meters)",
+                line.complianceRate.map { "\(Format.percent($0)) (\(line.benchmarkMet)/\(line.benchmarkJudged))" } ?? "-",
+                escape(line.overQuota.isEmpty ? "-" : line.overQuota.joined(separator: "、")),
+                escape(line.insufficientData.isEmpty ? "-" : line.insufficientData.joined(separator: "、")),
+                escape(line.inspectionList.isEmpty ? "-" : line.inspectionList.joined(separator: "、")),
+                Format.fixed(line.comprehensiveTce, 1), line.yearOnYear.map(Format.percent) ?? "-",
+            ]
+        }
+        return Pages.table(
+            l.zh
+                ? ["镇/园区", "企业", "在线表/总表", "对标达标率", "超限额企业", "数据不足（计入未达标）", "≥1000 tce 名单", "综合能耗 tce", "单耗同比"]
+                : [
+                    "jurisdiction", "enterprises", "meters online", "compliance", "over quota", "no verdict (counted as not met)",
+                    "≥1000 tce list", "tce", "year on year",
+                ],
+            rows, id: "district", numeric: [1, 3, 7, 8])
+    }
+
+    // MARK: Enterprise
+
+    func enterprisePage(
+        _ enterprise: EnterpriseConfig, _ request: HTTPRequest, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration
+    ) async throws -> String {
+        let calendar = configuration.calendar
+        let period = try await period(request, calendar: calendar)
+        guard let report = try await InspectionReports(store: store, configuration: configuration).enterprise(enterprise.id, period: period)
+        else {
+            throw WebError.notFound("no enterprise \(enterprise.id)")
+        }
+        var content = "<p>\(escape(enterprise.id))，\(escape(enterprise.jurisdiction))，\(escape(enterprise.industry))</p>"
+        content += Pages.periodForm(l, period: period.label, action: "/enterprises/" + enterprise.id)
+        content += "<h2>\(l.t("能源消费", "Energy use"))</h2>"
+        content += Pages.table(
+            [
+                l.t("能源品种", "Energy"), l.t("用量", "Amount"), l.t("单位", "Unit"), l.t("折标煤 kgce", "kgce"), l.t("估算", "Estimated"),
+                l.t("完整率", "Completeness"),
+            ],
+            report.energy.map {
+                [
+                    escape(energyName($0, zh: l.zh)), Format.fixed($0.amount), escape($0.unit), $0.kgce.map { Format.fixed($0) } ?? "-",
+                    Format.percent($0.amount > 0 ? $0.estimated / $0.amount : 0), Format.percent($0.completeness),
+                ]
+            }, id: "energy", numeric: [1, 3, 4, 5])
+        content +=
+            "<p id=\"comprehensive\">\(l.t("综合能耗", "Comprehensive consumption")) <b>\(Format.fixed(report.comprehensiveKgce))</b> kgce（\(String(format: "%.3f", report.comprehensiveTce)) tce），"
+        content +=
+            "\(l.t("其中估算", "estimated")) \(Format.fixed(report.estimatedKgce)) kgce，\(l.t("数据完整率", "completeness")) \(Format.percent(report.completeness))</p>"
+        content += "<h2>\(l.t("单位产品能耗与限额", "Unit consumption against quotas"))</h2>"
+        content += Pages.table(
+            [
+                l.t("产品", "Product"), l.t("标准", "Standard"), l.t("产量", "Output"), l.t("单位产品能耗", "Unit consumption"), l.t("单位", "Unit"),
+                l.t("一级/二级/三级", "Levels 1/2/3"), l.t("结论", "Verdict"), l.t("完整率", "Completeness"), l.t("同比", "Year on year"),
+            ],
+            report.products.map { p in
+                [
+                    escape(p.product + (p.illustrative ? l.t("（示例限额）", " (illustrative quota)") : "")), escape(p.standard),
+                    Format.fixed(p.output),
+                    p.unitConsumption.map { Format.fixed($0) } ?? "-", escape(p.unit),
+                    p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
+                    "<span class=\"\(p.verdict == "over-limit" ? "bad" : p.verdict.hasPrefix("level") ? "good" : "")\">\(escape(l.zh ? p.verdictChinese : p.verdict))</span>",
+                    Format.percent(p.completeness), p.yearOnYear.map(Format.percent) ?? "-",
+                ]
+            }, id: "products", numeric: [2, 3, 7, 8])
+        // Charts: kgce per energy by day over the period, by month over the year; unit consumption by month against the levels.
+        let consumption = ConsumptionReport(store: store, configuration: configuration)
+        let dayRange =
+            period.toMs - period.fromMs <= 92 * 86_400_000
+            ? (period.fromMs, period.toMs) : (calendar.start(of: .month, containing: period.toMs - 1), period.toMs)
+        let (days, dayTotals) = try await consumption.report(enterprise: enterprise.id, fromMs: dayRange.0, toMs: dayRange.1, by: .day)
+        content += "<h2>\(l.t("逐日折标煤（按能源品种）", "kgce by day and energy type"))</h2>"
+        content += Chart.stackedBars(
+            categories: dayTotals.map(\.period), series: Self.kgceSeries(days, periods: dayTotals.map(\.period), l), unit: "kgce")
+        content += "<h2>\(l.t("逐日数据完整率", "Completeness by day"))</h2>"
+        content += Chart.strip(dayTotals.map { ($0.period, $0.completeness) })
+        let year = String(period.label.prefix(4))
+        if let yearPeriod = ReportPeriod(year, calendar: calendar) {
+            let (months, monthTotals) = try await consumption.report(
+                enterprise: enterprise.id, fromMs: yearPeriod.fromMs, toMs: yearPeriod.toMs, by: .month)
+            content += "<h2>\(l.t("逐月折标煤", "kgce by month")) \(escape(year))</h2>"
+            content += Chart.stackedBars(
+                categories: monthTotals.map(\.period), series: Self.kgceSeries(months, periods: monthTotals.map(\.period), l), unit: "kgce")
+            let unit = try await unitConsumption(enterprise, period: yearPeriod, configuration)
+            for product in enterprise.products {
+                let values = unit.months.map { month in month.products.first { $0.product == product.product }?.unitConsumption }
+                guard let line = unit.months.lazy.compactMap({ $0.products.first { $0.product == product.product } }).first else {
+                    continue
+                }
+                content += "<h2>\(escape(product.product)) \(l.t("单位产品能耗", "unit consumption")) (\(escape(line.unit)))</h2>"
+                content += Chart.lines(
+                    categories: unit.months.map(\.period), series: [(product.product, values)],
+                    references: line.levels.enumerated().map { (l.t("\($0.offset + 1)级", "level \($0.offset + 1)"), $0.element) },
+                    unit: line.unit)
+            }
+        }
+        content += "<h2>\(l.t("计量器具", "Meters"))</h2>"
+        let meters = try await meterStates(enterprise, configuration)
+        content += Pages.table(
+            [l.t("计量器具", "Meter"), l.t("能源", "Energy"), l.t("网关", "Gateway"), l.t("状态", "State"), l.t("测点", "Points")],
+            meters.map { m in
+                [
+                    "<a href=\"/meters/\(escape(m.id))\">\(escape(m.id))</a>", escape(m.energy), escape("\(m.gateway) #\(m.unitID)"),
+                    m.online ? "<span class=\"good\">\(l.t("在线", "online"))</span>" : "<span class=\"bad\">\(l.t("离线", "offline"))</span>",
+                    m.points.map {
+                        escape(
+                            "\($0.point) \($0.lastValue.map(Format.number) ?? "-") \($0.unit) [\($0.quality ?? "-")] \($0.lastTime ?? "")")
+                    }.joined(separator: "<br>"),
+                ]
+            }, id: "meters")
+        content += "<h2>\(l.t("未解除告警", "Open alerts"))</h2>"
+        content +=
+            report.openAlerts.isEmpty
+            ? "<p>-</p>"
+            : "<ul>"
+                + report.openAlerts.map { "<li>[\(escape(l.zh ? $0.kind.chinese : $0.kind.rawValue))] \(escape($0.message))</li>" }.joined()
+                + "</ul>"
+        content += try await productionSection(enterprise, period, principal, l, configuration)
+        return Pages.document(report.name, l, principal: principal, content: content)
+    }
+
+    /// kgce per energy type, one value per period label.
+    static func kgceSeries(_ lines: [ConsumptionLine], periods: [String], _ l: Language) -> [(name: String, values: [Double])] {
+        let index = Dictionary(uniqueKeysWithValues: periods.enumerated().map { ($0.element, $0.offset) })
+        var series: [String: [Double]] = [:]
+        var order: [String] = []
+        for line in lines where line.kgce != nil && line.quantity == "consumption" {
+            let name = energyName(line, zh: l.zh)
+            if series[name] == nil {
+                series[name] = Array(repeating: 0, count: periods.count)
+                order.append(name)
+            }
+            if let i = index[line.period] { series[name]![i] += line.kgce ?? 0 }
+        }
+        return order.map { ($0, series[$0]!) }
+    }
+
+    func productionSection(
+        _ enterprise: EnterpriseConfig, _ period: ReportPeriod, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration
+    ) async throws -> String {
+        let zone = configuration.calendar.timeZone
+        let entries = try await store.productionEntries(enterprise: enterprise.id, fromMs: period.fromMs, toMs: period.toMs)
+        var content = "<h2 id=\"production\">\(l.t("手工录入产量", "Production entered by hand"))</h2>"
+        content += Pages.table(
+            [l.t("日期", "Date"), l.t("产品", "Product"), l.t("产量", "Quantity"), l.t("录入人", "Entered by"), l.t("录入时间", "Entered at")],
+            entries.map {
+                [
+                    String(ISO8601Time.formatLocal(ms: $0.dayMs, timeZone: zone).prefix(10)), escape($0.product), Format.fixed($0.quantity),
+                    escape($0.source),
+                    $0.enteredMs.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } ?? "-",
+                ]
+            }, id: "production-entries", numeric: [2])
+        if principal.entersProduction(of: enterprise) {
+            content += """
+                <form method="post" action="/enterprises/\(escape(enterprise.id))/production" class="filters" id="production-form">
+                <input type="hidden" name="csrf" value="\(escape(principal.csrf ?? ""))">
+                <label>\(l.t("产品", "Product")) <select name="product">\(enterprise.products.map { "<option>\(escape($0.product))</option>" }.joined())</select></label>
+                <label>\(l.t("日期", "Date")) <input name="date" placeholder="YYYY-MM-DD" required></label>
+                <label>\(l.t("产量", "Quantity")) <input name="quantity" required></label>
+                <button>\(l.t("录入", "Enter"))</button></form>
+                """
+        }
+        return content
+    }
+
+    // MARK: Meter
+
+    func meterPage(
+        _ enterprise: EnterpriseConfig, _ meter: MeterConfig, _ request: HTTPRequest, _ principal: Principal, _ l: Language,
+        _ configuration: EnergyConfiguration
+    ) async throws -> String {
+        let samples = try await meterSamples(meter, request, configuration)
+        let zone = configuration.calendar.timeZone
+        let from = ISO8601Time.parseMs(samples.from, timeZone: zone) ?? 0
+        let to = ISO8601Time.parseMs(samples.to, timeZone: zone) ?? 1
+        var content =
+            "<p><a href=\"/enterprises/\(escape(enterprise.id))\">\(escape(enterprise.name))</a> · \(escape(meter.energy.rawValue)) · \(escape(meter.gateway)) #\(meter.unitID) · \(escape(meter.model))</p>"
+        content += Pages.periodForm(l, period: request.query["period"] ?? "", action: "/meters/" + meter.id)
+        content += "<p>\(escape(samples.from)) – \(escape(samples.to))</p>"
+        for point in samples.points {
+            let good = point.samples.compactMap { s in
+                s.q == "good" ? s.v.flatMap { v in ISO8601Time.parseMs(s.t, timeZone: zone).map { ($0, v) } } : nil
+            }
+            var marks = point.samples.compactMap { s in
+                s.q == "good" ? nil : ISO8601Time.parseMs(s.t, timeZone: zone).map { ($0, "\(s.t) \(s.q)", "#c2413b") }
+            }
+            marks += samples.events.filter { $0.point == point.point }.compactMap { e in
+                ISO8601Time.parseMs(e.t, timeZone: zone).map { ($0, "\(e.t) \(e.kind): \(e.detail)", "#8a63b8") }
+            }
+            content += "<h2>\(escape(point.point)) (\(escape(point.unit)))</h2>"
+            content += Chart.trend(
+                fromMs: from, toMs: to, points: good.map { (ms: $0.0, value: $0.1) },
+                marks: marks.map { (ms: $0.0, label: $0.1, colour: $0.2) }, unit: point.unit
+            ) {
+                String(ISO8601Time.formatLocal(ms: $0, timeZone: zone).dropFirst(5).prefix(11))
+            }
+            let failed = point.samples.filter { $0.q != "good" }.count
+            content +=
+                "<p>\(l.t("读数", "Readings")) \(point.samples.count)，\(l.t("失败", "failed")) <span class=\"\(failed > 0 ? "bad" : "")\">\(failed)</span></p>"
+        }
+        content += "<h2>\(l.t("计数器事件", "Counter events"))</h2>"
+        content += Pages.table(
+            [l.t("时间", "Time"), l.t("测点", "Point"), l.t("事件", "Event"), l.t("说明", "Detail")],
+            samples.events.map { [escape($0.t), escape($0.point), escape($0.kind), escape($0.detail)] }, id: "events")
+        return Pages.document(l.t("计量器具 ", "Meter ") + meter.id, l, principal: principal, content: content)
+    }
+
+    // MARK: Alerts and administration
+
+    func alertsPage(_ request: HTTPRequest, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration) async throws
+        -> String
+    {
+        let scoped = principal.scoped(configuration)
+        let list = try await alerts(request, scoped)
+        let query = request.query
+        func select(_ name: String, _ options: [(String, String)]) -> String {
+            "<select name=\"\(name)\"><option value=\"\">\(l.t("全部", "all"))</option>"
+                + options.map { "<option value=\"\(escape($0.0))\"\(query[name] == $0.0 ? " selected" : "")>\(escape($0.1))</option>" }
+                .joined() + "</select>"
+        }
+        var content = "<form method=\"get\" action=\"/alerts\" class=\"filters\">"
+        content +=
+            "<label>\(l.t("状态", "State")) " + select("state", [("open", l.t("未解除", "open")), ("cleared", l.t("已解除", "cleared"))])
+            + "</label> "
+        content +=
+            "<label>\(l.t("镇/园区", "Town/park")) "
+            + select("jurisdiction", Set(scoped.enterprises.map(\.jurisdiction)).sorted().map { ($0, $0) }) + "</label> "
+        content += "<label>\(l.t("企业", "Enterprise")) " + select("enterprise", scoped.enterprises.map { ($0.id, $0.name) }) + "</label> "
+        content +=
+            "<label>\(l.t("类型", "Kind")) " + select("kind", AlertKind.allCases.map { ($0.rawValue, l.zh ? $0.chinese : $0.rawValue) })
+            + "</label> "
+        content +=
+            "<label>\(l.t("级别", "Level")) "
+            + select("level", [("critical", l.t("严重", "critical")), ("warning", l.t("警告", "warning")), ("info", l.t("提示", "info"))])
+            + "</label> "
+        content +=
+            "<label>\(l.t("期间", "Period")) <input name=\"period\" value=\"\(escape(query["period"] ?? ""))\"></label> <button>\(l.t("筛选", "Filter"))</button></form>"
+        content += "<p>\(list.count) \(l.t("条", "alerts"))</p>"
+        content += Pages.table(
+            [
+                l.t("状态", "State"), l.t("产生", "Raised"), l.t("解除", "Cleared"), l.t("级别", "Level"), l.t("类型", "Kind"),
+                l.t("企业", "Enterprise"), l.t("内容", "Message"), l.t("依据", "Evidence"),
+            ],
+            list.map { a in
+                let r = a.record
+                let evidence =
+                    [
+                        r.standard.map { "\(l.t("标准", "standard")) \($0)" },
+                        r.measured.map { "\(l.t("实测", "measured")) \(Format.number($0))" },
+                        r.limit.map { "\(l.t("限值", "limit")) \(Format.number($0))" },
+                        r.completeness.map { "\(l.t("完整率", "completeness")) \(Format.percent($0))" },
+                    ]
+                    .compactMap { $0 } + r.evidence.keys.sorted().map { "\($0): \(Self.evidenceText(r.evidence[$0]!))" }
+                return [
+                    a.state == "open" ? "<span class=\"bad\">\(l.t("未解除", "open"))</span>" : l.t("已解除", "cleared"), escape(a.raisedAt),
+                    escape(a.clearedAt ?? "-"),
+                    escape(l.zh ? r.severity.chinese : r.severity.rawValue), escape(l.zh ? r.kind.chinese : r.kind.rawValue),
+                    "<a href=\"/enterprises/\(escape(r.enterprise.id))\">\(escape(r.enterprise.name))</a>", escape(r.message),
+                    "<details><summary>\(l.t("查看", "show"))</summary>\(evidence.map(escape).joined(separator: "<br>"))</details>",
+                ]
+            }, id: "alerts")
+        return Pages.document(l.t("告警", "Alerts"), l, principal: principal, content: content)
+    }
+
+    static func evidenceText(_ value: EvidenceValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "-"
+    }
+
+    func adminPage(_ principal: Principal, _ l: Language) async throws -> String {
+        let zone = configuration().calendar.timeZone
+        var content =
+            "<h2>\(l.t("账号", "Accounts"))</h2><p>\(l.t("用 energyctl user add|passwd|disable|token 管理账号。", "Manage accounts with energyctl user add|passwd|disable|token."))</p>"
+        content += Pages.table(
+            [l.t("账号", "Account"), l.t("角色", "Role"), l.t("范围", "Scope"), l.t("状态", "State")],
+            try await store.accounts().map { a in
+                [
+                    escape(a.name), escape(Role(rawValue: a.role).map { Pages.roleName($0, l) } ?? a.role),
+                    escape(a.scope.joined(separator: "、")),
+                    a.disabled ? l.t("已停用", "disabled") : l.t("启用", "enabled"),
+                ]
+            }, id: "accounts")
+        content += "<h2>\(l.t("审计日志", "Audit log"))</h2>"
+        content += Pages.table(
+            [l.t("时间", "Time"), l.t("账号", "Account"), l.t("操作", "Action"), l.t("内容", "Detail"), l.t("地址", "Address")],
+            try await store.auditLog().map {
+                [
+                    escape(ISO8601Time.formatLocal(ms: $0.atMs, timeZone: zone)), escape($0.account), escape($0.action), escape($0.detail),
+                    escape($0.remote),
+                ]
+            },
+            id: "audit")
+        return Pages.document(l.t("账号与审计", "Accounts and audit"), l, principal: principal, content: content)
+    }
+}

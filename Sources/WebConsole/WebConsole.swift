@@ -1,0 +1,222 @@
+import EnergyModel
+import EnergyReports
+import EnergyStore
+import Foundation
+import Logging
+import NIOHTTP1
+
+/// A request the console refuses, with the status it answers.
+struct WebError: Error {
+    var status: HTTPResponseStatus
+    var message: String
+
+    static func notFound(_ what: String) -> Self { WebError(status: .notFound, message: what) }
+    static func badRequest(_ why: String) -> Self { WebError(status: .badRequest, message: why) }
+    static let forbidden = WebError(status: .forbidden, message: "not allowed for this account")
+}
+
+/// The web console (/, /enterprises/…, /meters/…, /alerts, /report, /admin) and the JSON API (/api/v1/…), behind
+/// accounts: every path but /login and the style sheet needs a session cookie or an API token.
+public final class WebConsole: Sendable {
+    let store: EnergyStore
+    let configuration: @Sendable () -> EnergyConfiguration
+    let logger: Logger
+    let limiter = LoginLimiter()
+    /// How long a login lasts.
+    let sessionMs: Int64 = 12 * 3_600_000
+    /// Real time, for sessions and the audit log (the data may run on a simulated clock).
+    let nowMs: @Sendable () -> Int64
+
+    static let sessionCookie = "energy_session"
+
+    public init(
+        store: EnergyStore, configuration: @escaping @Sendable () -> EnergyConfiguration, logger: Logger,
+        nowMs: @escaping @Sendable () -> Int64 = { SystemWallClock().nowMs() }
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.nowMs = nowMs
+    }
+
+    /// The first path segments the console owns; energyd answers the rest (/healthz, /metrics).
+    static let ownedRoots: Set<String> = [
+        "", "api", "login", "logout", "enterprises", "meters", "alerts", "report", "admin", "console.css",
+    ]
+
+    /// Answers a console or API request; nil when the path is not the console's.
+    public func answer(_ request: HTTPRequest) async -> HTTPAnswer? {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard Self.ownedRoots.contains(segments.first ?? "") else { return nil }
+        let isAPI = segments.first == "api"
+        let language = Language(request)
+        var answer = await answer(request, segments: segments, isAPI: isAPI, language: language)
+        if let chosen = request.query["lang"], ["zh", "en"].contains(chosen) {
+            answer.headers.append(("Set-Cookie", "lang=\(chosen); Path=/; Max-Age=31536000; SameSite=Lax"))
+        }
+        return answer
+    }
+
+    private func answer(_ request: HTTPRequest, segments: [String], isAPI: Bool, language: Language) async -> HTTPAnswer {
+        do {
+            let route = Route(method: request.method, path: segments)
+            if route.match(.GET, "console.css") != nil {
+                return HTTPAnswer(
+                    status: .ok, contentType: "text/css; charset=utf-8", body: Pages.styleSheet,
+                    headers: [("Cache-Control", "max-age=3600")])
+            } else if route.match(.GET, "login") != nil {
+                return Pages.html(Pages.login(language, error: nil, next: request.query["next"]), language: language)
+            } else if route.match(.POST, "login") != nil {
+                return await login(request, language: language)
+            }
+            guard let principal = try await authenticate(request) else {
+                if isAPI { return Self.json(status: .unauthorized, ["error": "log in, or send Authorization: Bearer TOKEN"]) }
+                return HTTPAnswer(
+                    status: .seeOther, contentType: "text/plain", body: "",
+                    headers: [("Location", "/login?next=" + Self.formEncode(request.path))])
+            }
+            if request.method == .POST, let expected = principal.csrf {
+                let sent = request.header("X-CSRF-Token") ?? request.form["csrf"]
+                guard sent == expected else { throw WebError(status: .forbidden, message: "missing or wrong CSRF token") }
+            }
+            if isAPI { return try await api(Array(segments.dropFirst()), request, principal) }
+            return try await page(segments, request, principal, language)
+        } catch let error as WebError {
+            if isAPI { return Self.json(status: error.status, ["error": error.message]) }
+            return Pages.html(Pages.error(language, error), language: language, status: error.status)
+        } catch {
+            logger.error("console request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
+            if isAPI { return Self.json(status: .internalServerError, ["error": "internal error"]) }
+            return Pages.html(
+                Pages.error(language, WebError(status: .internalServerError, message: "\(error)")), language: language,
+                status: .internalServerError)
+        }
+    }
+
+    // MARK: Accounts
+
+    /// The account of a session cookie or a bearer token.
+    func authenticate(_ request: HTTPRequest) async throws -> Principal? {
+        if let authorization = request.header("Authorization"), authorization.lowercased().hasPrefix("bearer ") {
+            let token = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+            guard let account = try await store.accountOfAPIToken(tokenHash: Secrets.tokenHash(token)),
+                let role = Role(rawValue: account.role)
+            else { return nil }
+            return Principal(account: account, role: role, csrf: nil)
+        }
+        guard let token = request.cookie(Self.sessionCookie),
+            let session = try await store.session(tokenHash: Secrets.tokenHash(token), nowMs: nowMs()),
+            let role = Role(rawValue: session.account.role)
+        else { return nil }
+        return Principal(account: session.account, role: role, csrf: session.csrf)
+    }
+
+    func login(_ request: HTTPRequest, language: Language) async -> HTTPAnswer {
+        let form = request.form
+        let name = form["account"] ?? ""
+        let next = form["next"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") ? $0 : nil } ?? "/"
+        let now = nowMs()
+        if let wait = limiter.retryAfter(account: name, address: request.remoteAddress, nowMs: now) {
+            try? await store.audit(
+                account: name, action: "login_blocked", detail: "too many failures", remote: request.remoteAddress, atMs: now)
+            var answer = Pages.html(
+                Pages.login(language, error: language.t("登录失败次数过多，请稍后再试", "Too many failed logins; try again later"), next: next),
+                language: language, status: .tooManyRequests)
+            answer.headers.append(("Retry-After", String(wait)))
+            return answer
+        }
+        let account = try? await store.account(named: name)
+        let matches = await Secrets.verifyPassword(form["password"] ?? "", hash: account?.passwordHash)
+        guard let account, matches, !account.disabled else {
+            limiter.failed(account: name, address: request.remoteAddress, nowMs: now)
+            try? await store.audit(account: name, action: "login_failed", detail: "", remote: request.remoteAddress, atMs: now)
+            return Pages.html(
+                Pages.login(language, error: language.t("账号或密码错误", "Wrong account or password"), next: next), language: language,
+                status: .unauthorized)
+        }
+        limiter.succeeded(account: name)
+        let token = Secrets.newToken()
+        do {
+            try await store.addSession(
+                tokenHash: Secrets.tokenHash(token), account: account.name, csrf: Secrets.newToken(), nowMs: now, expiresMs: now + sessionMs
+            )
+            try await store.audit(account: account.name, action: "login", detail: "", remote: request.remoteAddress, atMs: now)
+        } catch {
+            logger.error("cannot store a session", metadata: ["error": "\(error)"])
+            return HTTPAnswer(status: .internalServerError, contentType: "text/plain", body: "cannot store the session\n")
+        }
+        return HTTPAnswer(
+            status: .seeOther, contentType: "text/plain", body: "",
+            headers: [("Location", next), ("Set-Cookie", sessionCookie(token, request: request, maxAge: sessionMs / 1000))])
+    }
+
+    /// HttpOnly and SameSite=Strict always; Secure when the request came over TLS (a reverse proxy says so).
+    func sessionCookie(_ value: String, request: HTTPRequest, maxAge: Int64) -> String {
+        let secure = request.header("X-Forwarded-Proto")?.lowercased() == "https" ? "; Secure" : ""
+        return "\(Self.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secure)"
+    }
+
+    // MARK: Helpers shared by pages and API
+
+    /// The period asked for, or the month of the newest reading.
+    func period(_ request: HTTPRequest, calendar: CalendarBuckets) async throws -> ReportPeriod {
+        if let text = request.query["period"], !text.isEmpty {
+            guard let period = ReportPeriod(text, calendar: calendar) else {
+                throw WebError.badRequest("period \(text) is not YYYY, YYYY-MM, YYYY-MM-DD or FROM..TO")
+            }
+            return period
+        }
+        let newest = try await store.newestSampleMs() ?? nowMs()
+        let month = String(ISO8601Time.formatLocal(ms: newest, timeZone: calendar.timeZone).prefix(7))
+        return ReportPeriod(month, calendar: calendar)!
+    }
+
+    /// The enterprise `id`, when the account sees it (an unseen one is answered as unknown).
+    func enterprise(_ id: String, for principal: Principal, in configuration: EnergyConfiguration) throws -> EnterpriseConfig {
+        guard let enterprise = configuration.enterprises.first(where: { $0.id == id }), principal.sees(enterprise) else {
+            throw WebError.notFound("no enterprise \(id)")
+        }
+        return enterprise
+    }
+
+    /// A meter and its enterprise, when the account sees it.
+    func meter(_ id: String, for principal: Principal, in configuration: EnergyConfiguration) throws -> (EnterpriseConfig, MeterConfig) {
+        for enterprise in configuration.enterprises where principal.sees(enterprise) {
+            if let meter = enterprise.meters.first(where: { $0.id == id }) { return (enterprise, meter) }
+        }
+        throw WebError.notFound("no meter \(id)")
+    }
+
+    static func json(status: HTTPResponseStatus = .ok, _ value: some Encodable) -> HTTPAnswer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
+        return HTTPAnswer(
+            status: status, contentType: "application/json; charset=utf-8", body: body, headers: [("Cache-Control", "no-store")])
+    }
+
+    static func formEncode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? ""
+    }
+}
+
+/// A request's method and path segments, matched against templates such as "v1/enterprises/*/meters".
+struct Route {
+    let method: HTTPMethod
+    let path: [String]
+
+    /// The segments at the template's `*`s when method and path match it.
+    func match(_ method: HTTPMethod, _ template: String) -> [String]? {
+        let parts = template.split(separator: "/", omittingEmptySubsequences: true)
+        guard method == self.method, parts.count == path.count else { return nil }
+        var captures: [String] = []
+        for (part, segment) in zip(parts, path) {
+            if part == "*" {
+                captures.append(segment)
+            } else if part != segment {
+                return nil
+            }
+        }
+        return captures
+    }
+}
