@@ -40,6 +40,14 @@ struct AlertView: Sendable, Codable {
 
 /// The JSON API, /api/v1/… (documented in openapi.yaml).
 extension WebConsole {
+    /// Every route `api` answers, for the Allow header of a 405.
+    static let apiRoutes: [(method: HTTPMethod, template: String)] = [
+        (.GET, "v1/me"), (.GET, "v1/district"), (.GET, "v1/enterprises"), (.GET, "v1/enterprises/*"),
+        (.GET, "v1/enterprises/*/consumption"), (.GET, "v1/enterprises/*/unit-consumption"), (.GET, "v1/enterprises/*/meters"),
+        (.GET, "v1/enterprises/*/production"), (.POST, "v1/enterprises/*/production"), (.GET, "v1/meters/*/samples"),
+        (.GET, "v1/alerts"), (.GET, "v1/audit"), (.GET, "v1/accounts"),
+    ]
+
     func api(_ path: [String], _ request: HTTPRequest, _ principal: Principal) async throws -> HTTPAnswer {
         let configuration = configuration()
         let scoped = principal.scoped(configuration)
@@ -88,9 +96,13 @@ extension WebConsole {
         } else if route.match(.GET, "v1/accounts") != nil {
             guard principal.role == .admin else { throw WebError.forbidden }
             return Self.json(["accounts": try await store.accounts().map(AccountView.init)])
-        } else if route.match(route.method, "v1/enterprises/*/production") != nil {
-            throw WebError(status: .methodNotAllowed, message: "GET or POST")
         } else {
+            let allowed = Self.apiRoutes.filter { route.match(route.method, $0.template) != nil }.map(\.method)
+            guard allowed.isEmpty else {
+                throw WebError(
+                    status: .methodNotAllowed, message: "\(request.method) is not allowed here",
+                    headers: [("Allow", allowed.map { "\($0)" }.joined(separator: ", "))])
+            }
             throw WebError.notFound("no API route \(request.method) \(request.path)")
         }
     }
@@ -205,6 +217,10 @@ extension WebConsole {
     func alerts(_ request: HTTPRequest, _ scoped: EnergyConfiguration) async throws -> [AlertView] {
         let visible = Set(scoped.enterprises.map(\.id))
         let query = request.query
+        guard ["open", "cleared", "all"].contains(query["state"] ?? "all") else { throw WebError.badRequest("state is open, cleared or all") }
+        guard ["", "critical", "warning", "info"].contains(query["level"] ?? "") else {
+            throw WebError.badRequest("level is critical, warning or info")
+        }
         let openOnly = (query["state"] ?? "all") == "open"
         var range: (from: Int64, to: Int64) = (.min, .max)
         if query["period"] != nil {

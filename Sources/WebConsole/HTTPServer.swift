@@ -149,7 +149,7 @@ public final class HTTPService: Service {
 
     public func run() async throws {
         logger.info(
-            "serving the console, /api/v1/, /healthz and /metrics", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
+            "serving /healthz and /metrics, the console at / and the API at /api/v1/", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
         try? await gracefulShutdown()
         try? await channel.close()
         try? await group.shutdownGracefully()

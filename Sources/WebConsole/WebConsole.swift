@@ -9,6 +9,8 @@ import NIOHTTP1
 struct WebError: Error {
     var status: HTTPResponseStatus
     var message: String
+    /// Headers the answer needs (Allow for a 405).
+    var headers: [(String, String)] = []
 
     static func notFound(_ what: String) -> Self { WebError(status: .notFound, message: what) }
     static func badRequest(_ why: String) -> Self { WebError(status: .badRequest, message: why) }
@@ -82,8 +84,12 @@ public final class WebConsole: Sendable {
             if isAPI { return try await api(Array(segments.dropFirst()), request, principal) }
             return try await page(segments, request, principal, language)
         } catch let error as WebError {
-            if isAPI { return Self.json(status: error.status, ["error": error.message]) }
-            return Pages.html(Pages.error(language, error), language: language, status: error.status)
+            var answer =
+                isAPI
+                ? Self.json(status: error.status, ["error": error.message])
+                : Pages.html(Pages.error(language, error), language: language, status: error.status)
+            answer.headers += error.headers
+            return answer
         } catch {
             logger.error("console request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             if isAPI { return Self.json(status: .internalServerError, ["error": "internal error"]) }

@@ -10,7 +10,7 @@ struct Energyd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energyd",
         abstract: "Polls energy meters over Modbus TCP, stores every reading in SQLite and checks energy quotas.",
-        subcommands: [Run.self, CheckConfig.self])
+        subcommands: [Run.self, CheckConfig.self, ConsoleCommand.self])
 }
 
 /// sysexits.h EX_CONFIG: the configuration is wrong.
@@ -92,6 +92,31 @@ struct Run: AsyncParsableCommand {
         } catch let error as DaemonRunError {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(75)  // EX_TEMPFAIL: systemd's Restart=on-failure starts energyd again on the saved file
+        }
+    }
+}
+
+struct ConsoleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "Serve only the web console and API over an existing database (nothing is polled), until SIGTERM or SIGINT.")
+
+    @Option(help: "Main configuration file.")
+    var config: String
+
+    @Option(help: "Database path, overriding the configuration's.")
+    var database: String?
+
+    @Option(help: "HOST:PORT to listen on, overriding the configuration's http_listen.")
+    var listen: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        do {
+            try await ConsoleOnly.run(configPath: config, databasePath: database, listen: listen, logger: Logger(label: "energyd"))
+        } catch let error as ConfigErrors {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(exitConfigurationError)
         }
     }
 }

@@ -8,8 +8,11 @@ public final class ChildProcess: Sendable {
     /// Command line, for failure messages.
     public let commandLine: String
 
-    /// Starts `executable` (a built product name or a path) with `arguments`, in `directory` when given.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+    /// Starts `executable` (a built product name or a path) with `arguments`, in `directory` when given, with
+    /// `input` on its standard input.
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil, input: String? = nil
+    ) throws {
         let path = executable.contains("/") ? executable : builtProduct(executable)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
@@ -19,6 +22,8 @@ public final class ChildProcess: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         self.process = process
         self.commandLine = ([path] + arguments).joined(separator: " ")
         let output = self.output
@@ -31,6 +36,10 @@ public final class ChildProcess: Sendable {
             }
         }
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
     }
 
     /// Everything the process printed so far (stdout and stderr).
