@@ -16,11 +16,15 @@ public enum ConsoleOnly {
         if let databasePath { configuration.daemon.databasePath = databasePath }
         if let listen { configuration.daemon.httpListen = listen }
         guard let endpoint = configuration.daemon.httpEndpoint else {
-            throw ConfigErrors([ConfigError(file: configPath, line: 0, key: "http_listen", message: "nothing to listen on: give --listen HOST:PORT")])
+            throw ConfigErrors([
+                ConfigError(file: configPath, line: 0, key: "http_listen", message: "nothing to listen on: give --listen HOST:PORT")
+            ])
         }
         let store = try await EnergyStore.open(path: configuration.daemon.databasePath)
         let console = WebConsole(store: store, configuration: { [configuration] in configuration }, logger: logger)
-        let http = try await HTTPService(host: endpoint.host, port: endpoint.port, logger: logger) { request in
+        let http = try await HTTPService(
+            host: endpoint.host, port: endpoint.port, tls: configuration.daemon.httpTLS, logger: logger
+        ) { request in
             if let answer = await console.answer(request) { return answer }
             return HTTPAnswer(status: .notFound, contentType: "text/plain", body: "energyd console serves / and /api/v1/ only\n")
         }

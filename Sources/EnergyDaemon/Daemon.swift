@@ -194,7 +194,9 @@ public final class Daemon: Sendable {
             ])
         var http: HTTPService?
         if let endpoint = configuration.daemon.httpEndpoint {
-            http = try await HTTPService(host: endpoint.host, port: endpoint.port, logger: logger) { [self] request in
+            http = try await HTTPService(
+                host: endpoint.host, port: endpoint.port, tls: configuration.daemon.httpTLS, logger: logger
+            ) { [self] request in
                 await self.answer(request)
             }
         }

@@ -217,7 +217,9 @@ extension WebConsole {
     func alerts(_ request: HTTPRequest, _ scoped: EnergyConfiguration) async throws -> [AlertView] {
         let visible = Set(scoped.enterprises.map(\.id))
         let query = request.query
-        guard ["open", "cleared", "all"].contains(query["state"] ?? "all") else { throw WebError.badRequest("state is open, cleared or all") }
+        guard ["open", "cleared", "all"].contains(query["state"] ?? "all") else {
+            throw WebError.badRequest("state is open, cleared or all")
+        }
         guard ["", "critical", "warning", "info"].contains(query["level"] ?? "") else {
             throw WebError.badRequest("level is critical, warning or info")
         }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -17,9 +18,12 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// The peer's IP address, for rate limits and the audit log.
     public var remoteAddress: String
+    /// Whether it came over HTTPS.
+    public var isTLS: Bool
 
     public init(
-        method: HTTPMethod, uri: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], remoteAddress: String = "127.0.0.1"
+        method: HTTPMethod, uri: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], remoteAddress: String = "127.0.0.1",
+        isTLS: Bool = false
     ) {
         self.method = method
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -29,6 +33,7 @@ public struct HTTPRequest: Sendable {
         self.headers = headers
         self.body = body
         self.remoteAddress = remoteAddress
+        self.isTLS = isTLS
     }
 
     /// The first value of a header.
@@ -117,9 +122,15 @@ public final class HTTPService: Service {
 
     /// Binds at once, so that READY=1 is sent only once the endpoint answers.
     public init(
-        host: String, port: Int, limits: HTTPLimits = .standard, logger: Logger,
+        host: String, port: Int, limits: HTTPLimits = .standard, tls: (certificateFile: String, keyFile: String)? = nil, logger: Logger,
         route: @escaping @Sendable (HTTPRequest) async -> HTTPAnswer
     ) async throws {
+        let context = try tls.map {
+            try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile($0.certificateFile).map { .certificate($0) },
+                    privateKey: .file($0.keyFile)))
+        }
         self.logger = logger
         let connections = ConnectionCount()
         self.connections = connections
@@ -134,8 +145,10 @@ public final class HTTPService: Service {
                     }
                     channel.closeFuture.whenComplete { _ in connections.closed() }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: limits.idleTimeout))
+                    if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(route: route, maxBodyBytes: limits.maxBodyBytes))
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPHandler(route: route, maxBodyBytes: limits.maxBodyBytes, isTLS: context != nil))
                 }
             }
             .bind(host: host, port: port).get()
@@ -149,7 +162,8 @@ public final class HTTPService: Service {
 
     public func run() async throws {
         logger.info(
-            "serving /healthz and /metrics, the console at / and the API at /api/v1/", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
+            "serving /healthz and /metrics, the console at / and the API at /api/v1/",
+            metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
         try? await gracefulShutdown()
         try? await channel.close()
         try? await group.shutdownGracefully()
@@ -179,15 +193,17 @@ private final class HTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
     private let route: @Sendable (HTTPRequest) async -> HTTPAnswer
     private let maxBodyBytes: Int
+    private let isTLS: Bool
     private var request: HTTPRequestHead?
     private var body: [UInt8] = []
     private var bodyTooLarge = false
     /// Whether an answer was started: a connection gets one.
     private var answered = false
 
-    init(route: @escaping @Sendable (HTTPRequest) async -> HTTPAnswer, maxBodyBytes: Int) {
+    init(route: @escaping @Sendable (HTTPRequest) async -> HTTPAnswer, maxBodyBytes: Int, isTLS: Bool) {
         self.route = route
         self.maxBodyBytes = maxBodyBytes
+        self.isTLS = isTLS
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -205,7 +221,8 @@ private final class HTTPHandler: ChannelInboundHandler {
             let route = self.route
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             let remote = context.channel.remoteAddress?.ipAddress ?? "-"
-            let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, remoteAddress: remote)
+            let request = HTTPRequest(
+                method: head.method, uri: head.uri, headers: head.headers, body: body, remoteAddress: remote, isTLS: isTLS)
             body = []
             let answer: EventLoopFuture<HTTPAnswer> =
                 bodyTooLarge
@@ -234,8 +251,9 @@ private final class HTTPHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A malformed request (HTTP/0.9, garbage): one 400 and the end of the connection (NIO's own error
-        // handler answered such a request twice).
-        guard !answered else {
+        // handler answered such a request twice). Anything else (a failed TLS handshake, a reset) only closes it:
+        // there is no request to answer, and answering one would trap in NIO's pipeline handler.
+        guard !answered, error is HTTPParserError else {
             context.close(promise: nil)
             return
         }

@@ -156,9 +156,9 @@ public final class WebConsole: Sendable {
             headers: [("Location", next), ("Set-Cookie", sessionCookie(token, request: request, maxAge: sessionMs / 1000))])
     }
 
-    /// HttpOnly and SameSite=Strict always; Secure when the request came over TLS (a reverse proxy says so).
+    /// HttpOnly and SameSite=Strict always; Secure when the request came over HTTPS (here, or at a reverse proxy).
     func sessionCookie(_ value: String, request: HTTPRequest, maxAge: Int64) -> String {
-        let secure = request.header("X-Forwarded-Proto")?.lowercased() == "https" ? "; Secure" : ""
+        let secure = request.isTLS || request.header("X-Forwarded-Proto")?.lowercased() == "https" ? "; Secure" : ""
         return "\(Self.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secure)"
     }
 

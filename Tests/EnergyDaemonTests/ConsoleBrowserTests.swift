@@ -12,7 +12,8 @@ import Testing
 
     @Test func theBrowserShowsTheReportsFiguresAndATownOnlyItsOwn() async throws {
         try #require(
-            FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), "chromium-driver is missing: deploy/install-deps.sh installs it")
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"),
+            "chromium-driver is missing: deploy/install-deps.sh installs it")
         let scenario = try ScenarioLoader.load(path: demoScenarioPath)
         let harness = try await DaemonHarness.start(scenario, speed: 43_200)
         defer { Task { await harness.stop() } }
@@ -28,14 +29,17 @@ import Testing
         #expect(await eventually(timeout: .seconds(60)) { ((try? await store.newestSampleMs()) ?? 0) > sixth })
         for (name, role, scope) in [("jiancha", "inspector", [String]()), ("longhe", "jurisdiction", ["龙河镇"])] {
             let add = try ChildProcess(
-                "energyctl", ["user", "add", name, "--role", role, "--password-stdin", "--config", harness.configPath] + scope.flatMap { ["--scope", $0] },
+                "energyctl",
+                ["user", "add", name, "--role", role, "--password-stdin", "--config", harness.configPath]
+                    + scope.flatMap { ["--scope", $0] },
                 input: Self.password + "\n")
             #expect(await add.waitForExit() == 0, "\(add.printed)")
         }
         let browser = try ChildProcess(
             "/usr/bin/python3",
             [
-                packageRoot + "/Tests/Browser/console_browser.py", "--url", "http://127.0.0.1:\(port)", "--energyctl", builtProduct("energyctl"),
+                packageRoot + "/Tests/Browser/console_browser.py", "--url", "http://127.0.0.1:\(port)", "--energyctl",
+                builtProduct("energyctl"),
                 "--config", harness.configPath, "--period", "2026-01-01..2026-01-06", "--inspector", "jiancha", "--jurisdiction", "longhe",
                 "--password", Self.password,
             ] + (ProcessInfo.processInfo.environment["CONSOLE_SCREENSHOTS"].map { ["--screenshots", $0] } ?? []))

@@ -143,6 +143,29 @@ import Testing
         #expect(configuration?.delivery.channels["hook"]?.secret == "s3cret", "read without its newline")
     }
 
+    @Test func httpsNeedsACertificateAndAKeyOnlyTheServiceUserReads() throws {
+        let directory = NSTemporaryDirectory() + "/tls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (certificate, key) = (directory + "/cert.pem", directory + "/key.pem")
+        try "certificate".write(toFile: certificate, atomically: true, encoding: .utf8)
+        try "key".write(toFile: key, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: key)
+        let text = "\n[daemon]\nhttp_tls_cert_file = \"\(certificate)\"\nhttp_tls_key_file = \"\(key)\"\n"
+        #expect(
+            load(text).1 == [
+                "main.toml:\(line(of: "http_tls_key_file", in: text)): daemon.http_tls_key_file: \(key) is readable by every user; a private key's file must not be (chmod 600 or 640)"
+            ])
+        let alone = "\n[daemon]\nhttp_tls_cert_file = \"\(certificate)\"\n"
+        #expect(
+            load(alone).1 == [
+                "main.toml:\(line(of: "[daemon]", in: alone)): daemon.http_tls_key_file: HTTPS needs both http_tls_cert_file and http_tls_key_file"
+            ])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+        let (configuration, none) = load(text)
+        #expect(none == [] && configuration?.daemon.httpTLS?.keyFile == key)
+    }
+
     @Test func retriesDoubleUpToTheirCap() {
         let settings = DeliverySettings(retryFirstSeconds: 10, retryMaxSeconds: 300)
         #expect((1...7).map { settings.retryDelaySeconds(afterAttempts: $0) } == [10, 20, 40, 80, 160, 300, 300])

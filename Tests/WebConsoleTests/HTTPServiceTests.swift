@@ -69,4 +69,31 @@ import WebConsole
         }
         #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("ok /metrics\n"), "\(answer.debugDescription) \(http.openConnections)")
     }
+
+    @Test func withACertificateItServesHTTPSOnly() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (certificate, key) = try await makeTestCertificate(in: directory)
+        var logger = Logger(label: "http-test")
+        logger.logLevel = .critical
+        let http = try await HTTPService(host: "127.0.0.1", port: 0, tls: (certificate, key), logger: logger) { request in
+            HTTPAnswer(status: .ok, contentType: "text/plain", body: "ok \(request.path) tls=\(request.isTLS)\n")
+        }
+        let port = try #require(http.port)
+        // A client that trusts the certificate gets the answer over TLS …
+        let client = try ChildProcess(
+            "/usr/bin/python3",
+            [
+                "-c",
+                "import ssl, sys, urllib.request; c = ssl.create_default_context(cafile=sys.argv[1]); "
+                    + "print(urllib.request.urlopen(sys.argv[2], context=c).read().decode(), end='')",
+                certificate, "https://127.0.0.1:\(port)/healthz",
+            ])
+        #expect(await client.waitForExit() == 0)
+        #expect(client.printed == "ok /healthz tls=true\n", "\(client.printed)")
+        // … and plain HTTP gets no answer.
+        #expect(
+            try await offThePool { try HTTPGet.exchange(port: port, request: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") }.contains("ok")
+                == false)
+    }
 }

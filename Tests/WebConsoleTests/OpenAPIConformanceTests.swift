@@ -11,7 +11,8 @@ import WebConsole
     static let schemathesis = packageRoot + "/.build/test-venv/bin/st"
 
     @Test func everyRouteAnswersAsOpenAPIYamlSays() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.schemathesis), "schemathesis is missing: run deploy/install-deps.sh --test")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.schemathesis), "schemathesis is missing: run deploy/install-deps.sh --test")
         let site = try await ConsoleAccessTests.Site()
         defer { site.directory.remove() }
         // An enterprise account's token: it may read its own enterprise and write its production figures.
@@ -20,7 +21,8 @@ import WebConsole
         let run = try ChildProcess(
             Self.schemathesis,
             [
-                "run", packageRoot + "/openapi.yaml", "--url", "http://127.0.0.1:\(site.port)", "--header", "Authorization: Bearer \(token)",
+                "run", packageRoot + "/openapi.yaml", "--url", "http://127.0.0.1:\(site.port)", "--header",
+                "Authorization: Bearer \(token)",
                 "--checks", "all", "--max-examples", "25", "--seed", "1", "--generation-deterministic", "--request-timeout", "20",
                 "--exclude-checks", "positive_data_acceptance",
             ], environment: ["NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""])

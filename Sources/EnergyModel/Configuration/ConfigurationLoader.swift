@@ -204,6 +204,28 @@ private struct Builder {
                 }
             }
         }
+        if let certificate = s.string("http_tls_cert_file", required: false) {
+            d.httpTLSCertificateFile = ConfigPaths.resolve(certificate, besideFile: s.file)
+            if !FileManager.default.isReadableFile(atPath: d.httpTLSCertificateFile!) {
+                s.report("http_tls_cert_file", "cannot read \(d.httpTLSCertificateFile!)")
+            }
+        }
+        if let key = s.string("http_tls_key_file", required: false) {
+            let path = ConfigPaths.resolve(key, besideFile: s.file)
+            d.httpTLSKeyFile = path
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: path), FileManager.default.isReadableFile(atPath: path) {
+                if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o004 != 0 {
+                    s.report("http_tls_key_file", "\(path) is readable by every user; a private key's file must not be (chmod 600 or 640)")
+                }
+            } else {
+                s.report("http_tls_key_file", "cannot read \(path)")
+            }
+        }
+        if (d.httpTLSCertificateFile == nil) != (d.httpTLSKeyFile == nil) {
+            s.report(
+                d.httpTLSCertificateFile == nil ? "http_tls_cert_file" : "http_tls_key_file",
+                "HTTPS needs both http_tls_cert_file and http_tls_key_file")
+        }
         if let v = s.number("inspection_threshold_tce") {
             if v > 0 { d.inspectionThresholdTce = v } else { s.report("inspection_threshold_tce", "must be greater than 0") }
         }

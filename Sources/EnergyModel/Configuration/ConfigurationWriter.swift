@@ -25,6 +25,8 @@ public enum ConfigurationWriter {
         out.append("reload_max_meter_loss = \(number(d.reloadMaxMeterLoss))")
         out.append("inspection_threshold_tce = \(number(d.inspectionThresholdTce))")
         out.append("http_listen = \(quoted(d.httpListen ?? ""))")
+        if let file = d.httpTLSCertificateFile { out.append("http_tls_cert_file = \(quoted(file))") }
+        if let file = d.httpTLSKeyFile { out.append("http_tls_key_file = \(quoted(file))") }
         for model in configuration.models.values.sorted(by: { $0.id < $1.id }) {
             out.append("\n[models.\(key(model.id))]")
             out.append("description = \(quoted(model.description))")

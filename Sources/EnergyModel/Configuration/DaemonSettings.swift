@@ -38,8 +38,11 @@ public struct DaemonSettings: Sendable, Hashable {
     public var allowNoMeters: Bool
     /// Largest share of the meters in force a reload may drop (a truncated file loses most); 1 allows any.
     public var reloadMaxMeterLoss: Double
-    /// Where /healthz and /metrics are served ("127.0.0.1:9464"); nil serves nothing.
+    /// Where /healthz, /metrics, the console and the API are served ("127.0.0.1:9464"); nil serves nothing.
     public var httpListen: String?
+    /// Certificate chain and private key (PEM) to serve HTTPS instead of HTTP; both or neither.
+    public var httpTLSCertificateFile: String?
+    public var httpTLSKeyFile: String?
 
     /// Defaults for a data-centre installation.
     public init(
@@ -71,6 +74,12 @@ public struct DaemonSettings: Sendable, Hashable {
         self.allowNoMeters = allowNoMeters
         self.reloadMaxMeterLoss = reloadMaxMeterLoss
         self.httpListen = httpListen
+    }
+
+    /// The HTTPS certificate and key files, when both are set.
+    public var httpTLS: (certificateFile: String, keyFile: String)? {
+        guard let certificate = httpTLSCertificateFile, let key = httpTLSKeyFile else { return nil }
+        return (certificate, key)
     }
 
     /// `httpListen` split into host and port.
