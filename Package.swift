@@ -133,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "energy-bench",
             dependencies: [
-                "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport",
+                "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport", "WebConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

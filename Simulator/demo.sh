@@ -5,13 +5,23 @@
 # the inspection team, to two receivers on this machine: a stand-in for 龙河镇's WeCom group robot and a real SMTP
 # server (aiosmtpd, STARTTLS) standing in for the inspection mailbox.
 #
-#   Simulator/demo.sh [DAYS]     simulated days (default 31: January 2026 in about 65 s)
+#   Simulator/demo.sh [DAYS] [--no-console]
+#       DAYS          simulated days (default 31: January 2026 in about 65 s)
+#       --no-console  end after the reports (for scripts); by default the web console is served afterwards on
+#                     http://127.0.0.1:9464/ with demo accounts, until Ctrl-C
 #
 # Runs on a fresh Debian 12 machine with the Swift toolchain: installs its packages, builds a release.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-days=${1:-31}
+days=31
+console=true
+for argument in "$@"; do
+    case "$argument" in
+        --no-console) console=false ;;
+        *) days=$argument ;;
+    esac
+done
 start="2026-01-01T00:00:00+08:00"
 speed=43200                              # simulated seconds per real second: one day in 2 s
 work="$root/demo-run"
@@ -129,3 +139,13 @@ kill $wecom $mail 2>/dev/null || true
 trap - EXIT
 echo
 echo "Files: $work (energy.sqlite, alerts.jsonl, energyd.log, metersim.log). More: energyctl consumption --config $work/energyd.toml --enterprise E01 --from 2026-01-01 --to 2026-02-01"
+$console || exit 0
+# The web console over what energyd stored: an inspector's account and one for 龙河镇, which sees only its town.
+password="demo-password-2026"
+echo "$password" | "${ctl[@]}" user add jiancha --role inspector --password-stdin --config "$work/energyd.toml" >/dev/null
+echo "$password" | "${ctl[@]}" user add longhe --role jurisdiction --scope 龙河镇 --password-stdin --config "$work/energyd.toml" >/dev/null
+listen=$(sed -n 's/^http_listen = "\([^"]*\)".*/\1/p' "$work/energyd.toml")
+echo
+echo "== web console: http://$listen/?period=$month"
+echo "   账号 jiancha（节能监察，全区）或 longhe（龙河镇），密码 $password — Ctrl-C to stop"
+exec "$bin/energyd" console --config "$work/energyd.toml"

@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages energy-monitor builds and tests with (sudo when not root). Idempotent.
+#
+#   deploy/install-deps.sh           what building and the demo need
+#   deploy/install-deps.sh --test    and what the tests need besides: a browser, its driver and schemathesis
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 # zlib1g-dev: ZIPFoundation (workbooks). systemd (systemd-analyze), python3-prometheus-client, python3-openpyxl,
 # libreoffice-calc-nogui and logrotate: the tests check the unit, /metrics, the exported workbooks and rotation;
 # python3-aiosmtpd and openssl: a real SMTP server and the certificates of the TLS receivers.
 packages=(libmodbus-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 systemd python3-prometheus-client python3-openpyxl
-    libreoffice-calc-nogui logrotate python3-aiosmtpd openssl "$@")
+    libreoffice-calc-nogui logrotate python3-aiosmtpd openssl)
+tests=false
+if [ "${1:-}" = --test ]; then
+    tests=true
+    # The console in a real browser (Chromium, its driver, selenium); python3-venv for schemathesis from PyPI.
+    packages+=(chromium chromium-driver python3-selenium python3-venv)
+fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+    as_root=()
+    [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${as_root[@]}" apt-get update -qq
+    "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if $tests && [ ! -x "$root/.build/test-venv/bin/st" ]; then
+    # schemathesis checks every API route against openapi.yaml; kept in the build folder, out of git.
+    /usr/bin/python3 -m venv "$root/.build/test-venv"
+    "$root/.build/test-venv/bin/pip" install -q schemathesis
+fi

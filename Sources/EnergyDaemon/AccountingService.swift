@@ -16,6 +16,8 @@ struct AccountingService: Service {
     let configuration: @Sendable () -> EnergyConfiguration
     let startedMs: Int64
     let logger: Logger
+    /// Told the earliest time whose rollups or alerts a pass changed (the console's figures from then on are stale).
+    var changed: @Sendable (Int64) -> Void = { _ in }
 
     func run() async throws {
         let interval = configuration().daemon.accountingIntervalMs
@@ -51,6 +53,7 @@ struct AccountingService: Service {
         do {
             horizon = try await store.newestSampleMs()
             let pass = try await store.account(calendar: calendar)
+            if let earliest = pass.earliestChangeMs { changed(earliest) }
             if pass.readings > 0 {
                 logger.debug(
                     "accounted",
@@ -70,6 +73,8 @@ struct AccountingService: Service {
                     raise: raise.map { AlertRecord($0, state: .raised, time: time) },
                     clear: clear.map { AlertRecord($0, state: .cleared, time: time) }, atMs: batch.timeMs,
                     routing: Self.routing(configuration.delivery))
+                // An enterprise's report lists its open alerts, whatever its period.
+                if !raise.isEmpty || !clear.isEmpty { changed(.min) }
                 for finding in raise {
                     logger.notice(
                         "alert raised",

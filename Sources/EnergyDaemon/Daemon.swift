@@ -202,7 +202,8 @@ public final class Daemon: Sendable {
         }
         typealias Entry = ServiceGroupConfiguration.ServiceConfiguration
         let accounting = AccountingService(
-            store: store, alertLog: alertLog, configuration: { [self] in self.configuration }, startedMs: startedMs, logger: logger)
+            store: store, alertLog: alertLog, configuration: { [self] in self.configuration }, startedMs: startedMs, logger: logger,
+            changed: { [console] in console.dataChanged(fromMs: $0) })
         let retention = RetentionService(
             store: store, retentionDays: configuration.daemon.rawRetentionDays, clock: options.clock, logger: logger)
         let storeGuard = StoreGuardService(
@@ -281,6 +282,7 @@ public final class Daemon: Sendable {
             let outcome = await polling.apply(next, seriesIDs: seriesIDs)
             current.value = next
             sender.apply(next.delivery)
+            console.dataChanged(fromMs: .min)
             logger.notice(
                 "configuration reloaded",
                 metadata: [

@@ -59,15 +59,17 @@ public struct ConsumptionReport: Sendable {
         self.calendar = configuration.calendar
     }
 
-    /// Lines and totals of `enterprise` in [fromMs, toMs) by day or by month.
-    public func report(enterprise: String, fromMs: Int64, toMs: Int64, by resolution: Resolution) async throws
+    /// Lines and totals of `enterprise` in [fromMs, toMs) by day or by month; completeness counts polls up to
+    /// `horizonMs` (the newest sample stored when nil; a district report reads it once for all its enterprises).
+    public func report(enterprise: String, fromMs: Int64, toMs: Int64, by resolution: Resolution, horizonMs: Int64? = nil) async throws
         -> (lines: [ConsumptionLine], totals: [ConsumptionTotal])
     {
         precondition(resolution == .day || resolution == .month, "reports are by day or by month")
         let days = try await store.rollups(enterprise: enterprise, resolution: .day, fromMs: fromMs, toMs: toMs)
-        let horizon = try await store.newestSampleMs() ?? fromMs
+        let horizon: Int64
+        if let horizonMs { horizon = horizonMs } else { horizon = try await store.newestSampleMs() ?? fromMs }
         let products = Dictionary(configuration.meters.map { ($0.meter.id, $0.meter.product) }, uniquingKeysWith: { a, _ in a })
-        let allSeries = try await store.allSeries().filter { $0.enterprise == enterprise && $0.isAccounted }
+        let allSeries = try await store.series(enterprise: enterprise).filter(\.isAccounted)
         var groups: [String: [SeriesRecord]] = [:]
         for series in allSeries {
             let product = series.quantity == "production" ? (products[series.meter] ?? nil) ?? "-" : ""

@@ -132,12 +132,15 @@ public struct InspectionReports: Sendable {
         self.calendar = configuration.calendar
     }
 
-    /// One enterprise over `period`.
-    public func enterprise(_ id: String, period: ReportPeriod) async throws -> EnterpriseReport? {
+    /// One enterprise over `period`; completeness counts polls up to `horizonMs` (the newest sample when nil).
+    public func enterprise(_ id: String, period: ReportPeriod, horizonMs: Int64? = nil, openAlerts: [AlertRecord]? = nil) async throws
+        -> EnterpriseReport?
+    {
         guard let enterprise = configuration.enterprises.first(where: { $0.id == id }) else { return nil }
-        let horizon = try await store.newestSampleMs() ?? period.fromMs
+        let horizon: Int64
+        if let horizonMs { horizon = horizonMs } else { horizon = try await store.newestSampleMs() ?? period.fromMs }
         let (daily, totals) = try await ConsumptionReport(store: store, configuration: configuration)
-            .report(enterprise: id, fromMs: period.fromMs, toMs: period.toMs, by: .day)
+            .report(enterprise: id, fromMs: period.fromMs, toMs: period.toMs, by: .day, horizonMs: horizon)
         var energy: [String: ConsumptionLine] = [:]
         var order: [String] = []
         for line in daily {
@@ -184,7 +187,9 @@ public struct InspectionReports: Sendable {
                     verdictChinese: evaluation.evaluation.verdict.chinese, completeness: evaluation.evaluation.completeness,
                     illustrative: quota.illustrative, incompleteMeters: evaluation.incompleteMeters, yearOnYear: yearOnYear))
         }
-        let alerts = try await store.alerts(openOnly: true).filter { $0.raised.enterprise.id == id }.map(\.raised)
+        let open: [AlertRecord]
+        if let openAlerts { open = openAlerts } else { open = try await store.alerts(openOnly: true).map(\.raised) }
+        let alerts = open.filter { $0.enterprise.id == id }
         let completeness = totals.isEmpty ? 0 : totals.map(\.completeness).reduce(0, +) / Double(totals.count)
         return EnterpriseReport(
             id: id, name: enterprise.name, jurisdiction: enterprise.jurisdiction, industry: enterprise.industry, period: period.label,
@@ -208,8 +213,12 @@ public struct InspectionReports: Sendable {
                 store: store, configuration: configuration, calendar: calendar, series: series, throughMs: projectedThrough) : [:]
         let threshold = configuration.daemon.inspectionThresholdTce
         var reports: [EnterpriseReport] = []
+        // The horizon and the open alerts read once, not once per enterprise.
+        let openAlerts = try await store.alerts(openOnly: true).map(\.raised)
         for enterprise in configuration.enterprises {
-            if let report = try await self.enterprise(enterprise.id, period: period) { reports.append(report) }
+            if let report = try await self.enterprise(enterprise.id, period: period, horizonMs: horizon, openAlerts: openAlerts) {
+                reports.append(report)
+            }
         }
         let benchmark = configuration.daemon.benchmarkLevel
         func line(_ name: String, _ members: [EnterpriseReport]) -> JurisdictionLine {

@@ -79,7 +79,7 @@ public struct ProductEvaluator: Sendable {
         guard let quota = configuration.quotas[product.quota] else { return nil }
         let days = try await store.rollups(enterprise: enterprise.id, resolution: .day, fromMs: fromMs, toMs: toMs)
         let all: [SeriesRecord]
-        if let series = self.series { all = series } else { all = try await store.allSeries() }
+        if let series = self.series { all = series } else { all = try await store.series(enterprise: enterprise.id) }
         let series = all.filter { $0.enterprise == enterprise.id && $0.isAccounted }
         let boundary = Set(product.boundary)
         var energyByMeter: [String: Double] = [:]

@@ -21,6 +21,9 @@ public struct AccountingPass: Sendable, Hashable {
     public var readings = 0
     /// 15-minute buckets written.
     public var quarters = 0
+    /// The earliest time whose rollups may have changed (nil: none changed); figures of periods ending before it
+    /// stand as they were.
+    public var earliestChangeMs: Int64?
 }
 
 extension EnergyStore {
@@ -37,24 +40,28 @@ extension EnergyStore {
         var pass = AccountingPass()
         // A hundred counters per transaction: few commits, and still short write locks for the sample writer.
         for chunk in stride(from: 0, to: marked.count, by: 100).map({ marked[$0..<min($0 + 100, marked.count)] }) {
-            let results = try await database.write { db -> [(Int, Int)] in
+            let results = try await database.write { db -> [(readings: Int, quarters: Int, fromMs: Int64)] in
                 try chunk.map { record in
                     guard
                         let oldest = try Int64.fetchOne(
                             db.cachedStatement(sql: "SELECT min_ts FROM accounting_dirty WHERE series = ?"), arguments: [record.id])
-                    else { return (0, 0) }
+                    else { return (0, 0, .max) }
                     try db.cachedStatement(sql: "DELETE FROM accounting_dirty WHERE series = ?").execute(arguments: [record.id])
                     let checkpoint = try Self.checkpoint(record.id, db: db)
                     if let anchor = checkpoint.counter.anchor, oldest <= anchor.timestampMs {
-                        return try Self.rebuild(record, fromMs: .min, toMs: .max, calendar: calendar, db: db)
+                        let (readings, quarters) = try Self.rebuild(record, fromMs: .min, toMs: .max, calendar: calendar, db: db)
+                        return (readings, quarters, .min)
                     }
-                    return try Self.accountIncrementally(record, checkpoint: checkpoint, calendar: calendar, db: db)
+                    let (readings, quarters) = try Self.accountIncrementally(record, checkpoint: checkpoint, calendar: calendar, db: db)
+                    // The interval from the anchor to the first new reading is spread from the anchor on.
+                    return (readings, quarters, min(oldest, checkpoint.counter.anchor?.timestampMs ?? oldest))
                 }
             }
-            for (readings, quarters) in results where readings > 0 {
+            for result in results where result.readings > 0 {
                 pass.seriesUpdated += 1
-                pass.readings += readings
-                pass.quarters += quarters
+                pass.readings += result.readings
+                pass.quarters += result.quarters
+                pass.earliestChangeMs = min(pass.earliestChangeMs ?? .max, result.fromMs)
             }
         }
         return pass
@@ -289,11 +296,10 @@ extension EnergyStore {
     /// Rollup rows of `resolution` in [fromMs, toMs) of the accounted series of one enterprise (all when nil).
     public func rollups(enterprise: String?, resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> [RollupRow] {
         try await database.read { db in
-            let series = try SeriesRecord.stored(
-                db, "WHERE ? IS NULL OR enterprise = ?",
-                arguments: [enterprise, enterprise]
-            )
-            .filter(\.isAccounted)
+            // Two forms, so that one enterprise's series are found through the series_enterprise index.
+            let stored =
+                try enterprise.map { try SeriesRecord.stored(db, "WHERE enterprise = ?", arguments: [$0]) } ?? SeriesRecord.stored(db, "")
+            let series = stored.filter(\.isAccounted)
             let query = try db.cachedStatement(
                 sql:
                     "SELECT bucket, amount, estimated, good FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ? ORDER BY bucket"

@@ -99,6 +99,16 @@ extension EnergyStore {
         }
     }
 
+    /// The series of one enterprise, through its index.
+    public func series(enterprise: String) async throws -> [SeriesRecord] {
+        try await database.read { db in try SeriesRecord.stored(db, "WHERE enterprise = ? ORDER BY meter, point", arguments: [enterprise]) }
+    }
+
+    /// The series of one meter, through the (meter, point) key.
+    public func series(meter: String) async throws -> [SeriesRecord] {
+        try await database.read { db in try SeriesRecord.stored(db, "WHERE meter = ? ORDER BY point", arguments: [meter]) }
+    }
+
     /// Every stored series.
     public func allSeries() async throws -> [SeriesRecord] {
         try await database.read { db in

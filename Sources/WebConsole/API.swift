@@ -58,13 +58,13 @@ extension WebConsole {
                 Me(account: principal.account.name, role: principal.role.rawValue, scope: principal.account.scope, csrf: principal.csrf))
         } else if route.match(.GET, "v1/district") != nil {
             let period = try await period(request, calendar: calendar)
-            return Self.json(try await InspectionReports(store: store, configuration: scoped).district(period: period))
+            return Self.json(try await districtReport(principal, configuration, period))
         } else if route.match(.GET, "v1/enterprises") != nil {
             return Self.json(["enterprises": scoped.enterprises.map(EnterpriseSummary.init)])
         } else if let id = route.match(.GET, "v1/enterprises/*")?.first {
             _ = try enterprise(id, for: principal, in: configuration)
             let period = try await period(request, calendar: calendar)
-            return Self.json(try await InspectionReports(store: store, configuration: configuration).enterprise(id, period: period))
+            return Self.json(try await enterpriseReport(id, configuration, period))
         } else if let id = route.match(.GET, "v1/enterprises/*/consumption")?.first {
             _ = try enterprise(id, for: principal, in: configuration)
             return Self.json(try await consumption(id, request, configuration))
@@ -115,8 +115,7 @@ extension WebConsole {
             .orThrow(WebError.badRequest("resolution is 15min, hour, day or month"))
         switch resolution {
         case .day, .month:
-            let (lines, totals) = try await ConsumptionReport(store: store, configuration: configuration)
-                .report(enterprise: id, fromMs: period.fromMs, toMs: period.toMs, by: resolution)
+            let (lines, totals) = try await consumptionReport(id, fromMs: period.fromMs, toMs: period.toMs, by: resolution, configuration)
             return ConsumptionAnswer(period: period.label, resolution: resolution.rawValue, lines: lines, totals: totals, buckets: nil)
         case .quarter, .hour:
             guard period.toMs - period.fromMs <= 31 * 86_400_000 else {
@@ -138,13 +137,13 @@ extension WebConsole {
     func unitConsumption(_ enterprise: EnterpriseConfig, period: ReportPeriod, _ configuration: EnergyConfiguration) async throws
         -> UnitConsumptionAnswer
     {
-        let reports = InspectionReports(store: store, configuration: configuration)
         let calendar = configuration.calendar
         var months: [UnitConsumptionAnswer.Month] = []
         var start = calendar.start(of: .month, containing: period.fromMs)
         while start < period.toMs {
             let label = String(ISO8601Time.formatLocal(ms: start, timeZone: calendar.timeZone).prefix(7))
-            if let month = ReportPeriod(label, calendar: calendar), let report = try await reports.enterprise(enterprise.id, period: month)
+            if let month = ReportPeriod(label, calendar: calendar),
+                let report = try await enterpriseReport(enterprise.id, configuration, month)
             {
                 months.append(.init(period: label, products: report.products))
             }
@@ -154,7 +153,7 @@ extension WebConsole {
     }
 
     func meterStates(_ enterprise: EnterpriseConfig, _ configuration: EnergyConfiguration) async throws -> [MeterState] {
-        let series = try await store.allSeries().filter { $0.enterprise == enterprise.id }
+        let series = try await store.series(enterprise: enterprise.id)
         let latest = try await store.latestSamples(seriesIDs: series.map(\.id))
         let newest = try await store.newestSampleMs() ?? 0
         let offlineMs = Int64(configuration.daemon.offlineAfterSeconds) * 1000
@@ -190,7 +189,7 @@ extension WebConsole {
         guard range.to - range.from <= 31 * 86_400_000 else {
             throw WebError.badRequest("samples are served for at most 31 days at a time")
         }
-        let series = try await store.allSeries().filter { $0.meter == meter.id }
+        let series = try await store.series(meter: meter.id)
         var points: [MeterSamplesAnswer.Point] = []
         for record in series {
             let samples = try await store.samples(seriesID: record.id, fromMs: range.from, toMs: range.to)
@@ -263,6 +262,7 @@ extension WebConsole {
         let source = "web:" + principal.account.name
         try await store.setProduction(
             enterprise: enterprise.id, product: entry.product, dayMs: day, quantity: entry.quantity, source: source, enteredMs: now)
+        dataChanged(fromMs: day)
         try await store.audit(
             account: principal.account.name, action: "production",
             detail: "\(enterprise.id) \(entry.product) \(entry.date) = \(entry.quantity)", remote: request.remoteAddress, atMs: now)

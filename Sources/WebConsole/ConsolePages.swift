@@ -55,7 +55,7 @@ extension WebConsole {
     {
         let scoped = principal.scoped(configuration)
         let period = try await period(request, calendar: configuration.calendar)
-        let report = try await InspectionReports(store: store, configuration: scoped).district(period: period)
+        let report = try await districtReport(principal, configuration, period)
         let openAlerts = try await alerts(HTTPRequest(method: .GET, uri: "/?state=open"), scoped).count
         var content = Pages.periodForm(l, period: period.label, action: "/")
         content +=
@@ -69,14 +69,7 @@ extension WebConsole {
         let year = String(period.label.prefix(4))
         if let yearPeriod = ReportPeriod(year, calendar: configuration.calendar) {
             let months = (1...12).map { String(format: "%@-%02d", year, $0) }
-            var byTown: [String: [Double]] = [:]
-            for enterprise in scoped.enterprises {
-                let (_, totals) = try await ConsumptionReport(store: store, configuration: configuration)
-                    .report(enterprise: enterprise.id, fromMs: yearPeriod.fromMs, toMs: yearPeriod.toMs, by: .month)
-                var values = byTown[enterprise.jurisdiction] ?? Array(repeating: 0, count: 12)
-                for (i, total) in totals.prefix(12).enumerated() { values[i] += total.tce }
-                byTown[enterprise.jurisdiction] = values
-            }
+            let byTown = try await townsByMonth(principal, configuration, year: yearPeriod)
             content += "<h2>\(l.t("各镇/园区逐月综合能耗", "Consumption by town/park and month")) \(escape(year))</h2>"
             content += Chart.stackedBars(categories: months, series: byTown.keys.sorted().map { ($0, byTown[$0]!) }, unit: "tce")
         }
@@ -98,7 +91,7 @@ extension WebConsole {
     {
         let scoped = principal.scoped(configuration)
         let period = try await period(request, calendar: configuration.calendar)
-        let report = try await InspectionReports(store: store, configuration: scoped).district(period: period)
+        let report = try await districtReport(principal, configuration, period)
         var content = Pages.periodForm(l, period: period.label, action: "/report")
         content +=
             "<p>\(l.t("宿城区重点用能单位能耗在线监测 区域报告", "District energy monitoring report"))  \(l.t("期间", "period")) \(escape(report.period))</p>"
@@ -148,8 +141,7 @@ extension WebConsole {
     ) async throws -> String {
         let calendar = configuration.calendar
         let period = try await period(request, calendar: calendar)
-        guard let report = try await InspectionReports(store: store, configuration: configuration).enterprise(enterprise.id, period: period)
-        else {
+        guard let report = try await enterpriseReport(enterprise.id, configuration, period) else {
             throw WebError.notFound("no enterprise \(enterprise.id)")
         }
         var content = "<p>\(escape(enterprise.id))，\(escape(enterprise.jurisdiction))，\(escape(enterprise.industry))</p>"
@@ -187,11 +179,10 @@ extension WebConsole {
                 ]
             }, id: "products", numeric: [2, 3, 7, 8])
         // Charts: kgce per energy by day over the period, by month over the year; unit consumption by month against the levels.
-        let consumption = ConsumptionReport(store: store, configuration: configuration)
         let dayRange =
             period.toMs - period.fromMs <= 92 * 86_400_000
             ? (period.fromMs, period.toMs) : (calendar.start(of: .month, containing: period.toMs - 1), period.toMs)
-        let (days, dayTotals) = try await consumption.report(enterprise: enterprise.id, fromMs: dayRange.0, toMs: dayRange.1, by: .day)
+        let (days, dayTotals) = try await consumptionReport(enterprise.id, fromMs: dayRange.0, toMs: dayRange.1, by: .day, configuration)
         content += "<h2>\(l.t("逐日折标煤（按能源品种）", "kgce by day and energy type"))</h2>"
         content += Chart.stackedBars(
             categories: dayTotals.map(\.period), series: Self.kgceSeries(days, periods: dayTotals.map(\.period), l), unit: "kgce")
@@ -199,8 +190,8 @@ extension WebConsole {
         content += Chart.strip(dayTotals.map { ($0.period, $0.completeness) })
         let year = String(period.label.prefix(4))
         if let yearPeriod = ReportPeriod(year, calendar: calendar) {
-            let (months, monthTotals) = try await consumption.report(
-                enterprise: enterprise.id, fromMs: yearPeriod.fromMs, toMs: yearPeriod.toMs, by: .month)
+            let (months, monthTotals) = try await consumptionReport(
+                enterprise.id, fromMs: yearPeriod.fromMs, toMs: yearPeriod.toMs, by: .month, configuration)
             content += "<h2>\(l.t("逐月折标煤", "kgce by month")) \(escape(year))</h2>"
             content += Chart.stackedBars(
                 categories: monthTotals.map(\.period), series: Self.kgceSeries(months, periods: monthTotals.map(\.period), l), unit: "kgce")

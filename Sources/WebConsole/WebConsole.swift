@@ -24,6 +24,8 @@ public final class WebConsole: Sendable {
     let configuration: @Sendable () -> EnergyConfiguration
     let logger: Logger
     let limiter = LoginLimiter()
+    /// Reports and chart series, kept until the rollups behind them change.
+    let figures: FigureCache
     /// How long a login lasts.
     let sessionMs: Int64 = 12 * 3_600_000
     /// Real time, for sessions and the audit log (the data may run on a simulated clock).
@@ -39,7 +41,11 @@ public final class WebConsole: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.nowMs = nowMs
+        self.figures = FigureCache(nowMs: nowMs)
     }
+
+    /// Rollups, alerts or the configuration changed from `fromMs` on: figures covering later times are recomputed.
+    public func dataChanged(fromMs: Int64) { figures.changed(fromMs: fromMs) }
 
     /// The first path segments the console owns; energyd answers the rest (/healthz, /metrics).
     static let ownedRoots: Set<String> = [

@@ -11,7 +11,8 @@ struct EnergyBench: ParsableCommand {
             dead (100 gateways, 10 of them dead), meters10k (1000 gateways × 10 meters at 1 s: memory at 10 000 meters),
             saturation (1000 gateways × 40 meters at 1 s, more than two cores can poll: the most polls/s), config (loading
             the 10 000-meter configuration, against Python's tomllib parsing it), writer (the SQLite
-            writer alone, in poll order), rollups (1-minute readings of 1000 meters rolled up, then rebuilt).
+            writer alone, in poll order), rollups (1-minute readings of 1000 meters rolled up, then rebuilt), console (pages
+            and API calls timed while energyd polls 10 000 meters, on a year of rollups).
             Run with `swift run -c release energy-bench [SCENARIO …]`; metersim and energyd must be built in release.
             """)
 
@@ -27,13 +28,17 @@ struct EnergyBench: ParsableCommand {
     @Option(help: "Days of 1-minute readings in the rollup benchmark.")
     var rollupDays = 2
 
+    @Option(help: "Requests per page or API call in the console benchmark (after a first, cold one).")
+    var consoleRequests = 200
+
     func run() throws {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         let work = NSTemporaryDirectory() + "/energy-bench"
         // The store scenarios first: minutes of polling at full load slow this kind of VM down (the libmodbus floor
         // itself drifts from 12 to 19 µs a request over a run), and their targets are absolute.
         let chosen =
-            scenarios.isEmpty ? ["config", "writer", "rollups", "connections", "gateways", "dead", "meters10k", "saturation"] : scenarios
+            scenarios.isEmpty
+            ? ["config", "writer", "rollups", "connections", "gateways", "dead", "meters10k", "saturation", "console"] : scenarios
         var report: [String: AnyEncodable] = [:]
         var lines: [String] = []
         let polling = PollingBenchmark(binDirectory: bin, work: work, seconds: seconds)
@@ -84,6 +89,19 @@ struct EnergyBench: ParsableCommand {
                         result.samplesPerSecond, result.baselineSamplesPerSecond, result.samplesPerSecond / result.baselineSamplesPerSecond,
                         result.bytesPerSample, result.samplesPerSecond >= 300_000 ? "met" : "missed"))
                 say(lines.last!)
+            } else if name == "console" {
+                say("== console: 10 000 meters polled at 1 s, a year of rollups; pages and API calls timed (\(consoleRequests) each)")
+                let result = try ConsoleBenchmark(polling: polling, requests: consoleRequests).run()
+                report[name] = AnyEncodable(result)
+                for latency in result.latencies {
+                    lines.append(
+                        String(
+                            format:
+                                "| console | %@ | cold %.0f ms | p50 %.1f ms | p99 %.1f ms (max %.1f) | /healthz p99 %.1f ms | p99 ≤ 100 ms: %@ |",
+                            latency.name, latency.coldMs, latency.p50Ms, latency.p99Ms, latency.maxMs, result.floor.p99Ms,
+                            latency.p99Ms <= 100 ? "met" : "MISSED"))
+                    say(lines.last!)
+                }
             } else if name == "rollups" {
                 say("== rollups: 1000 meters × \(rollupDays) days of 1-minute readings")
                 let result = try StoreBenchmarks(work: work).rollups(days: rollupDays)
