@@ -83,7 +83,7 @@ extension WebConsole {
         content += Pages.table(
             [l.t("企业", "Enterprise"), "ID", l.t("镇/园区", "Town/park"), l.t("行业", "Industry"), l.t("计量器具", "Meters")], rows,
             id: "enterprises", numeric: [4])
-        return Pages.document(l.t("区域总览", "District overview"), l, principal: principal, content: content)
+        return Pages.document(l.t("区域总览", "District overview"), l, principal: principal, period: period.label, content: content)
     }
 
     func districtReport(_ request: HTTPRequest, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration) async throws
@@ -108,7 +108,7 @@ extension WebConsole {
                 "<li><a href=\"/enterprises/\(escape(e.id))?period=\(escape(period.label))\">\(escape(e.name))（\(escape(e.jurisdiction))）</a></li>"
         }
         content += "</ul>"
-        return Pages.document(l.t("月报", "Monthly report"), l, principal: principal, content: content)
+        return Pages.document(l.t("月报", "Monthly report"), l, principal: principal, period: period.label, content: content)
     }
 
     /// The district table of `energyctl report district`, cell for cell.
@@ -230,7 +230,7 @@ extension WebConsole {
                 + report.openAlerts.map { "<li>[\(escape(l.zh ? $0.kind.chinese : $0.kind.rawValue))] \(escape($0.message))</li>" }.joined()
                 + "</ul>"
         content += try await productionSection(enterprise, period, principal, l, configuration)
-        return Pages.document(report.name, l, principal: principal, content: content)
+        return Pages.document(report.name, l, principal: principal, period: period.label, content: content)
     }
 
     /// kgce per energy type, one value per period label.

@@ -29,13 +29,17 @@ enum Pages {
     }
 
     /// A whole page: head, navigation for the account, the content.
-    static func document(_ title: String, _ language: Language, principal: Principal?, content: String) -> String {
+    /// A whole page; the navigation keeps `period` (the one shown), so that moving between pages keeps to it.
+    static func document(_ title: String, _ language: Language, principal: Principal?, period: String? = nil, content: String) -> String {
         let l = language
         var nav = ""
         if let principal {
-            var links = [("/", l.t("区域总览", "District")), ("/alerts", l.t("告警", "Alerts")), ("/report", l.t("月报", "Monthly report"))]
+            let keep = period.map { "?period=" + escape($0) } ?? ""
+            var links = [
+                ("/" + keep, l.t("区域总览", "District")), ("/alerts", l.t("告警", "Alerts")), ("/report" + keep, l.t("月报", "Monthly report")),
+            ]
             if principal.role == .enterprise, let own = principal.account.scope.first {
-                links = [("/enterprises/" + own, l.t("本企业", "My enterprise")), ("/alerts", l.t("告警", "Alerts"))]
+                links = [("/enterprises/" + escape(own) + keep, l.t("本企业", "My enterprise")), ("/alerts", l.t("告警", "Alerts"))]
             }
             if principal.role == .admin { links.append(("/admin", l.t("账号与审计", "Accounts and audit"))) }
             nav =
