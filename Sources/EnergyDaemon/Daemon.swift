@@ -224,6 +224,10 @@ public final class Daemon: Sendable {
         services.append(Entry(service: StoppingNotice(notifier: notifier), serviceName: "stopping"))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        if http != nil {
+            // The console's first page, computed in the background while polling starts.
+            Task(priority: .background) { [console] in await console.prepare() }
+        }
         // Configuration read, database open, pollers started, endpoint bound: ready.
         await notifier.notify("READY=1\nSTATUS=" + (await health()).status)
         try await group.run()

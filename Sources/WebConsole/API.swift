@@ -155,7 +155,7 @@ extension WebConsole {
     func meterStates(_ enterprise: EnterpriseConfig, _ configuration: EnergyConfiguration) async throws -> [MeterState] {
         let series = try await store.series(enterprise: enterprise.id)
         let latest = try await store.latestSamples(seriesIDs: series.map(\.id))
-        let newest = try await store.newestSampleMs() ?? 0
+        let newest = try await newestSampleMs() ?? 0
         let offlineMs = Int64(configuration.daemon.offlineAfterSeconds) * 1000
         let zone = configuration.calendar.timeZone
         func time(_ ms: Int64?) -> String? { ms.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } }
@@ -175,41 +175,46 @@ extension WebConsole {
         }
     }
 
-    func meterSamples(_ meter: MeterConfig, _ request: HTTPRequest, _ configuration: EnergyConfiguration) async throws -> MeterSamplesAnswer
-    {
-        let zone = configuration.calendar.timeZone
-        let newest = try await store.newestSampleMs() ?? nowMs()
+    /// A meter's raw samples and counter events over the period asked for (the last day of data by default).
+    func meterReadings(_ meter: MeterConfig, _ request: HTTPRequest, _ configuration: EnergyConfiguration) async throws -> MeterReadings {
         let range: (from: Int64, to: Int64)
         if request.query["period"] != nil {
             let period = try await period(request, calendar: configuration.calendar)
             range = (period.fromMs, period.toMs)
         } else {
-            range = (newest - 86_400_000, newest + 1)
+            // The last day, or the last 2880 readings of a meter polled more often than every 30 s (a day of
+            // 1-second readings is 86 400 a point: more than a trend can show or a page should carry).
+            let newest = try await newestSampleMs() ?? nowMs()
+            range = (newest - min(86_400_000, 2880 * Int64(meter.intervalSeconds) * 1000), newest + 1)
         }
         guard range.to - range.from <= 31 * 86_400_000 else {
             throw WebError.badRequest("samples are served for at most 31 days at a time")
         }
         let series = try await store.series(meter: meter.id)
-        var points: [MeterSamplesAnswer.Point] = []
+        var points: [(record: SeriesRecord, samples: [Sample])] = []
         for record in series {
-            let samples = try await store.samples(seriesID: record.id, fromMs: range.from, toMs: range.to)
-            points.append(
-                .init(
-                    point: record.point, unit: record.unit, kind: record.kind,
-                    samples: samples.map {
-                        .init(t: ISO8601Time.formatLocal(ms: $0.timestampMs, timeZone: zone), v: $0.value, q: "\($0.quality)")
-                    }))
+            points.append((record, try await store.samples(seriesID: record.id, fromMs: range.from, toMs: range.to)))
         }
         let ids = Set(series.map(\.id))
-        let events = try await store.counterEvents(fromMs: range.from, toMs: range.to).filter { ids.contains($0.series.id) }.map {
-            MeterSamplesAnswer.Event(
-                t: ISO8601Time.formatLocal(ms: $0.event.timestampMs, timeZone: zone), point: $0.series.point, kind: $0.event.kind.rawValue,
-                detail: $0.event.detail)
-        }
+        let events = try await store.counterEvents(fromMs: range.from, toMs: range.to).filter { ids.contains($0.series.id) }
+        return MeterReadings(fromMs: range.from, toMs: range.to, points: points, events: events)
+    }
+
+    func meterSamples(_ meter: MeterConfig, _ request: HTTPRequest, _ configuration: EnergyConfiguration) async throws -> MeterSamplesAnswer
+    {
+        let readings = try await meterReadings(meter, request, configuration)
+        let zone = configuration.calendar.timeZone
+        func time(_ ms: Int64) -> String { ISO8601Time.formatLocal(ms: ms, timeZone: zone) }
         return MeterSamplesAnswer(
-            meter: meter.id, from: ISO8601Time.formatLocal(ms: range.from, timeZone: zone),
-            to: ISO8601Time.formatLocal(ms: range.to, timeZone: zone),
-            points: points, events: events)
+            meter: meter.id, from: time(readings.fromMs), to: time(readings.toMs),
+            points: readings.points.map { point in
+                .init(
+                    point: point.record.point, unit: point.record.unit, kind: point.record.kind,
+                    samples: point.samples.map { .init(t: time($0.timestampMs), v: $0.value, q: "\($0.quality)") })
+            },
+            events: readings.events.map {
+                .init(t: time($0.event.timestampMs), point: $0.series.point, kind: $0.event.kind.rawValue, detail: $0.event.detail)
+            })
     }
 
     /// Alerts of the enterprises `scoped` holds, filtered by the query's state, jurisdiction, enterprise, kind, level and period.
@@ -345,6 +350,14 @@ struct UnitConsumptionAnswer: Codable {
     var enterprise: String
     var period: String
     var months: [Month]
+}
+
+/// A meter's readings over a range, as stored.
+struct MeterReadings: Sendable {
+    var fromMs: Int64
+    var toMs: Int64
+    var points: [(record: SeriesRecord, samples: [Sample])]
+    var events: [StoredCounterEvent]
 }
 
 struct MeterSamplesAnswer: Codable {

@@ -22,7 +22,7 @@ public struct Principal: Sendable {
     public var account: StoredAccount
     public var role: Role
     /// The session's CSRF token; nil for API tokens, which browsers never send by themselves.
-    public var csrf: String?
+    public var csrf: String? = nil
 
     /// Whether the account may see `enterprise`.
     public func sees(_ enterprise: EnterpriseConfig) -> Bool {

@@ -46,12 +46,10 @@ enum Chart {
         let plotWidth = width - left - 16
         let step = plotWidth / Double(max(categories.count, 1))
         func y(_ v: Double) -> Double { height - bottom - v / maximum * (height - bottom - top) }
+        let referenceColours = ["#3b9a57", "#b5a33a", "#c2413b"]
         for (r, reference) in references.enumerated() {
-            let colour = ["#3b9a57", "#b5a33a", "#c2413b"][r % 3]
             svg +=
-                "<line x1=\"\(left)\" x2=\"\(width - 16)\" y1=\(q(y(reference.value))) y2=\(q(y(reference.value))) stroke=\"\(colour)\" stroke-dasharray=\"6 4\"/>"
-            svg += text(
-                width - 18, y(reference.value) - 3, "\(reference.name) \(Format.number(reference.value))", anchor: "end", colour: colour)
+                "<line x1=\"\(left)\" x2=\"\(width - 16)\" y1=\(q(y(reference.value))) y2=\(q(y(reference.value))) stroke=\"\(referenceColours[r % 3])\" stroke-dasharray=\"6 4\"><title>\(escape("\(reference.name) \(Format.number(reference.value))"))</title></line>"
         }
         for (s, line) in series.enumerated() {
             let colour = palette[s % palette.count]
@@ -68,7 +66,10 @@ enum Chart {
         for (i, category) in categories.enumerated() where categories.count <= 16 || i % max(1, categories.count / 12) == 0 {
             svg += text(left + Double(i) * step + step / 2, height - bottom + 14, shortLabel(category), anchor: "middle")
         }
-        return svg + legend(series.map(\.name)) + "</svg>"
+        // The level lines lie close together: named in the legend, not beside the lines.
+        let names = series.map(\.name) + references.map { "\($0.name) \(Format.number($0.value))" }
+        let colours = series.indices.map { palette[$0 % palette.count] } + references.indices.map { referenceColours[$0 % 3] }
+        return svg + legend(names, colours: colours) + "</svg>"
     }
 
     /// A strip of days coloured by completeness: green full, amber partial, red missing.
@@ -132,12 +133,14 @@ enum Chart {
         return svg + text(4, top - 4, unit, anchor: "start")
     }
 
-    private static func legend(_ names: [String]) -> String {
+    private static func legend(_ names: [String], colours: [String]? = nil) -> String {
         var x = left
         var svg = ""
         for (i, name) in names.enumerated() {
-            svg += rect(x, height + 6, 10, 10, palette[i % palette.count], title: name) + text(x + 14, height + 15, name, anchor: "start")
-            x += 24 + Double(name.count) * 9
+            let colour = colours?[i] ?? palette[i % palette.count]
+            svg += rect(x, height + 6, 10, 10, colour, title: name) + text(x + 14, height + 15, name, anchor: "start")
+            // Chinese characters take about twice the width of Latin ones at this size.
+            x += 24 + name.unicodeScalars.map { $0.isASCII ? 6.5 : 11.5 }.reduce(0, +)
         }
         return svg
     }

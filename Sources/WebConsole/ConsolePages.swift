@@ -283,39 +283,34 @@ extension WebConsole {
         _ enterprise: EnterpriseConfig, _ meter: MeterConfig, _ request: HTTPRequest, _ principal: Principal, _ l: Language,
         _ configuration: EnergyConfiguration
     ) async throws -> String {
-        let samples = try await meterSamples(meter, request, configuration)
+        let readings = try await meterReadings(meter, request, configuration)
         let zone = configuration.calendar.timeZone
-        let from = ISO8601Time.parseMs(samples.from, timeZone: zone) ?? 0
-        let to = ISO8601Time.parseMs(samples.to, timeZone: zone) ?? 1
+        func time(_ ms: Int64) -> String { ISO8601Time.formatLocal(ms: ms, timeZone: zone) }
         var content =
             "<p><a href=\"/enterprises/\(escape(enterprise.id))\">\(escape(enterprise.name))</a> · \(escape(meter.energy.rawValue)) · \(escape(meter.gateway)) #\(meter.unitID) · \(escape(meter.model))</p>"
         content += Pages.periodForm(l, period: request.query["period"] ?? "", action: "/meters/" + meter.id)
-        content += "<p>\(escape(samples.from)) – \(escape(samples.to))</p>"
-        for point in samples.points {
-            let good = point.samples.compactMap { s in
-                s.q == "good" ? s.v.flatMap { v in ISO8601Time.parseMs(s.t, timeZone: zone).map { ($0, v) } } : nil
+        content += "<p>\(time(readings.fromMs)) – \(time(readings.toMs))</p>"
+        for (record, samples) in readings.points {
+            let good = samples.compactMap { s in s.quality == .good ? s.value.map { (ms: s.timestampMs, value: $0) } : nil }
+            // Failed readings in red, counter events (rollover, reset, spike …) in violet, under the trend.
+            var marks = samples.filter { $0.quality != .good }.map { (ms: $0.timestampMs, label: "\(time($0.timestampMs)) \($0.quality)", colour: "#c2413b") }
+            marks += readings.events.filter { $0.series.id == record.id }.map {
+                (ms: $0.event.timestampMs, label: "\(time($0.event.timestampMs)) \($0.event.kind.rawValue): \($0.event.detail)", colour: "#8a63b8")
             }
-            var marks = point.samples.compactMap { s in
-                s.q == "good" ? nil : ISO8601Time.parseMs(s.t, timeZone: zone).map { ($0, "\(s.t) \(s.q)", "#c2413b") }
+            content += "<h2>\(escape(record.point)) (\(escape(record.unit)))</h2>"
+            content += Chart.trend(fromMs: readings.fromMs, toMs: readings.toMs, points: good, marks: marks, unit: record.unit) {
+                String(time($0).dropFirst(5).prefix(11))
             }
-            marks += samples.events.filter { $0.point == point.point }.compactMap { e in
-                ISO8601Time.parseMs(e.t, timeZone: zone).map { ($0, "\(e.t) \(e.kind): \(e.detail)", "#8a63b8") }
-            }
-            content += "<h2>\(escape(point.point)) (\(escape(point.unit)))</h2>"
-            content += Chart.trend(
-                fromMs: from, toMs: to, points: good.map { (ms: $0.0, value: $0.1) },
-                marks: marks.map { (ms: $0.0, label: $0.1, colour: $0.2) }, unit: point.unit
-            ) {
-                String(ISO8601Time.formatLocal(ms: $0, timeZone: zone).dropFirst(5).prefix(11))
-            }
-            let failed = point.samples.filter { $0.q != "good" }.count
+            let failed = samples.count - good.count
             content +=
-                "<p>\(l.t("读数", "Readings")) \(point.samples.count)，\(l.t("失败", "failed")) <span class=\"\(failed > 0 ? "bad" : "")\">\(failed)</span></p>"
+                "<p>\(l.t("读数", "Readings")) \(samples.count)，\(l.t("失败", "failed")) <span class=\"\(failed > 0 ? "bad" : "")\">\(failed)</span></p>"
         }
         content += "<h2>\(l.t("计数器事件", "Counter events"))</h2>"
         content += Pages.table(
             [l.t("时间", "Time"), l.t("测点", "Point"), l.t("事件", "Event"), l.t("说明", "Detail")],
-            samples.events.map { [escape($0.t), escape($0.point), escape($0.kind), escape($0.detail)] }, id: "events")
+            readings.events.map {
+                [escape(time($0.event.timestampMs)), escape($0.series.point), escape($0.event.kind.rawValue), escape($0.event.detail)]
+            }, id: "events")
         return Pages.document(l.t("计量器具 ", "Meter ") + meter.id, l, principal: principal, content: content)
     }
 

@@ -6,14 +6,18 @@ import Synchronization
 ///
 /// When accounting changes rollups from some time on, the entries whose period reaches past it become stale: the
 /// next request still gets the stale figures at once and starts one recomputation in the background, so that
-/// figures are at most one accounting pass behind (as they are anyway) and no reader waits. Entries older than
-/// `maximumAgeMs` are refreshed the same way, for changes made outside energyd (`energyctl rebuild`).
+/// figures are at most one accounting pass behind (as they are anyway) and no reader waits. An entry is not
+/// recomputed more often than every `costFactor` times what it took to compute (a district report of a thousand
+/// enterprises takes seconds: it is then refreshed every few minutes, using at most a tenth of a core), and entries
+/// older than `maximumAgeMs` are refreshed the same way, for changes made outside energyd (`energyctl rebuild`).
 final class FigureCache: Sendable {
     private struct Entry: @unchecked Sendable {
         var value: any Sendable
         /// End of the period the figures cover, UTC epoch ms.
         var toMs: Int64
         var computedMs: Int64
+        /// How long computing it took.
+        var costMs: Int64
         var stale = false
         var refreshing = false
         var lastUsed: UInt64
@@ -26,6 +30,7 @@ final class FigureCache: Sendable {
     private let entries = Mutex<(map: [String: Entry], clock: UInt64, changes: UInt64)>(([:], 0, 0))
     let capacity: Int
     let maximumAgeMs: Int64
+    let costFactor: Int64 = 10
     private let nowMs: @Sendable () -> Int64
 
     init(capacity: Int = 512, maximumAgeMs: Int64 = 600_000, nowMs: @escaping @Sendable () -> Int64) {
@@ -41,7 +46,8 @@ final class FigureCache: Sendable {
             guard var entry = state.map[key], let value = entry.value as? T else { return nil }
             state.clock += 1
             entry.lastUsed = state.clock
-            let refresh = (entry.stale || now - entry.computedMs > maximumAgeMs) && !entry.refreshing
+            let due = now - entry.computedMs >= costFactor * entry.costMs
+            let refresh = (entry.stale && due || now - entry.computedMs > maximumAgeMs) && !entry.refreshing
             if refresh { entry.refreshing = true }
             state.map[key] = entry
             return (value, refresh, state.changes)
@@ -50,7 +56,7 @@ final class FigureCache: Sendable {
             if cached.refresh {
                 Task {
                     if let fresh = try? await compute() {
-                        self.store(key, fresh, toMs: toMs, computedMs: now, startedAt: cached.changes)
+                        self.store(key, fresh, toMs: toMs, computedMs: now, costMs: self.nowMs() - now, startedAt: cached.changes)
                     } else {
                         self.entries.withLock { $0.map[key]?.refreshing = false }
                     }
@@ -60,7 +66,7 @@ final class FigureCache: Sendable {
         }
         let startedAt = entries.withLock { $0.changes }
         let value = try await compute()
-        store(key, value, toMs: toMs, computedMs: now, startedAt: startedAt)
+        store(key, value, toMs: toMs, computedMs: now, costMs: nowMs() - now, startedAt: startedAt)
         return value
     }
 
@@ -75,12 +81,12 @@ final class FigureCache: Sendable {
         }
     }
 
-    private func store(_ key: String, _ value: some Sendable, toMs: Int64, computedMs: Int64, startedAt: UInt64) {
+    private func store(_ key: String, _ value: some Sendable, toMs: Int64, computedMs: Int64, costMs: Int64, startedAt: UInt64) {
         entries.withLock { state in
             state.clock += 1
             // A change after the computation began (seen on the entry, or anywhere for a new one) leaves it stale.
             let staleAt = state.map[key]?.staleAt ?? (state.changes > startedAt ? state.changes : 0)
-            var entry = Entry(value: value, toMs: toMs, computedMs: computedMs, lastUsed: state.clock, staleAt: staleAt)
+            var entry = Entry(value: value, toMs: toMs, computedMs: computedMs, costMs: costMs, lastUsed: state.clock, staleAt: staleAt)
             entry.stale = staleAt > startedAt
             state.map[key] = entry
             if state.map.count > capacity, let oldest = state.map.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {

@@ -4,6 +4,7 @@ import EnergyStore
 import Foundation
 import Logging
 import NIOHTTP1
+import Synchronization
 
 /// A request the console refuses, with the status it answers.
 struct WebError: Error {
@@ -24,6 +25,8 @@ public final class WebConsole: Sendable {
     let configuration: @Sendable () -> EnergyConfiguration
     let logger: Logger
     let limiter = LoginLimiter()
+    /// The newest sample's time and when it was read: finding it probes every series, so it is read once a second.
+    private let horizon = Mutex<(valueMs: Int64?, readMs: Int64?)>((nil, nil))
     /// Reports and chart series, kept until the rollups behind them change.
     let figures: FigureCache
     /// How long a login lasts.
@@ -42,6 +45,26 @@ public final class WebConsole: Sendable {
         self.logger = logger
         self.nowMs = nowMs
         self.figures = FigureCache(nowMs: nowMs)
+    }
+
+    /// How far the data reaches (the newest sample's time), at most a second old.
+    func newestSampleMs() async throws -> Int64? {
+        let now = nowMs()
+        if let cached = horizon.withLock({ state in state.readMs.map { now - $0 < 1000 } == true ? state.valueMs : nil }) {
+            return cached
+        }
+        let value = try await store.newestSampleMs()
+        horizon.withLock { $0 = (value, now) }
+        return value
+    }
+
+    /// Computes the district report of the month shown by default, so that the first visitor does not wait for
+    /// it (over a thousand enterprises it takes a minute or more).
+    public func prepare() async {
+        let configuration = configuration()
+        guard let period = try? await period(HTTPRequest(method: .GET, uri: "/"), calendar: configuration.calendar) else { return }
+        let everyone = Principal(account: StoredAccount(name: "-", role: "inspector", scope: [], passwordHash: "", createdMs: 0), role: .inspector)
+        _ = try? await districtReport(everyone, configuration, period)
     }
 
     /// Rollups, alerts or the configuration changed from `fromMs` on: figures covering later times are recomputed.
@@ -100,8 +123,8 @@ public final class WebConsole: Sendable {
             logger.error("console request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             if isAPI { return Self.json(status: .internalServerError, ["error": "internal error"]) }
             return Pages.html(
-                Pages.error(language, WebError(status: .internalServerError, message: "\(error)")), language: language,
-                status: .internalServerError)
+                Pages.error(language, WebError(status: .internalServerError, message: language.t("内部错误，详见 energyd 日志", "internal error; see energyd's log"))),
+                language: language, status: .internalServerError)
         }
     }
 
@@ -126,7 +149,8 @@ public final class WebConsole: Sendable {
     func login(_ request: HTTPRequest, language: Language) async -> HTTPAnswer {
         let form = request.form
         let name = form["account"] ?? ""
-        let next = form["next"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") ? $0 : nil } ?? "/"
+        // Only a path on this site: "//host" and "/\\host" would send the browser elsewhere.
+        let next = form["next"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") && !$0.contains("\\") ? $0 : nil } ?? "/"
         let now = nowMs()
         if let wait = limiter.retryAfter(account: name, address: request.remoteAddress, nowMs: now) {
             try? await store.audit(
@@ -178,7 +202,7 @@ public final class WebConsole: Sendable {
             }
             return period
         }
-        let newest = try await store.newestSampleMs() ?? nowMs()
+        let newest = try await newestSampleMs() ?? nowMs()
         let month = String(ISO8601Time.formatLocal(ms: newest, timeZone: calendar.timeZone).prefix(7))
         return ReportPeriod(month, calendar: calendar)!
     }

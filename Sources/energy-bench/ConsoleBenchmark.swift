@@ -104,11 +104,12 @@ struct ConsoleBenchmark {
     ) {
         let headers = header.isEmpty ? "" : header + "\r\n"
         let type = method == "POST" ? "Content-Type: application/x-www-form-urlencoded\r\n" : ""
+        // A first request computes a report over a thousand enterprises: give it minutes.
         let text = try HTTPGet.exchange(
             port: port,
             request:
-                "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(headers)\(type)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
-        )
+                "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(headers)\(type)Content-Length: \(body.utf8.count)\r\n\r\n\(body)",
+            timeoutSeconds: 300)
         let head = text.components(separatedBy: "\r\n\r\n").first ?? ""
         let lines = head.components(separatedBy: "\r\n")
         return (Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0, Array(lines.dropFirst()))

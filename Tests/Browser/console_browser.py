@@ -125,7 +125,7 @@ try:
     shot("enterprise")
 
     get(f"/meters/{options.meter}")
-    check(len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) >= 1, f"{options.meter}: trend drawn")
+    check(len(browser.find_elements(By.CSS_SELECTOR, "svg.chart path")) >= 1, f"{options.meter}: trend drawn through its readings")
     shot("meter")
 
     get("/alerts")

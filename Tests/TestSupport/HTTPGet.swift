@@ -12,9 +12,10 @@ public enum HTTPGet {
         return (status, String(text[headerEnd.upperBound...]))
     }
 
-    /// Sends `request` as it is and returns everything the server writes until it closes the connection.
-    public static func exchange(host: String = "127.0.0.1", port: Int, request: String) throws -> String {
-        let fd = try LineClient.openConnection(host: host, port: port, timeoutSeconds: 10)
+    /// Sends `request` as it is and returns everything the server writes until it closes the connection (or
+    /// stays silent for `timeoutSeconds`).
+    public static func exchange(host: String = "127.0.0.1", port: Int, request: String, timeoutSeconds: Int = 10) throws -> String {
+        let fd = try LineClient.openConnection(host: host, port: port, timeoutSeconds: timeoutSeconds)
         defer { close(fd) }
         let bytes = Array(request.utf8)
         _ = send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
