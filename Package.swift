@@ -203,7 +203,7 @@ let package = Package(
         .testTarget(
             name: "WebConsoleTests",
             dependencies: [
-                "WebConsole", "EnergyStore", "EnergyReports", "MeterSimulator", "TestSupport",
+                "WebConsole", "EnergyModel", "EnergyStore", "EnergyReports", "MeterSimulator", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -293,9 +293,14 @@ extension WebConsole {
         for (record, samples) in readings.points {
             let good = samples.compactMap { s in s.quality == .good ? s.value.map { (ms: s.timestampMs, value: $0) } : nil }
             // Failed readings in red, counter events (rollover, reset, spike …) in violet, under the trend.
-            var marks = samples.filter { $0.quality != .good }.map { (ms: $0.timestampMs, label: "\(time($0.timestampMs)) \($0.quality)", colour: "#c2413b") }
+            var marks = samples.filter { $0.quality != .good }.map {
+                (ms: $0.timestampMs, label: "\(time($0.timestampMs)) \($0.quality)", colour: "#c2413b")
+            }
             marks += readings.events.filter { $0.series.id == record.id }.map {
-                (ms: $0.event.timestampMs, label: "\(time($0.event.timestampMs)) \($0.event.kind.rawValue): \($0.event.detail)", colour: "#8a63b8")
+                (
+                    ms: $0.event.timestampMs, label: "\(time($0.event.timestampMs)) \($0.event.kind.rawValue): \($0.event.detail)",
+                    colour: "#8a63b8"
+                )
             }
             content += "<h2>\(escape(record.point)) (\(escape(record.unit)))</h2>"
             content += Chart.trend(fromMs: readings.fromMs, toMs: readings.toMs, points: good, marks: marks, unit: record.unit) {

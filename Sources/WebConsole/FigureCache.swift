@@ -28,6 +28,8 @@ final class FigureCache: Sendable {
     /// Entries, a use clock for eviction, and a count of changes, so that a recomputation that began before a
     /// change never stores its figures as fresh.
     private let entries = Mutex<(map: [String: Entry], clock: UInt64, changes: UInt64)>(([:], 0, 0))
+    /// Computations under way, awaited by every request for the same figures instead of started again.
+    private let computing = Mutex<[String: Task<any Sendable, any Error>]>([:])
     let capacity: Int
     let maximumAgeMs: Int64
     let costFactor: Int64 = 10
@@ -65,8 +67,15 @@ final class FigureCache: Sendable {
             return cached.value
         }
         let startedAt = entries.withLock { $0.changes }
-        let value = try await compute()
-        store(key, value, toMs: toMs, computedMs: now, costMs: nowMs() - now, startedAt: startedAt)
+        let (task, first) = computing.withLock { running in
+            if let task = running[key] { return (task, false) }
+            let task = Task<any Sendable, any Error> { try await compute() }
+            running[key] = task
+            return (task, true)
+        }
+        defer { if first { computing.withLock { _ = $0.removeValue(forKey: key) } } }
+        guard let value = try await task.value as? T else { throw CancellationError() }
+        if first { store(key, value, toMs: toMs, computedMs: now, costMs: nowMs() - now, startedAt: startedAt) }
         return value
     }
 

@@ -63,7 +63,8 @@ public final class WebConsole: Sendable {
     public func prepare() async {
         let configuration = configuration()
         guard let period = try? await period(HTTPRequest(method: .GET, uri: "/"), calendar: configuration.calendar) else { return }
-        let everyone = Principal(account: StoredAccount(name: "-", role: "inspector", scope: [], passwordHash: "", createdMs: 0), role: .inspector)
+        let everyone = Principal(
+            account: StoredAccount(name: "-", role: "inspector", scope: [], passwordHash: "", createdMs: 0), role: .inspector)
         _ = try? await districtReport(everyone, configuration, period)
     }
 
@@ -123,7 +124,9 @@ public final class WebConsole: Sendable {
             logger.error("console request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             if isAPI { return Self.json(status: .internalServerError, ["error": "internal error"]) }
             return Pages.html(
-                Pages.error(language, WebError(status: .internalServerError, message: language.t("内部错误，详见 energyd 日志", "internal error; see energyd's log"))),
+                Pages.error(
+                    language,
+                    WebError(status: .internalServerError, message: language.t("内部错误，详见 energyd 日志", "internal error; see energyd's log"))),
                 language: language, status: .internalServerError)
         }
     }

@@ -234,8 +234,10 @@ import WebConsole
         let enterprisePage = try await site.send("GET", "/enterprises/E02?period=2026-01", headers: inspector.headers).body
         // The meter page draws the day of readings the API serves for it.
         let meterPage = try await site.send("GET", "/meters/E02-coal", headers: inspector.headers).body
-        let samples = try JSONSerialization.jsonObject(
-            with: Data(try await site.send("GET", "/api/v1/meters/E02-coal/samples", headers: inspector.headers).body.utf8)) as? [String: Any]
+        let samples =
+            try JSONSerialization.jsonObject(
+                with: Data(try await site.send("GET", "/api/v1/meters/E02-coal/samples", headers: inspector.headers).body.utf8))
+            as? [String: Any]
         let sampleCount = ((samples?["points"] as? [[String: Any]])?.first?["samples"] as? [Any])?.count ?? 0
         #expect(sampleCount > 0 && meterPage.contains("<path d=\"M") && meterPage.contains("读数 \(sampleCount)，失败"), "\(sampleCount)")
         #expect(
