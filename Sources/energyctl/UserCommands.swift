@@ -35,6 +35,15 @@ struct User: AsyncParsableCommand {
         try await store.audit(account: "energyctl:\(who)", action: action, detail: detail, remote: "local", atMs: SystemWallClock().nowMs())
     }
 
+    /// Disables or enables an account, audited.
+    static func setDisabled(_ name: String, _ disabled: Bool, _ store: StoreOptions) async throws {
+        let (path, _) = try store.resolveWithConfiguration()
+        let energyStore = try await EnergyStore.open(path: path)
+        guard try await energyStore.setDisabled(account: name, disabled) else { throw ValidationError("no account \(name)") }
+        try await audit(energyStore, disabled ? "account_disabled" : "account_enabled", name)
+        print(disabled ? "disabled \(name)" : "enabled \(name)")
+    }
+
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Adds an account. A jurisdiction account names its towns/parks with --scope, an enterprise account its enterprise id."
@@ -108,13 +117,7 @@ struct User: AsyncParsableCommand {
         @Argument(help: "Account name.")
         var name: String
 
-        func run() async throws {
-            let (path, _) = try store.resolveWithConfiguration()
-            let energyStore = try await EnergyStore.open(path: path)
-            guard try await energyStore.setDisabled(account: name, true) else { throw ValidationError("no account \(name)") }
-            try await User.audit(energyStore, "account_disabled", name)
-            print("disabled \(name)")
-        }
+        func run() async throws { try await User.setDisabled(name, true, store) }
     }
 
     struct Enable: AsyncParsableCommand {
@@ -125,13 +128,7 @@ struct User: AsyncParsableCommand {
         @Argument(help: "Account name.")
         var name: String
 
-        func run() async throws {
-            let (path, _) = try store.resolveWithConfiguration()
-            let energyStore = try await EnergyStore.open(path: path)
-            guard try await energyStore.setDisabled(account: name, false) else { throw ValidationError("no account \(name)") }
-            try await User.audit(energyStore, "account_enabled", name)
-            print("enabled \(name)")
-        }
+        func run() async throws { try await User.setDisabled(name, false, store) }
     }
 
     struct List: AsyncParsableCommand {
