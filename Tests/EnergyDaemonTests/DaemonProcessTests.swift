@@ -72,15 +72,18 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("energy.sqlite")
         _ = try await EnergyStore.open(path: path)
-        // As if written by an older energyd: its last migration not applied yet.
-        let queue = try DatabaseQueue(path: path)
+        // As if written by an older energyd: its last migration not applied yet. The store just released may still
+        // be closing (checkpointing its WAL): wait for its lock rather than fail on it.
+        var waiting = Configuration()
+        waiting.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: path, configuration: waiting)
         try await queue.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-alerts-production'") }
         let migrations = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
         try queue.close()
         let summary = try ChildProcess("energyctl", ["summary", "--database", path])
         #expect(await summary.waitForExit() != 0)
         #expect(summary.printed.contains("start energyd on it first"), "\(summary.printed)")
-        let after = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
+        let after = try await DatabaseQueue(path: path, configuration: waiting).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
         #expect(after == migrations, "energyctl migrated the database")
     }
 
