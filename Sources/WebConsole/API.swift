@@ -224,8 +224,8 @@ extension WebConsole {
         guard ["open", "cleared", "all"].contains(query["state"] ?? "all") else {
             throw WebError.badRequest("state is open, cleared or all")
         }
-        guard ["", "critical", "warning", "info"].contains(query["level"] ?? "") else {
-            throw WebError.badRequest("level is critical, warning or info")
+        guard (query["level"] ?? "").isEmpty || AlertSeverity(rawValue: query["level"] ?? "") != nil else {
+            throw WebError.badRequest("level is critical, warning or notice")
         }
         let openOnly = (query["state"] ?? "all") == "open"
         var range: (from: Int64, to: Int64) = (.min, .max)

@@ -345,7 +345,7 @@ extension WebConsole {
             + "</label> "
         content +=
             "<label>\(l.t("级别", "Level")) "
-            + select("level", [("critical", l.t("严重", "critical")), ("warning", l.t("警告", "warning")), ("info", l.t("提示", "info"))])
+            + select("level", AlertSeverity.allCases.map { ($0.rawValue, l.zh ? $0.chinese : $0.rawValue) })
             + "</label> "
         content +=
             "<label>\(l.t("期间", "Period")) <input name=\"period\" value=\"\(escape(query["period"] ?? ""))\"></label> <button>\(l.t("筛选", "Filter"))</button></form>"

@@ -194,6 +194,10 @@ import WebConsole
             #expect(alerts.contains("E02") && !alerts.contains("E01"))
         }
         #expect(try await status(inspector, "/enterprises/E01?period=2026-01") == 200)
+        // Alerts by level: the store's own names, an unknown one refused.
+        #expect(try await site.send("GET", "/api/v1/alerts?level=critical", headers: inspector.headers).body.contains("E01"))
+        #expect(try await site.send("GET", "/api/v1/alerts?level=notice", headers: inspector.headers).body == #"{"alerts":[]}"#)
+        #expect(try await status(inspector, "/api/v1/alerts?level=info") == 400)
         // A town's district report totals its own enterprises only.
         let district = try JSONDecoder().decode(
             DistrictReport.self,

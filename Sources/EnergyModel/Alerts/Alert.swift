@@ -33,7 +33,7 @@ public enum AlertKind: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// How urgent an alert is.
-public enum AlertSeverity: String, Sendable, Hashable, Codable {
+public enum AlertSeverity: String, Sendable, Hashable, Codable, CaseIterable {
     case critical, warning, notice
 
     /// Chinese name.
