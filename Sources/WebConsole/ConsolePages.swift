@@ -115,7 +115,8 @@ extension WebConsole {
     func districtTable(_ report: DistrictReport, _ l: Language) -> String {
         let rows = (report.jurisdictions + [report.total]).map { line -> [String] in
             [
-                escape(line.jurisdiction == "全区" && !l.zh ? "district" : line.jurisdiction), String(line.enterprises),
+                escape(!l.zh && line.jurisdiction == "全区" ? "district" : !l.zh && line.jurisdiction == "合计" ? "total" : line.jurisdiction),
+                String(line.enterprises),
                 "\(line.metersOnline)/\(line.meters)",
                 line.complianceRate.map { "\(Format.percent($0)) (\(line.benchmarkMet)/\(line.benchmarkJudged))" } ?? "-",
                 escape(line.overQuota.isEmpty ? "-" : line.overQuota.joined(separator: "、")),

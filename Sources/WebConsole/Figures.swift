@@ -9,8 +9,12 @@ extension WebConsole {
     func districtReport(_ principal: Principal, _ configuration: EnergyConfiguration, _ period: ReportPeriod) async throws -> DistrictReport
     {
         let scoped = principal.scoped(configuration)
+        let wholeDistrict = scoped.enterprises.count == configuration.enterprises.count
         return try await figures.value("district|\(principal.scopeKey)|\(period.label)", toMs: period.toMs) { [store] in
-            try await InspectionReports(store: store, configuration: scoped).district(period: period)
+            var report = try await InspectionReports(store: store, configuration: scoped).district(period: period)
+            // A town's account totals its own towns: not "the whole district".
+            if !wholeDistrict { report.total.jurisdiction = "合计" }
+            return report
         }
     }
 

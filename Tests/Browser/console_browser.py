@@ -149,7 +149,8 @@ try:
     check(listed == [own], f"{options.jurisdiction}: the API lists {listed}")
     get(f"/?period={period}")
     towns = [row[0] for row in table("district")]
-    check(len(towns) == 2 and options.other_enterprise not in browser.page_source, f"{options.jurisdiction}: overview shows {towns}")
+    check(towns[-1] == "合计" and len(towns) == 2 and options.other_enterprise not in browser.page_source,
+          f"{options.jurisdiction}: overview shows {towns}")
     print("all checks passed", flush=True)
 finally:
     browser.quit()

@@ -203,6 +203,7 @@ import WebConsole
             DistrictReport.self,
             from: Data(try await site.send("GET", "/api/v1/district?period=2026-01", headers: longhe.headers).body.utf8))
         #expect(district.jurisdictions.map(\.jurisdiction) == ["龙河镇"] && district.total.enterprises == 1)
+        #expect(district.total.jurisdiction == "合计", "its own towns' total, not the whole district's")
         // Accounts and the audit log are the admin's; the district report page is not for an enterprise.
         for path in ["/api/v1/audit", "/api/v1/accounts", "/admin"] {
             #expect(try await status(inspector, path) == 403, "\(path)")

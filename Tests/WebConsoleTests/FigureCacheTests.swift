@@ -31,7 +31,12 @@ import Testing
         // A change within it: the kept figure is served once more while it is recomputed in the background.
         cache.changed(fromMs: 500)
         #expect(try await figure() == 1)
-        #expect(await eventually { computations.value == 2 })
+        // Recomputed no more often than ten times what computing it took: asked again until it is.
+        #expect(
+            await eventually {
+                _ = try? await figure()
+                return computations.value == 2
+            })
         #expect(await eventually { (try? await figure()) == 2 })
         #expect(computations.value == 2)
     }
