@@ -1,4 +1,5 @@
 import EnergyModel
+import EnergyReports
 import EnergyStore
 import Foundation
 
@@ -56,10 +57,10 @@ public struct MessageContent: Sendable {
             "企业：\(record.enterprise.name)（\(record.enterprise.id)），\(record.enterprise.jurisdiction)",
             "对象：\(record.subject)　期间：\(record.period)",
         ]
-        if let measured = record.measured { lines.append("实测：\(String(format: "%.2f", measured))") }
+        if let measured = record.measured { lines.append("实测：\(fixed(measured))") }
         if let limit = record.limit { lines.append("限值：\(String(format: "%g", limit))") }
         if let standard = record.standard { lines.append("标准：\(standard)") }
-        if let completeness = record.completeness { lines.append("数据完整率：\(String(format: "%.1f%%", completeness * 100))") }
+        if let completeness = record.completeness { lines.append("数据完整率：\(percent(completeness))") }
         lines.append((record.state == .cleared ? "解除时间：" : "发生时间：") + record.time)
         return lines.joined(separator: "\n")
     }

@@ -70,7 +70,7 @@ public struct MonthlyReportMail {
         if let rate = total.complianceRate {
             let verdict = rate >= report.complianceTarget ? "达标" : "未达标"
             lines.append(
-                "对标达标率（\(report.benchmarkLevel) 级及以上）\(String(format: "%.1f%%", rate * 100))（\(total.benchmarkMet)/\(total.benchmarkJudged)），目标 ≥ \(Int(report.complianceTarget * 100))%：\(verdict)"
+                "对标达标率（\(report.benchmarkLevel) 级及以上）\(percent(rate))（\(total.benchmarkMet)/\(total.benchmarkJudged)），目标 ≥ \(Int(report.complianceTarget * 100))%：\(verdict)"
             )
         } else {
             lines.append("对标达标率：无可判定产品")

@@ -1,3 +1,4 @@
+import EnergyReports
 import Foundation
 
 /// Charts drawn on the server as SVG: no script, no library, nothing fetched; they print as they show.
@@ -78,7 +79,7 @@ enum Chart {
         var svg = "<svg class=\"chart strip\" viewBox=\"0 0 \(fmt(width)) 44\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
         for (i, day) in days.enumerated() {
             let colour = day.completeness >= 0.99 ? "#3b9a57" : day.completeness >= 0.5 ? "#e0b339" : "#c2413b"
-            svg += rect(left + Double(i) * cell, 4, cell - 1, 20, colour, title: "\(day.label): \(Format.percent(day.completeness))")
+            svg += rect(left + Double(i) * cell, 4, cell - 1, 20, colour, title: "\(day.label): \(percent(day.completeness))")
         }
         if let first = days.first, let last = days.last {
             svg += text(left, 38, first.label, anchor: "start") + text(left + Double(days.count) * cell, 38, last.label, anchor: "end")
@@ -184,12 +185,11 @@ func escape(_ text: String) -> String {
     return out
 }
 
-/// Numbers as the reports print them.
+/// Numbers on chart axes and in tooltips: as many decimals as the magnitude needs (report figures use
+/// EnergyReports' `fixed` and `percent`).
 enum Format {
     static func number(_ value: Double) -> String {
         abs(value) >= 1000
             ? String(format: "%.0f", value) : abs(value) >= 10 ? String(format: "%.1f", value) : String(format: "%.2f", value)
     }
-    static func fixed(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
-    static func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
 }

@@ -59,9 +59,9 @@ extension WebConsole {
         let openAlerts = try await alerts(HTTPRequest(method: .GET, uri: "/?state=open"), scoped).count
         var content = Pages.periodForm(l, period: period.label, action: "/")
         content +=
-            "<p class=\"figures\"><span>\(l.t("综合能耗", "Total")) <b id=\"total-tce\">\(Format.fixed(report.total.comprehensiveTce, 1))</b> tce</span>"
+            "<p class=\"figures\"><span>\(l.t("综合能耗", "Total")) <b id=\"total-tce\">\(String(format: "%.1f", report.total.comprehensiveTce))</b> tce</span>"
         content +=
-            "<span>\(l.t("对标达标率", "Benchmark compliance")) <b id=\"compliance\">\(report.total.complianceRate.map(Format.percent) ?? "-")</b>（\(l.t("目标", "target")) ≥ 70%）</span>"
+            "<span>\(l.t("对标达标率", "Benchmark compliance")) <b id=\"compliance\">\(report.total.complianceRate.map(percent) ?? "-")</b>（\(l.t("目标", "target")) ≥ 70%）</span>"
         content +=
             "<span><a href=\"/alerts?state=open\">\(l.t("未解除告警", "Open alerts")) <b id=\"open-alerts\">\(openAlerts)</b></a></span></p>"
         content += districtTable(report, l)
@@ -98,7 +98,7 @@ extension WebConsole {
         content += districtTable(report, l)
         let total = report.total
         content +=
-            "<p id=\"compliance-verdict\">\(l.t("对标达标率", "Compliance")) \(total.complianceRate.map(Format.percent) ?? "-")，\(l.t("目标", "target")) ≥ 70%："
+            "<p id=\"compliance-verdict\">\(l.t("对标达标率", "Compliance")) \(total.complianceRate.map(percent) ?? "-")，\(l.t("目标", "target")) ≥ 70%："
         content +=
             (total.complianceRate.map { $0 >= report.complianceTarget ? l.t("达标", "met") : l.t("未达标", "missed") }
                 ?? l.t("无可判定产品", "nothing judged")) + "</p>"
@@ -118,11 +118,11 @@ extension WebConsole {
                 escape(!l.zh && line.jurisdiction == "全区" ? "district" : !l.zh && line.jurisdiction == "合计" ? "total" : line.jurisdiction),
                 String(line.enterprises),
                 "\(line.metersOnline)/\(line.meters)",
-                line.complianceRate.map { "\(Format.percent($0)) (\(line.benchmarkMet)/\(line.benchmarkJudged))" } ?? "-",
+                line.complianceRate.map { "\(percent($0)) (\(line.benchmarkMet)/\(line.benchmarkJudged))" } ?? "-",
                 escape(line.overQuota.isEmpty ? "-" : line.overQuota.joined(separator: "、")),
                 escape(line.insufficientData.isEmpty ? "-" : line.insufficientData.joined(separator: "、")),
                 escape(line.inspectionList.isEmpty ? "-" : line.inspectionList.joined(separator: "、")),
-                Format.fixed(line.comprehensiveTce, 1), line.yearOnYear.map(Format.percent) ?? "-",
+                String(format: "%.1f", line.comprehensiveTce), line.yearOnYear.map(percent) ?? "-",
             ]
         }
         return Pages.table(
@@ -155,14 +155,14 @@ extension WebConsole {
             ],
             report.energy.map {
                 [
-                    escape(energyName($0, zh: l.zh)), Format.fixed($0.amount), escape($0.unit), $0.kgce.map { Format.fixed($0) } ?? "-",
-                    Format.percent($0.amount > 0 ? $0.estimated / $0.amount : 0), Format.percent($0.completeness),
+                    escape(energyName($0, zh: l.zh)), fixed($0.amount), escape($0.unit), $0.kgce.map(fixed) ?? "-",
+                    percent($0.amount > 0 ? $0.estimated / $0.amount : 0), percent($0.completeness),
                 ]
             }, id: "energy", numeric: [1, 3, 4, 5])
         content +=
-            "<p id=\"comprehensive\">\(l.t("综合能耗", "Comprehensive consumption")) <b>\(Format.fixed(report.comprehensiveKgce))</b> kgce（\(String(format: "%.3f", report.comprehensiveTce)) tce），"
+            "<p id=\"comprehensive\">\(l.t("综合能耗", "Comprehensive consumption")) <b>\(fixed(report.comprehensiveKgce))</b> kgce（\(String(format: "%.3f", report.comprehensiveTce)) tce），"
         content +=
-            "\(l.t("其中估算", "estimated")) \(Format.fixed(report.estimatedKgce)) kgce，\(l.t("数据完整率", "completeness")) \(Format.percent(report.completeness))</p>"
+            "\(l.t("其中估算", "estimated")) \(fixed(report.estimatedKgce)) kgce，\(l.t("数据完整率", "completeness")) \(percent(report.completeness))</p>"
         content += "<h2>\(l.t("单位产品能耗与限额", "Unit consumption against quotas"))</h2>"
         content += Pages.table(
             [
@@ -172,11 +172,11 @@ extension WebConsole {
             report.products.map { p in
                 [
                     escape(p.product + (p.illustrative ? l.t("（示例限额）", " (illustrative quota)") : "")), escape(p.standard),
-                    Format.fixed(p.output),
-                    p.unitConsumption.map { Format.fixed($0) } ?? "-", escape(p.unit),
+                    fixed(p.output),
+                    p.unitConsumption.map(fixed) ?? "-", escape(p.unit),
                     p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
                     "<span class=\"\(p.verdict == "over-limit" ? "bad" : p.verdict.hasPrefix("level") ? "good" : "")\">\(escape(l.zh ? p.verdictChinese : p.verdict))</span>",
-                    Format.percent(p.completeness), p.yearOnYear.map(Format.percent) ?? "-",
+                    percent(p.completeness), p.yearOnYear.map(percent) ?? "-",
                 ]
             }, id: "products", numeric: [2, 3, 7, 8])
         // Charts: kgce per energy by day over the period, by month over the year; unit consumption by month against the levels.
@@ -260,7 +260,7 @@ extension WebConsole {
             [l.t("日期", "Date"), l.t("产品", "Product"), l.t("产量", "Quantity"), l.t("录入人", "Entered by"), l.t("录入时间", "Entered at")],
             entries.map {
                 [
-                    String(ISO8601Time.formatLocal(ms: $0.dayMs, timeZone: zone).prefix(10)), escape($0.product), Format.fixed($0.quantity),
+                    String(ISO8601Time.formatLocal(ms: $0.dayMs, timeZone: zone).prefix(10)), escape($0.product), fixed($0.quantity),
                     escape($0.source),
                     $0.enteredMs.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } ?? "-",
                 ]
@@ -363,7 +363,7 @@ extension WebConsole {
                         r.standard.map { "\(l.t("标准", "standard")) \($0)" },
                         r.measured.map { "\(l.t("实测", "measured")) \(Format.number($0))" },
                         r.limit.map { "\(l.t("限值", "limit")) \(Format.number($0))" },
-                        r.completeness.map { "\(l.t("完整率", "completeness")) \(Format.percent($0))" },
+                        r.completeness.map { "\(l.t("完整率", "completeness")) \(percent($0))" },
                     ]
                     .compactMap { $0 } + r.evidence.keys.sorted().map { "\($0): \(Self.evidenceText(r.evidence[$0]!))" }
                 return [

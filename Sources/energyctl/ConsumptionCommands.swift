@@ -113,7 +113,7 @@ struct Consumption: AsyncParsableCommand {
         var table = TextTable(header: header, rightAligned: [2, 4, 5, 6])
         for line in lines {
             table.rows.append([
-                line.period, energyName(line, zh: lang == .zh), fixed2(line.amount), line.unit, line.kgce.map(fixed2) ?? "-",
+                line.period, energyName(line, zh: lang == .zh), fixed(line.amount), line.unit, line.kgce.map(fixed) ?? "-",
                 percent(line.amount > 0 ? line.estimated / line.amount : 0), percent(line.completeness),
             ])
         }
@@ -128,7 +128,7 @@ struct Consumption: AsyncParsableCommand {
         var table = TextTable(header: header, rightAligned: [1, 2, 3, 4])
         for total in totals {
             table.rows.append([
-                total.period, fixed2(total.kgce), String(format: "%.3f", total.tce), fixed2(total.estimatedKgce),
+                total.period, fixed(total.kgce), String(format: "%.3f", total.tce), fixed(total.estimatedKgce),
                 percent(total.completeness),
             ])
         }
@@ -151,6 +151,3 @@ struct Rebuild: AsyncParsableCommand {
         print("rebuilt \(pass.seriesUpdated) series from \(pass.readings) readings: \(pass.quarters) 15-minute buckets")
     }
 }
-
-func fixed2(_ value: Double) -> String { String(format: "%.2f", value) }
-func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }

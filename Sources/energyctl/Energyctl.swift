@@ -9,7 +9,9 @@ struct Energyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energyctl",
         abstract: "Reads what energyd stored: samples, consumption, inspection reports and alerts; enters production figures.",
-        subcommands: [Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Outbox.self, User.self])
+        subcommands: [
+            Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Outbox.self, User.self,
+        ])
 }
 
 /// Where the database is: named directly, or taken from the configuration.

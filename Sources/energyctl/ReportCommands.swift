@@ -32,8 +32,6 @@ func encodeJSON(_ value: some Encodable) throws -> String {
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
-func optionalPercent(_ value: Double?) -> String { value.map(percent) ?? "-" }
-
 struct EnterpriseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enterprise", abstract: "An enterprise's energy, products against their quotas, and open alerts.")
@@ -86,15 +84,15 @@ struct EnterpriseCommand: AsyncParsableCommand {
                 rightAligned: [1, 3, 4])
             for line in report.energy {
                 energy.rows.append([
-                    energyName(line, zh: zh), fixed2(line.amount), line.unit, line.kgce.map(fixed2) ?? "-",
+                    energyName(line, zh: zh), fixed(line.amount), line.unit, line.kgce.map(fixed) ?? "-",
                     percent(line.amount > 0 ? line.estimated / line.amount : 0),
                 ])
             }
             print(energy.render())
             print(
                 zh
-                    ? "综合能耗 \(fixed2(report.comprehensiveKgce)) kgce（\(String(format: "%.3f", report.comprehensiveTce)) tce），其中估算 \(fixed2(report.estimatedKgce)) kgce，数据完整率 \(percent(report.completeness))"
-                    : "comprehensive consumption \(fixed2(report.comprehensiveKgce)) kgce (\(String(format: "%.3f", report.comprehensiveTce)) tce), estimated \(fixed2(report.estimatedKgce)) kgce, completeness \(percent(report.completeness))"
+                    ? "综合能耗 \(fixed(report.comprehensiveKgce)) kgce（\(String(format: "%.3f", report.comprehensiveTce)) tce），其中估算 \(fixed(report.estimatedKgce)) kgce，数据完整率 \(percent(report.completeness))"
+                    : "comprehensive consumption \(fixed(report.comprehensiveKgce)) kgce (\(String(format: "%.3f", report.comprehensiveTce)) tce), estimated \(fixed(report.estimatedKgce)) kgce, completeness \(percent(report.completeness))"
             )
             print()
             var products = TextTable(
@@ -107,8 +105,8 @@ struct EnterpriseCommand: AsyncParsableCommand {
                 rightAligned: [2, 3, 7, 8])
             for p in report.products {
                 products.rows.append([
-                    p.product + (p.illustrative ? (zh ? "（示例限额）" : " (illustrative quota)") : ""), p.standard, fixed2(p.output),
-                    p.unitConsumption.map(fixed2) ?? "-", p.unit, p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
+                    p.product + (p.illustrative ? (zh ? "（示例限额）" : " (illustrative quota)") : ""), p.standard, fixed(p.output),
+                    p.unitConsumption.map(fixed) ?? "-", p.unit, p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
                     (zh ? p.verdictChinese : p.verdict)
                         + (p.incompleteMeters.isEmpty
                             ? "" : (zh ? "（" : " (") + p.incompleteMeters.joined(separator: ", ") + (zh ? " 不足 90%）" : " below 90 %)")),
