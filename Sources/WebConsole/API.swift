@@ -57,26 +57,27 @@ extension WebConsole {
             return Self.json(
                 Me(account: principal.account.name, role: principal.role.rawValue, scope: principal.account.scope, csrf: principal.csrf))
         } else if route.match(.GET, "v1/district") != nil {
-            let period = try await period(request, calendar: calendar)
+            let period = try await period(request.query, calendar: calendar)
             return Self.json(try await districtReport(principal, configuration, period))
         } else if route.match(.GET, "v1/enterprises") != nil {
             return Self.json(["enterprises": scoped.enterprises.map(EnterpriseSummary.init)])
         } else if let id = route.match(.GET, "v1/enterprises/*")?.first {
             _ = try enterprise(id, for: principal, in: configuration)
-            let period = try await period(request, calendar: calendar)
+            let period = try await period(request.query, calendar: calendar)
             return Self.json(try await enterpriseReport(id, configuration, period))
         } else if let id = route.match(.GET, "v1/enterprises/*/consumption")?.first {
             _ = try enterprise(id, for: principal, in: configuration)
             return Self.json(try await consumption(id, request, configuration))
         } else if let id = route.match(.GET, "v1/enterprises/*/unit-consumption")?.first {
             let enterprise = try enterprise(id, for: principal, in: configuration)
-            return Self.json(try await unitConsumption(enterprise, period: try await period(request, calendar: calendar), configuration))
+            return Self.json(
+                try await unitConsumption(enterprise, period: try await period(request.query, calendar: calendar), configuration))
         } else if let id = route.match(.GET, "v1/enterprises/*/meters")?.first {
             let enterprise = try enterprise(id, for: principal, in: configuration)
             return Self.json(["meters": try await meterStates(enterprise, configuration)])
         } else if let id = route.match(.GET, "v1/enterprises/*/production")?.first {
             _ = try enterprise(id, for: principal, in: configuration)
-            let period = try await period(request, calendar: calendar)
+            let period = try await period(request.query, calendar: calendar)
             return Self.json(["entries": try await store.productionEntries(enterprise: id, fromMs: period.fromMs, toMs: period.toMs)])
         } else if let id = route.match(.POST, "v1/enterprises/*/production")?.first {
             let enterprise = try enterprise(id, for: principal, in: configuration)
@@ -89,7 +90,7 @@ extension WebConsole {
             let (_, meter) = try meter(id, for: principal, in: configuration)
             return Self.json(try await meterSamples(meter, request, configuration))
         } else if route.match(.GET, "v1/alerts") != nil {
-            return Self.json(["alerts": try await alerts(request, scoped)])
+            return Self.json(["alerts": try await alerts(request.query, scoped)])
         } else if route.match(.GET, "v1/audit") != nil {
             guard principal.role == .admin else { throw WebError.forbidden }
             return Self.json(["entries": try await store.auditLog()])
@@ -110,7 +111,7 @@ extension WebConsole {
     // MARK: Queries the pages share
 
     func consumption(_ id: String, _ request: HTTPRequest, _ configuration: EnergyConfiguration) async throws -> ConsumptionAnswer {
-        let period = try await period(request, calendar: configuration.calendar)
+        let period = try await period(request.query, calendar: configuration.calendar)
         let resolution = try Resolution(rawValue: request.query["resolution"] ?? "day")
             .orThrow(WebError.badRequest("resolution is 15min, hour, day or month"))
         switch resolution {
@@ -179,7 +180,7 @@ extension WebConsole {
     func meterReadings(_ meter: MeterConfig, _ request: HTTPRequest, _ configuration: EnergyConfiguration) async throws -> MeterReadings {
         let range: (from: Int64, to: Int64)
         if request.query["period"] != nil {
-            let period = try await period(request, calendar: configuration.calendar)
+            let period = try await period(request.query, calendar: configuration.calendar)
             range = (period.fromMs, period.toMs)
         } else {
             // The last day, or the last 2880 readings of a meter polled more often than every 30 s (a day of
@@ -218,9 +219,8 @@ extension WebConsole {
     }
 
     /// Alerts of the enterprises `scoped` holds, filtered by the query's state, jurisdiction, enterprise, kind, level and period.
-    func alerts(_ request: HTTPRequest, _ scoped: EnergyConfiguration) async throws -> [AlertView] {
+    func alerts(_ query: [String: String], _ scoped: EnergyConfiguration) async throws -> [AlertView] {
         let visible = Set(scoped.enterprises.map(\.id))
-        let query = request.query
         guard ["open", "cleared", "all"].contains(query["state"] ?? "all") else {
             throw WebError.badRequest("state is open, cleared or all")
         }
@@ -230,7 +230,7 @@ extension WebConsole {
         let openOnly = (query["state"] ?? "all") == "open"
         var range: (from: Int64, to: Int64) = (.min, .max)
         if query["period"] != nil {
-            let period = try await period(request, calendar: scoped.calendar)
+            let period = try await period(query, calendar: scoped.calendar)
             range = (period.fromMs, period.toMs)
         }
         let zone = scoped.calendar.timeZone

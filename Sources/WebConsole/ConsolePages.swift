@@ -54,9 +54,9 @@ extension WebConsole {
         -> String
     {
         let scoped = principal.scoped(configuration)
-        let period = try await period(request, calendar: configuration.calendar)
+        let period = try await period(request.query, calendar: configuration.calendar)
         let report = try await districtReport(principal, configuration, period)
-        let openAlerts = try await alerts(HTTPRequest(method: .GET, uri: "/?state=open"), scoped).count
+        let openAlerts = try await alerts(["state": "open"], scoped).count
         var content = Pages.periodForm(l, period: period.label, action: "/")
         content +=
             "<p class=\"figures\"><span>\(l.t("综合能耗", "Total")) <b id=\"total-tce\">\(String(format: "%.1f", report.total.comprehensiveTce))</b> tce</span>"
@@ -90,7 +90,7 @@ extension WebConsole {
         -> String
     {
         let scoped = principal.scoped(configuration)
-        let period = try await period(request, calendar: configuration.calendar)
+        let period = try await period(request.query, calendar: configuration.calendar)
         let report = try await districtReport(principal, configuration, period)
         var content = Pages.periodForm(l, period: period.label, action: "/report")
         content +=
@@ -141,7 +141,7 @@ extension WebConsole {
         _ enterprise: EnterpriseConfig, _ request: HTTPRequest, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration
     ) async throws -> String {
         let calendar = configuration.calendar
-        let period = try await period(request, calendar: calendar)
+        let period = try await period(request.query, calendar: calendar)
         guard let report = try await enterpriseReport(enterprise.id, configuration, period) else {
             throw WebError.notFound("no enterprise \(enterprise.id)")
         }
@@ -326,7 +326,7 @@ extension WebConsole {
         -> String
     {
         let scoped = principal.scoped(configuration)
-        let list = try await alerts(request, scoped)
+        let list = try await alerts(request.query, scoped)
         let query = request.query
         func select(_ name: String, _ options: [(String, String)]) -> String {
             "<select name=\"\(name)\"><option value=\"\">\(l.t("全部", "all"))</option>"

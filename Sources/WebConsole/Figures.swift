@@ -8,9 +8,15 @@ extension WebConsole {
     /// The district report over the enterprises the account sees.
     func districtReport(_ principal: Principal, _ configuration: EnergyConfiguration, _ period: ReportPeriod) async throws -> DistrictReport
     {
-        let scoped = principal.scoped(configuration)
+        try await districtReport(scopeKey: principal.scopeKey, scoped: principal.scoped(configuration), of: configuration, period)
+    }
+
+    /// The district report over the enterprises of `scoped`, kept under `scopeKey`.
+    func districtReport(scopeKey: String, scoped: EnergyConfiguration, of configuration: EnergyConfiguration, _ period: ReportPeriod)
+        async throws -> DistrictReport
+    {
         let wholeDistrict = scoped.enterprises.count == configuration.enterprises.count
-        return try await figures.value("district|\(principal.scopeKey)|\(period.label)", toMs: period.toMs) { [store] in
+        return try await figures.value("district|\(scopeKey)|\(period.label)", toMs: period.toMs) { [store] in
             var report = try await InspectionReports(store: store, configuration: scoped).district(period: period)
             // A town's account totals its own towns: not "the whole district".
             if !wholeDistrict { report.total.jurisdiction = "合计" }
@@ -53,10 +59,13 @@ extension WebConsole {
 }
 
 extension Principal {
+    /// The scope key of accounts that see every enterprise.
+    static let wholeDistrict = "all"
+
     /// What the account sees, as a cache key: accounts that see the same share figures.
     var scopeKey: String {
         switch role {
-        case .inspector, .admin: "all"
+        case .inspector, .admin: Self.wholeDistrict
         case .jurisdiction: "towns:" + account.scope.sorted().joined(separator: ",")
         case .enterprise: "enterprise:" + account.scope.joined(separator: ",")
         }

@@ -62,10 +62,8 @@ public final class WebConsole: Sendable {
     /// it (over a thousand enterprises it takes a minute or more).
     public func prepare() async {
         let configuration = configuration()
-        guard let period = try? await period(HTTPRequest(method: .GET, uri: "/"), calendar: configuration.calendar) else { return }
-        let everyone = Principal(
-            account: StoredAccount(name: "-", role: "inspector", scope: [], passwordHash: "", createdMs: 0), role: .inspector)
-        _ = try? await districtReport(everyone, configuration, period)
+        guard let period = try? await period([:], calendar: configuration.calendar) else { return }
+        _ = try? await districtReport(scopeKey: Principal.wholeDistrict, scoped: configuration, of: configuration, period)
     }
 
     /// Rollups, alerts or the configuration changed from `fromMs` on: figures covering later times are recomputed.
@@ -198,8 +196,8 @@ public final class WebConsole: Sendable {
     // MARK: Helpers shared by pages and API
 
     /// The period asked for, or the month of the newest reading.
-    func period(_ request: HTTPRequest, calendar: CalendarBuckets) async throws -> ReportPeriod {
-        if let text = request.query["period"], !text.isEmpty {
+    func period(_ query: [String: String], calendar: CalendarBuckets) async throws -> ReportPeriod {
+        if let text = query["period"], !text.isEmpty {
             guard let period = ReportPeriod(text, calendar: calendar) else {
                 throw WebError.badRequest("period \(text) is not YYYY, YYYY-MM, YYYY-MM-DD or FROM..TO")
             }

@@ -19,24 +19,30 @@ import Testing
         var value: Int { count.withLock { $0 } }
     }
 
-    @Test func aFigureIsRecomputedOnlyAfterItsPeriodChanged() async throws {
-        let cache = FigureCache(nowMs: { SystemWallClock().nowMs() })
+    @Test func aFigureIsRecomputedOnlyAfterItsPeriodChangedAndNotMoreOftenThanItsCostAllows() async throws {
+        // A manual clock: each computation "takes" 100 ms, so the figure may be recomputed 1 s after the last one.
+        let clock = ManualClock(startMs: 0)
+        let cache = FigureCache(nowMs: { clock.nowMs() })
         let computations = Counter()
-        func figure() async throws -> Int { try await cache.value("district|2026-01", toMs: 1000) { computations.next() } }
+        func figure() async throws -> Int {
+            try await cache.value("district|2026-01", toMs: 1000) {
+                clock.set(clock.nowMs() + 100)
+                return computations.next()
+            }
+        }
         #expect(try await figure() == 1)
         #expect(try await figure() == 1 && computations.value == 1)
         // A change after the period's end leaves it alone.
         cache.changed(fromMs: 1000)
         #expect(try await figure() == 1 && computations.value == 1)
-        // A change within it: the kept figure is served once more while it is recomputed in the background.
+        // A change within it: the kept figure is served, not yet recomputed, while it waits for its turn …
         cache.changed(fromMs: 500)
+        clock.set(500)
+        #expect(try await figure() == 1 && computations.value == 1)
+        // … and once ten times its cost has passed, served once more while it is recomputed in the background.
+        clock.set(1100)
         #expect(try await figure() == 1)
-        // Recomputed no more often than ten times what computing it took: asked again until it is.
-        #expect(
-            await eventually {
-                _ = try? await figure()
-                return computations.value == 2
-            })
+        #expect(await eventually { computations.value == 2 })
         #expect(await eventually { (try? await figure()) == 2 })
         #expect(computations.value == 2)
     }
