@@ -45,7 +45,7 @@ struct AccountingService: Service {
 
     private func pass(_ progress: inout CheckProgress) async {
         let configuration = configuration()
-        let calendar = CalendarBuckets(timeZone: TimeZone(identifier: configuration.daemon.timeZone)!)
+        let calendar = configuration.calendar
         // Checks judge the data as far as it was stored when this pass began, not the clock: a meter is offline
         // when readings (its own failed ones included) have moved on without it, and a day is closed when the
         // readings after its end are in. Taken before accounting, so that everything up to it is accounted.

@@ -52,8 +52,7 @@ public struct AlertChecks: Sendable {
     public init(store: EnergyStore, configuration: EnergyConfiguration, startedMs: Int64) {
         self.store = store
         self.configuration = configuration
-        self.calendar = CalendarBuckets(
-            timeZone: TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
+        self.calendar = configuration.calendar
         self.startedMs = startedMs
     }
 

@@ -25,7 +25,7 @@ struct StoreOptions: ParsableArguments {
     /// The database path and the time zone for printing times.
     func resolve() throws -> (database: String, timeZone: TimeZone) {
         let (path, configuration) = try resolveWithConfiguration()
-        return (path, TimeZone(identifier: configuration.daemon.timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!)
+        return (path, configuration.calendar.timeZone)
     }
 
     /// The database path and the configuration (defaults when none is given); with `mustExist` false the
