@@ -107,12 +107,12 @@ public final class Daemon: Sendable {
         } catch {
             throw .configuration(error)
         }
-        // Before the database and the HTTP endpoint take descriptors: one below 1024 for each gateway's socket.
-        let reserved = DescriptorReserve.shared.reserve(configuration.gateways.count)
-        if reserved < configuration.gateways.count {
+        // Before the database and the HTTP endpoint take descriptors: each polling thread keeps one below 1024.
+        PollingWorkers.prepare()
+        if let unusable = PollingWorkers.all.first(where: { $0.window < 0 }) {
             logger.warning(
-                "fewer descriptors below 1024 than gateways; the rest cannot be polled",
-                metadata: ["gateways": "\(configuration.gateways.count)", "reserved": "\(reserved)"])
+                "no descriptor below 1024 was free for a polling thread; its gateways' sockets numbered 1024 or above cannot be read",
+                metadata: ["thread": "\(unusable.name)"])
         }
         let path = configuration.daemon.databasePath
         do {
@@ -127,7 +127,9 @@ public final class Daemon: Sendable {
             store: store, batchMaxSamples: configuration.daemon.writeBatchMaxSamples,
             flushIntervalMs: configuration.daemon.writeFlushIntervalMs, bufferMaxSamples: configuration.daemon.writeBufferMaxSamples,
             logger: logger)
-        polling = PollingService(clock: options.clock, sink: writer, logger: logger, policy: options.pollingPolicy)
+        var policy = options.pollingPolicy
+        policy.maxStartSpreadMs = Int64(configuration.daemon.maxStartSpreadMs)
+        polling = PollingService(clock: options.clock, sink: writer, logger: logger, policy: policy)
         alertLog = AlertLog(path: configuration.daemon.alertLogPath)
         notifier = SystemdNotifier()
         sender = OutboxSender(store: store, settings: configuration.delivery, logger: logger)
@@ -280,7 +282,6 @@ public final class Daemon: Sendable {
             logger.warning("changes to [daemon] take effect at the next restart")
             next.daemon = previous.daemon
         }
-        DescriptorReserve.shared.reserve(next.gateways.count)
         do {
             let seriesIDs = try await store.registerSeries(for: next)
             let outcome = await polling.apply(next, seriesIDs: seriesIDs)

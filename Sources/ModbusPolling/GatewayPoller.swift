@@ -16,13 +16,17 @@ public struct PollingPolicy: Sendable, Hashable {
 
     /// Most ticks a meter may have missed at once that are recorded as comm-fail (a clock jump is not an outage).
     public var maxMissedTicksRecorded: Int
+    /// Each meter's polls start this much at most after the aligned tick (a fixed share of it per meter), so that
+    /// not every meter is due at the same instant; 0 polls every meter on the tick.
+    public var maxStartSpreadMs: Int64
 
     /// Field defaults: gateways back off 1 s … 60 s; meters up to 15 min; up to 10 000 missed ticks recorded.
     public init(
         gatewayBackoff: BackoffPolicy = BackoffPolicy(initialMs: 1000, maxMs: 60_000), meterBackoffCapMs: Int64 = 900_000,
-        jitter: Double = 0.2, maxMissedTicksRecorded: Int = 10_000
+        jitter: Double = 0.2, maxMissedTicksRecorded: Int = 10_000, maxStartSpreadMs: Int64 = 0
     ) {
         self.maxMissedTicksRecorded = maxMissedTicksRecorded
+        self.maxStartSpreadMs = maxStartSpreadMs
         self.gatewayBackoff = gatewayBackoff
         self.meterBackoffCapMs = meterBackoffCapMs
         self.jitter = jitter
@@ -34,10 +38,10 @@ public struct PollingPolicy: Sendable, Hashable {
     }
 }
 
-/// Polls every meter behind one gateway over one connection, on a thread of its own.
+/// Polls every meter behind one gateway over one connection, as a task on one of the polling workers.
 ///
-/// libmodbus blocks in select(), so the loop runs on a dedicated thread, never on the Swift concurrency pool.
-/// Each meter keeps its own aligned schedule and back-off; at a tick healthy meters go first, so a dead
+/// The loop is a task that runs on its `PollingWorker`'s thread, never on the Swift concurrency pool; where it
+/// waits (a connect, an answer, the next tick) it suspends and the worker serves its other gateways. Each meter keeps its own aligned schedule and back-off; at a tick healthy meters go first, so a dead
 /// meter's timeout never delays its neighbours' reads. Every due tick of every meter leaves one sample per
 /// point, a failure included, so completeness can be computed from the store alone.
 public final class GatewayPoller: Sendable {
@@ -52,14 +56,18 @@ public final class GatewayPoller: Sendable {
     private let logger: Logger
     private let policy: PollingPolicy
     private let stopRequested = Atomic<Bool>(false)
-    private let wake = DispatchSemaphore(value: 0)
+    /// The polling thread that runs this gateway, and the loop's id on it.
+    let worker: PollingWorker
+    let owner: Int
     private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Creates a poller; `start()` begins polling.
     public init(
         gateway: GatewayConfig, meters: [PolledMeter], clock: any WallClock, sink: any SampleSink, logger: Logger,
-        policy: PollingPolicy = PollingPolicy()
+        policy: PollingPolicy = PollingPolicy(), worker: PollingWorker = PollingWorkers.next()
     ) {
+        self.worker = worker
+        owner = worker.newOwner()
         self.gateway = gateway
         self.meters = meters.sorted { $0.meter.unitID < $1.meter.unitID }
         self.clock = clock
@@ -76,13 +84,11 @@ public final class GatewayPoller: Sendable {
         }
     }
 
-    /// Starts the polling thread.
+    /// Starts the polling task on its worker.
     public func start() {
-        let name = String("poll-\(gateway.id)".prefix(15))  // the kernel keeps 15 bytes of a thread's name
-        let thread = Thread { [self] in
-            energy_monitor_name_thread(name)
+        Task(executorPreference: worker) { [self] in
             var loop = PollLoop(poller: self)
-            loop.run()
+            await loop.run()
             let waiters = finished.withLock { state in
                 state.done = true
                 defer { state.waiters = [] }
@@ -90,17 +96,15 @@ public final class GatewayPoller: Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
-        thread.stackSize = 256 * 1024  // a poll loop is shallow; a thousand gateways mean a thousand stacks
-        thread.start()
     }
 
-    /// Asks the thread to stop after the read in flight; returns at once.
+    /// Asks the loop to stop after the read in flight; returns at once.
     public func requestStop() {
         stopRequested.store(true, ordering: .releasing)
-        wake.signal()
+        worker.interrupt(owner: owner)
     }
 
-    /// Stops and waits until the thread has finished its read in flight, submitted its samples and closed the connection.
+    /// Stops and waits until the loop has finished its read in flight, submitted its samples and closed the connection.
     public func stop() async {
         requestStop()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -115,17 +119,18 @@ public final class GatewayPoller: Sendable {
     fileprivate var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
 
     /// Sleeps up to `seconds` of real time; returns early when asked to stop.
-    fileprivate func sleep(seconds: Double) {
+    fileprivate func sleep(seconds: Double) async {
         guard seconds > 0, !isStopping else { return }
-        _ = wake.wait(timeout: .now() + .nanoseconds(Int(min(seconds, 3600) * 1e9)))
-        if isStopping { wake.signal() }
+        await worker.sleep(owner: owner, until: DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 3600) * 1e9))
     }
 
     fileprivate var loopContext: (any WallClock, any SampleSink, Logger, PollingPolicy) { (clock, sink, logger, policy) }
 }
 
-/// Per-meter schedule state, owned by the polling thread.
+/// Per-meter schedule state, owned by the polling loop.
 private struct MeterState {
+    /// Where in each interval the meter is polled (`PollingPolicy.maxStartSpreadMs`).
+    var offsetMs: Int64
     var nextTickMs: Int64
     /// Consecutive failed polls.
     var failures = 0
@@ -138,7 +143,7 @@ private struct MeterState {
     var previousStamps: Set<Int64> = []
 }
 
-/// The polling thread's loop and state; lives only on that thread.
+/// The polling loop and its state; lives only in the gateway's task.
 private struct PollLoop {
     let poller: GatewayPoller
     let clock: any WallClock
@@ -159,10 +164,14 @@ private struct PollLoop {
     init(poller: GatewayPoller) {
         self.poller = poller
         (clock, sink, logger, policy) = poller.loopContext
-        connection = ModbusConnection(host: poller.gateway.host, port: poller.gateway.port, timeoutMs: poller.gateway.timeoutMs)
+        connection = ModbusConnection(
+            host: poller.gateway.host, port: poller.gateway.port, timeoutMs: poller.gateway.timeoutMs, worker: poller.worker,
+            owner: poller.owner)
         let now = clock.nowMs()
-        states = poller.meters.map {
-            MeterState(nextTickMs: PollSchedule.nextTick(after: now, intervalMs: Int64($0.meter.intervalSeconds) * 1000))
+        states = poller.meters.map { [policy] polled in
+            let intervalMs = Int64(polled.meter.intervalSeconds) * 1000
+            let offset = PollSchedule.startOffsetMs(meterID: polled.meter.id, intervalMs: intervalMs, maxSpreadMs: policy.maxStartSpreadMs)
+            return MeterState(offsetMs: offset, nextTickMs: PollSchedule.nextTick(after: now - offset, intervalMs: intervalMs) + offset)
         }
         meterLoggers = poller.meters.map { [logger] polled in
             var log = logger
@@ -172,7 +181,7 @@ private struct PollLoop {
         }
     }
 
-    mutating func run() {
+    mutating func run() async {
         logger.info(
             "poller started", metadata: ["meters": "\(poller.meters.count)", "endpoint": "\(poller.gateway.host):\(poller.gateway.port)"])
         while !poller.isStopping {
@@ -180,7 +189,7 @@ private struct PollLoop {
             guard let earliest = states.map(\.nextTickMs).min() else { break }
             if earliest > now {
                 // Wake at least every second: the heartbeat tells health checks and the watchdog the thread lives.
-                poller.sleep(seconds: min(1, clock.realSeconds(forClockMs: earliest - now)))
+                await poller.sleep(seconds: min(1, clock.realSeconds(forClockMs: earliest - now)))
                 heartbeat()
                 continue
             }
@@ -192,7 +201,7 @@ private struct PollLoop {
             var samples: [Sample] = []
             for index in due {
                 if poller.isStopping { break }
-                samples += stamped(poll(meterAt: index), meterAt: index)
+                samples += stamped(await poll(meterAt: index), meterAt: index)
                 heartbeat()
             }
             if !samples.isEmpty { sink.submit(samples) }
@@ -241,12 +250,13 @@ private struct PollLoop {
     }
 
     /// Polls one meter at its tick and schedules its next one.
-    private mutating func poll(meterAt index: Int) -> [Sample] {
+    private mutating func poll(meterAt index: Int) async -> [Sample] {
         let polled = poller.meters[index]
         let intervalMs = Int64(polled.meter.intervalSeconds) * 1000
         let tick = states[index].nextTickMs
+        let offset = states[index].offsetMs
         let startMs = clock.nowMs()
-        states[index].nextTickMs = PollSchedule.nextTick(after: max(startMs, tick), intervalMs: intervalMs)
+        states[index].nextTickMs = PollSchedule.nextTick(after: max(startMs, tick) - offset, intervalMs: intervalMs) + offset
         let log = meterLoggers[index]
         // Ticks this thread passed while busy (another meter's timeouts) leave a comm-fail record each; this poll
         // stands for the latest tick, the one at or before its start.
@@ -271,7 +281,7 @@ private struct PollLoop {
             return samples + skipped(meterAt: index, at: startMs, reason: states[index].lastError)
         }
         if !connection.isConnected {
-            guard startMs >= reconnectNotBeforeMs, openConnection(log: log) else {
+            guard startMs >= reconnectNotBeforeMs, await openConnection(log: log) else {
                 return samples + skipped(meterAt: index, at: startMs, reason: nil)
             }
         }
@@ -290,7 +300,7 @@ private struct PollLoop {
             var sent = DispatchTime.now().uptimeNanoseconds
             let clock = self.clock
             do {
-                let words = try send(request, unitID: polled.meter.unitID, log: log) {
+                let words = try await send(request, unitID: polled.meter.unitID, log: log) {
                     requestFailures += 1
                     sentMs = clock.nowMs()
                     sent = DispatchTime.now().uptimeNanoseconds
@@ -312,27 +322,29 @@ private struct PollLoop {
     /// Sends one read; when a connection that carried requests before turns out closed, sends it once more on a
     /// new connection (gateways close idle connections or every N requests: that says nothing about the meter),
     /// calling `resent` first. Only a failure on a fresh connection is the meter's.
-    private mutating func send(_ request: ReadRequest, unitID: Int, log: Logger, resent: () -> Void) throws(ModbusFailure) -> [UInt16] {
+    private mutating func send(
+        _ request: ReadRequest, unitID: Int, log: Logger, resent: () -> Void
+    ) async throws(ModbusFailure) -> [UInt16] {
         do {
-            return try sendOnce(request, unitID: unitID)
+            return try await sendOnce(request, unitID: unitID)
         } catch {
             guard case .connectionLost(let why) = error, lastSendReusedConnection else { throw error }
             log.debug("connection closed by the gateway; sending again on a new connection", metadata: ["error": "\(why)"])
             closeConnection()
-            guard openConnection(log: log) else { throw error }
+            guard await openConnection(log: log) else { throw error }
             resent()
-            return try sendOnce(request, unitID: unitID)
+            return try await sendOnce(request, unitID: unitID)
         }
     }
 
     /// Sends one read on the open connection, after the pause the gateway asks for between requests.
-    private mutating func sendOnce(_ request: ReadRequest, unitID: Int) throws(ModbusFailure) -> [UInt16] {
+    private mutating func sendOnce(_ request: ReadRequest, unitID: Int) async throws(ModbusFailure) -> [UInt16] {
         if requestedSinceConnect, poller.gateway.pauseBetweenRequestsMs > 0 {
-            usleep(useconds_t(poller.gateway.pauseBetweenRequestsMs * 1000))
+            await poller.sleep(seconds: Double(poller.gateway.pauseBetweenRequestsMs) / 1000)
         }
         lastSendReusedConnection = requestedSinceConnect
         requestedSinceConnect = true
-        return try connection.read(function: request.function, address: request.address, count: request.count, unitID: unitID)
+        return try await connection.read(function: request.function, address: request.address, count: request.count, unitID: unitID)
     }
 
     /// What a failed request means for the connection.
@@ -402,9 +414,9 @@ private struct PollLoop {
         return polled.requests.flatMap { polled.failedSamples(for: $0, quality: reason?.quality ?? .commFail, timestampMs: timeMs) }
     }
 
-    private mutating func openConnection(log: Logger) -> Bool {
+    private mutating func openConnection(log: Logger) async -> Bool {
         do {
-            try connection.connect()
+            try await connection.connect()
             if connectFailures > 0 {
                 log.notice("gateway reachable again", metadata: ["after_failures": "\(connectFailures)"])
             } else {
@@ -416,7 +428,7 @@ private struct PollLoop {
                 $0.connects += 1
                 $0.connected = true
             }
-            if poller.gateway.pauseAfterConnectMs > 0 { usleep(useconds_t(poller.gateway.pauseAfterConnectMs * 1000)) }
+            if poller.gateway.pauseAfterConnectMs > 0 { await poller.sleep(seconds: Double(poller.gateway.pauseAfterConnectMs) / 1000) }
             return true
         } catch {
             connectFailures += 1

@@ -1,4 +1,5 @@
 import CModbus
+import Dispatch
 import EnergyModel
 import Foundation
 
@@ -52,77 +53,145 @@ public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One libmodbus TCP context: the only place in energyd that calls libmodbus.
+/// One gateway's Modbus TCP connection, driven by its polling worker: the only place in energyd that calls libmodbus.
 ///
-/// libmodbus's own connect waits with select() and aborts the process on a descriptor ≥ 1024, so the socket is
-/// opened and connected here (with poll()), moved below FD_SETSIZE (`DescriptorReserve`) or refused, and only
-/// then handed to libmodbus.
-/// libmodbus's error recovery stays off: on a broken connection the poller closes this object and makes a new one.
-/// Not thread-safe: each gateway's poller thread owns its connection.
-public final class ModbusConnection {
+/// The socket is non-blocking and waited on by the worker's epoll, so a gateway that does not answer holds a timer,
+/// not a thread. libmodbus builds and sends each request (`modbus_send_raw_request`: header, transaction id) and
+/// reads each answer (`modbus_receive_confirmation`), called only once the whole answer is in the socket (peeked
+/// first), so its select() never waits. For that select() a socket numbered 1024 or above is lent the worker's
+/// window descriptor for the call. libmodbus's error recovery stays off: on a broken connection the poller closes
+/// this object's context and makes a new one.
+/// Not thread-safe: used only by its gateway's task, on its worker.
+final class ModbusConnection {
     private let host: String
     private let port: Int
     private let timeoutMs: Int
+    private let worker: PollingWorker
+    private let owner: Int
     private var context: OpaquePointer?
-    private var currentUnit: Int = -1
+    private var socket: Int32 = -1
+    private var answer = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
 
-    /// Creates an unconnected context for a gateway.
-    public init(host: String, port: Int, timeoutMs: Int) {
+    /// Creates an unconnected connection for a gateway; `owner` is its task's id on the worker.
+    init(host: String, port: Int, timeoutMs: Int, worker: PollingWorker, owner: Int) {
         self.host = host
         self.port = port
         self.timeoutMs = timeoutMs
+        self.worker = worker
+        self.owner = owner
     }
 
-    deinit { close() }
+    deinit {
+        if let context { modbus_free(context) }
+        if socket >= 0 { Glibc.close(socket) }
+    }
 
     /// Whether a socket is open.
-    public var isConnected: Bool { context != nil }
+    var isConnected: Bool { context != nil }
 
     /// Opens the TCP connection, waiting at most the timeout.
-    public func connect() throws(ModbusFailure) {
+    func connect() async throws(ModbusFailure) {
         close()
-        let fd = try Self.openSocket(host: host, port: port, timeoutMs: timeoutMs)
+        let fd = try await openSocket()
         guard let ctx = modbus_new_tcp_pi(host, String(port)) else {
-            DescriptorReserve.shared.close(fd)
+            worker.forget(fd)
+            Glibc.close(fd)
             throw .connectFailed("modbus_new_tcp_pi: \(String(cString: modbus_strerror(errno)))")
         }
         modbus_set_error_recovery(ctx, MODBUS_ERROR_RECOVERY_NONE)
-        let seconds = UInt32(timeoutMs / 1000)
-        let micros = UInt32(timeoutMs % 1000 * 1000)
-        modbus_set_response_timeout(ctx, seconds, micros)
-        modbus_set_byte_timeout(ctx, seconds, micros)
+        // libmodbus reads only complete answers already in the socket; these bound a wait that should never happen.
+        modbus_set_response_timeout(ctx, 0, 10_000)
+        modbus_set_byte_timeout(ctx, 0, 10_000)
         modbus_set_socket(ctx, fd)
         context = ctx
-        currentUnit = -1
+        socket = fd
     }
 
     /// Closes the socket and frees the context.
-    public func close() {
+    func close() {
         guard let ctx = context else { return }
-        // The socket may sit on a reserved low descriptor: the reserve closes it and keeps the number.
-        DescriptorReserve.shared.close(modbus_get_socket(ctx))
-        modbus_set_socket(ctx, -1)
+        worker.forget(socket)
+        Glibc.close(socket)
         modbus_free(ctx)
         context = nil
+        socket = -1
     }
 
     /// Reads `count` registers with function 3 or 4 from `unitID`.
-    public func read(function: RegisterFunction, address: Int, count: Int, unitID: Int) throws(ModbusFailure) -> [UInt16] {
+    func read(function: RegisterFunction, address: Int, count: Int, unitID: Int) async throws(ModbusFailure) -> [UInt16] {
         guard let ctx = context else { throw .connectionLost("not connected") }
-        if unitID != currentUnit {
-            modbus_set_slave(ctx, Int32(unitID))
-            currentUnit = unitID
+        let code = UInt8(function == .holding ? MODBUS_FC_READ_HOLDING_REGISTERS : MODBUS_FC_READ_INPUT_REGISTERS)
+        let request: [UInt8] = [
+            UInt8(unitID), code, UInt8(address >> 8), UInt8(address & 0xFF), UInt8(count >> 8), UInt8(count & 0xFF),
+        ]
+        guard modbus_send_raw_request(ctx, request, Int32(request.count)) == Int32(request.count + 6) else {
+            throw Self.classify(errno)
         }
-        var words = [UInt16](repeating: 0, count: count)
-        let received = words.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            switch function {
-            case .holding: modbus_read_registers(ctx, Int32(address), Int32(count), buffer.baseAddress)
-            case .input: modbus_read_input_registers(ctx, Int32(address), Int32(count), buffer.baseAddress)
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000
+        var length = try completeAnswerLength()
+        while length == nil {
+            if await worker.wait(for: socket, until: .readable, owner: owner, deadline: deadline) == .timedOut {
+                length = try completeAnswerLength()
+                if length == nil { throw .timeout }
+            } else {
+                length = try completeAnswerLength()
             }
         }
-        if received == Int32(count) { return words }
-        if received >= 0 { throw .badResponse("\(received) registers instead of \(count)") }
-        throw Self.classify(errno)
+        let received = answer.withUnsafeMutableBufferPointer { buffer in
+            worker.selectable(socket) { fd -> Int32 in
+                modbus_set_socket(ctx, fd)
+                defer { modbus_set_socket(ctx, socket) }
+                return modbus_receive_confirmation(ctx, buffer.baseAddress)
+            }
+        }
+        guard let received else { throw .descriptorLimit(socket) }
+        guard received >= 0 else { throw Self.classify(errno) }
+        return try words(inAnswerOf: Int(received), unitID: unitID, function: code, count: count)
+    }
+
+    /// The length of the answer waiting in the socket once all of it has arrived; nil while it is incomplete.
+    /// Peeks, so libmodbus reads the answer afterwards; refuses what libmodbus would wait on forever or misread.
+    private func completeAnswerLength() throws(ModbusFailure) -> Int? {
+        var header = [UInt8](repeating: 0, count: 9)
+        let peeked = recv(socket, &header, 9, Int32(MSG_PEEK))
+        if peeked == 0 { throw .connectionLost("closed by the gateway") }
+        if peeked < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return nil }
+            throw Self.classify(errno)
+        }
+        guard peeked >= 8 else { return nil }
+        guard header[2] == 0, header[3] == 0 else { throw .badResponse("not a Modbus TCP answer (protocol id)") }
+        let framed = 6 + (Int(header[4]) << 8 | Int(header[5]))
+        let expected: Int
+        if header[7] & 0x80 != 0 {
+            expected = 9
+        } else {
+            guard peeked >= 9 else { return nil }
+            expected = 9 + Int(header[8])
+        }
+        guard framed == expected, expected <= answer.count else {
+            throw .badResponse("length field \(framed - 6) does not match the answer's \(expected - 6) bytes")
+        }
+        var available: Int32 = 0
+        guard ioctl(socket, UInt(FIONREAD), &available) == 0 else { throw Self.classify(errno) }
+        return Int(available) >= expected ? expected : nil
+    }
+
+    /// The registers of a read answer, after checking it answers this request. libmodbus sends raw requests as
+    /// transaction 0; with one request in flight and a new connection after any timeout or bad answer, an answer
+    /// cannot belong to an earlier request.
+    private func words(inAnswerOf length: Int, unitID: Int, function: UInt8, count: Int) throws(ModbusFailure) -> [UInt16] {
+        guard length >= 9 else { throw .badResponse("\(length) bytes") }
+        guard answer[0] == 0, answer[1] == 0 else {
+            throw .badResponse("transaction \(Int(answer[0]) << 8 | Int(answer[1])) answered, 0 asked")
+        }
+        guard answer[6] == UInt8(unitID) else { throw .badResponse("unit \(answer[6]) answered, \(unitID) asked") }
+        if answer[7] == function | 0x80 { throw .exception(code: Int(answer[8])) }
+        guard answer[7] == function else { throw .badResponse("function \(answer[7]) answered, \(function) asked") }
+        guard Int(answer[8]) == 2 * count, length == 9 + 2 * count else {
+            throw .badResponse("\(Int(answer[8]) / 2) registers instead of \(count)")
+        }
+        return (0..<count).map { UInt16(answer[9 + 2 * $0]) << 8 | UInt16(answer[10 + 2 * $0]) }
     }
 
     /// Maps libmodbus's errno after a failed read.
@@ -140,37 +209,27 @@ public final class ModbusConnection {
         }
     }
 
-    /// Resolves, creates a non-blocking socket below FD_SETSIZE and connects it with poll().
-    private static func openSocket(host: String, port: Int, timeoutMs: Int) throws(ModbusFailure) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw .connectFailed("cannot resolve \(host): \(String(cString: gai_strerror(status)))")
-        }
-        defer { freeaddrinfo(list) }
+    /// Resolves (a name off this thread), creates a non-blocking socket and connects it, waiting on the worker.
+    private func openSocket() async throws(ModbusFailure) -> Int32 {
+        let addresses = try await Self.resolve(host: host, port: port)
         var lastFailure = ModbusFailure.connectFailed("no address for \(host)")
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let address = entry {
-            entry = address.pointee.ai_next
-            let fd = socket(
-                address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                0)
+        for address in addresses {
+            let fd = Glibc.socket(
+                address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard fd >= 0 else {
                 lastFailure = .connectFailed("socket: \(String(cString: strerror(errno)))")
                 continue
             }
-            guard let fd = DescriptorReserve.shared.watchable(fd) else { throw .descriptorLimit(fd) }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if Glibc.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 { return fd }
+            worker.watch(fd, owner: owner)
+            let started = address.bytes.withUnsafeBytes {
+                Glibc.connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
+            }
+            if started == 0 { return fd }
             if errno == EINPROGRESS {
-                var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                var ready: Int32
-                repeat { ready = poll(&pollfd, 1, Int32(timeoutMs)) } while ready < 0 && errno == EINTR
-                if ready == 1 {
+                let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000
+                if await worker.wait(for: fd, until: .writable, owner: owner, deadline: deadline) == .ready {
                     var error: Int32 = 0
                     var length = socklen_t(MemoryLayout<Int32>.size)
                     getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
@@ -182,8 +241,45 @@ public final class ModbusConnection {
             } else {
                 lastFailure = .connectFailed(String(cString: strerror(errno)))
             }
-            DescriptorReserve.shared.close(fd)
+            worker.forget(fd)
+            Glibc.close(fd)
         }
         throw lastFailure
+    }
+
+    /// A resolved socket address.
+    private struct SocketAddress: Sendable {
+        var family: Int32
+        var bytes: [UInt8]
+    }
+
+    /// The host's addresses: numeric ones at once, names on a Dispatch queue (getaddrinfo blocks on DNS).
+    private static func resolve(host: String, port: Int) async throws(ModbusFailure) -> [SocketAddress] {
+        if case .success(let addresses) = lookUp(host: host, port: port, numericOnly: true) { return addresses }
+        let result = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: lookUp(host: host, port: port, numericOnly: false)) }
+        }
+        return try result.get()
+    }
+
+    private static func lookUp(host: String, port: Int, numericOnly: Bool) -> Result<[SocketAddress], ModbusFailure> {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = numericOnly ? AI_NUMERICHOST | AI_NUMERICSERV : AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, list != nil else {
+            return .failure(.connectFailed("cannot resolve \(host): \(String(cString: gai_strerror(status)))"))
+        }
+        defer { freeaddrinfo(list) }
+        var addresses: [SocketAddress] = []
+        var entry = list
+        while let address = entry {
+            entry = address.pointee.ai_next
+            let bytes = UnsafeRawBufferPointer(start: address.pointee.ai_addr, count: Int(address.pointee.ai_addrlen))
+            addresses.append(SocketAddress(family: address.pointee.ai_family, bytes: Array(bytes)))
+        }
+        return .success(addresses)
     }
 }

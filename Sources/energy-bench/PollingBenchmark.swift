@@ -35,6 +35,8 @@ struct PollingBenchmark {
     let binDirectory: String
     let work: String
     let seconds: Double
+    /// energyd's `max_start_spread_ms`.
+    let startSpreadMs: Int64
     let warmup: Double = 5
 
     /// The configuration: ADL400 meters (two points, one request per poll), ports from `basePort`.
@@ -45,6 +47,7 @@ struct PollingBenchmark {
         configuration.daemon.httpListen = "127.0.0.1:\(http)"
         // Rolled up twice within a 20-second window, so that accounting's cost is part of the CPU per poll.
         configuration.daemon.accountingIntervalMs = 10_000
+        configuration.daemon.maxStartSpreadMs = Int(startSpreadMs)
         for g in 0..<scenario.gateways {
             let id = "g\(g)"
             configuration.gateways[id] = GatewayConfig(id: id, host: "127.0.0.1", port: basePort + g, timeoutMs: 1000, maxGapRegisters: 16)
@@ -143,7 +146,9 @@ struct PollingBenchmark {
         // Lag of each poll of a live gateway: a reading's time is when its request left, ticks are whole seconds.
         let store = try EnergyStoreSync.open(work + "/energy.sqlite")
         let live = (0..<(scenario.gateways - scenario.deadGateways)).map { "g\($0)" }
-        let lags = try store.lags(fromMs: startMs, toMs: endMs, intervalMs: Int64(scenario.intervalSeconds) * 1000, gateways: Set(live))
+        let lags = try store.lags(
+            fromMs: startMs, toMs: endMs, intervalMs: Int64(scenario.intervalSeconds) * 1000, startSpreadMs: startSpreadMs,
+            gateways: Set(live))
         result.lagP50Ms = quantile(lags, 0.5)
         result.lagP99Ms = quantile(lags, 0.99)
         let total = try store.sampleCount()

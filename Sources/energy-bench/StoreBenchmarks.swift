@@ -12,16 +12,18 @@ struct EnergyStoreSync {
     static func open(_ path: String) throws -> EnergyStoreSync { EnergyStoreSync(store: try EnergyStore(path: path)) }
 
     /// How late each poll of `gateways` started after its tick, ms (one point per meter).
-    func lags(fromMs: Int64, toMs: Int64, intervalMs: Int64, gateways: Set<String>) throws -> [Double] {
+    /// Each poll's lag: its time after the meter's tick (the aligned tick plus the meter's share of the start spread).
+    func lags(fromMs: Int64, toMs: Int64, intervalMs: Int64, startSpreadMs: Int64, gateways: Set<String>) throws -> [Double] {
         try store.database.read { db in
             let series = try Row.fetchAll(db, sql: "SELECT id, meter FROM series WHERE point = 'import_energy'")
-                .filter { gateways.contains(String(($0[1] as String).prefix { $0 != "m" })) }.map { $0[0] as Int64 }
+                .filter { gateways.contains(String(($0[1] as String).prefix { $0 != "m" })) }
+                .map { ($0[0] as Int64, PollSchedule.startOffsetMs(meterID: $0[1], intervalMs: intervalMs, maxSpreadMs: startSpreadMs)) }
             var lags: [Double] = []
-            for id in series {
+            for (id, offset) in series {
                 for ts in try Int64.fetchAll(
                     db, sql: "SELECT ts FROM samples WHERE series = ? AND ts >= ? AND ts < ?", arguments: [id, fromMs, toMs])
                 {
-                    lags.append(Double(ts - ts.floorDivided(by: intervalMs) * intervalMs))
+                    lags.append(Double((ts - offset) - (ts - offset).floorDivided(by: intervalMs) * intervalMs))
                 }
             }
             return lags.sorted()

@@ -74,16 +74,16 @@ import Testing
         _ = try await EnergyStore.open(path: path)
         // As if written by an older energyd: its last migration not applied yet. The store just released may still
         // be closing (checkpointing its WAL): wait for its lock rather than fail on it.
-        var waiting = Configuration()
-        waiting.busyMode = .timeout(10)
-        let queue = try DatabaseQueue(path: path, configuration: waiting)
+        let queue = try DatabaseQueue(path: path, configuration: waitingForLocks())
         try await queue.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-alerts-production'") }
         let migrations = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
         try queue.close()
         let summary = try ChildProcess("energyctl", ["summary", "--database", path])
         #expect(await summary.waitForExit() != 0)
         #expect(summary.printed.contains("start energyd on it first"), "\(summary.printed)")
-        let after = try await DatabaseQueue(path: path, configuration: waiting).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
+        let after = try await DatabaseQueue(path: path, configuration: waitingForLocks()).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations")
+        }
         #expect(after == migrations, "energyctl migrated the database")
     }
 
@@ -216,4 +216,53 @@ import Testing
         let counts = try await store.sampleCounts()
         #expect(counts.total > 0 && counts.byQuality[.good] == nil, "no socket was usable, so every record is a comm-fail")
     }
+
+    @Test func fifteenHundredGatewaysArePolledOnSocketsNumbered1024AndAbove() async throws {
+        // Past the old ceiling of 1000: one meter on each of 1500 gateways, so hundreds of sockets get numbers
+        // select() cannot watch, which libmodbus reads through each polling thread's low window descriptor.
+        let harness = try await DaemonHarness.start(try TestScenarios.grid(gateways: 1500, metersPerGateway: 1, timeoutMs: 2000), speed: 1)
+        defer { Task { await harness.stop() } }
+        let daemon = try harness.startDaemon()
+        var sockets: [Int32] = []
+        #expect(
+            await eventually(timeout: .seconds(90), interval: .milliseconds(250)) {
+                sockets = openSocketDescriptors(pid: daemon.pid)
+                return sockets.count > 1500
+            }, "one socket per gateway, beside the HTTP listener: \(sockets.count)")
+        #expect(sockets.filter { $0 >= 1024 }.count >= 400, "\(sockets.filter { $0 >= 1024 }.count) sockets at 1024 or above")
+        // Every meter, whatever its socket's number, has good readings stored.
+        let database = try DatabaseQueue(path: harness.databasePath, configuration: waitingForLocks())
+        let series = try await database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM series") ?? 0 }
+        #expect(series >= 1500)
+        var answered = 0
+        #expect(
+            try await eventually(timeout: .seconds(90), interval: .milliseconds(500)) {
+                answered = try await database.read {
+                    try Int.fetchOne($0, sql: "SELECT count(DISTINCT series) FROM samples WHERE quality = 0") ?? 0
+                }
+                return answered == series
+            }, "\(answered) of \(series) series have good readings")
+        #expect(daemon.isRunning)
+        daemon.send(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+    }
+}
+
+/// The descriptor numbers of a process's open sockets, from /proc.
+func openSocketDescriptors(pid: Int32) -> [Int32] {
+    let directory = "/proc/\(pid)/fd"
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return entries.compactMap { entry in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + entry),
+            target.hasPrefix("socket:")
+        else { return nil }
+        return Int32(entry)
+    }
+}
+
+/// A connection that waits for the running daemon's write lock instead of failing.
+func waitingForLocks() -> Configuration {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(10)
+    return configuration
 }

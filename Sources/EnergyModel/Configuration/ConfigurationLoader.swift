@@ -2,10 +2,6 @@ import Foundation
 
 /// Reads and validates the TOML configuration: one main file plus an optional directory of per-enterprise files.
 public enum ConfigurationLoader {
-    /// Most gateways one energyd polls: libmodbus waits with select(), which cannot watch a socket numbered
-    /// 1024 or above, and the database, logs and HTTP listener need a few descriptors of their own.
-    public static let maxGateways = 1000
-
     /// Reads `path` and the enterprise directory it names, then parses and validates everything. Paths inside the
     /// file are relative to the file's directory, whatever the working directory.
     public static func load(path: String) throws(ConfigErrors) -> EnergyConfiguration {
@@ -184,6 +180,7 @@ private struct Builder {
         if let v = s.integer("write_buffer_max_samples", range: 1000...100_000_000) { d.writeBufferMaxSamples = v }
         if let v = s.integer("write_flush_interval_ms", range: 10...60_000) { d.writeFlushIntervalMs = v }
         if let v = s.integer("accounting_interval_ms", range: 10...3_600_000) { d.accountingIntervalMs = v }
+        if let v = s.integer("max_start_spread_ms", range: 0...3_600_000) { d.maxStartSpreadMs = v }
         if let v = s.string("quota_library", required: false) { d.quotaLibrary = v }
         if let v = s.integer("offline_after_s", range: 60...604_800) { d.offlineAfterSeconds = v }
         if let v = s.integer("day_close_delay_s", range: 0...86_400) { d.dayCloseDelaySeconds = v }
@@ -587,13 +584,6 @@ private struct Builder {
             } else {
                 endpoints[endpoint] = id
             }
-        }
-        if gateways.count > ConfigurationLoader.maxGateways {
-            let origin = gatewayOrigins.values.max { ($0.file, $0.line) < ($1.file, $1.line) }!
-            diagnostics.report(
-                origin.file, origin.line, "gateways",
-                "\(gateways.count) gateways configured; one energyd polls at most \(ConfigurationLoader.maxGateways) (libmodbus waits with select(), which cannot watch sockets numbered 1024 or above)"
-            )
         }
         delivery.check(enterprises: enterprises)
         return EnergyConfiguration(

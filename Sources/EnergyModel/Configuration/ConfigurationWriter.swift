@@ -15,6 +15,7 @@ public enum ConfigurationWriter {
         out.append("write_buffer_max_samples = \(d.writeBufferMaxSamples)")
         out.append("write_flush_interval_ms = \(d.writeFlushIntervalMs)")
         out.append("accounting_interval_ms = \(d.accountingIntervalMs)")
+        out.append("max_start_spread_ms = \(d.maxStartSpreadMs)")
         if let library = d.quotaLibrary { out.append("quota_library = \(quoted(library))") }
         out.append("offline_after_s = \(d.offlineAfterSeconds)")
         out.append("day_close_delay_s = \(d.dayCloseDelaySeconds)")

@@ -20,6 +20,9 @@ public struct DaemonSettings: Sendable, Hashable {
     public var writeFlushIntervalMs: Int
     /// How often new samples are accounted into rollups (real time).
     public var accountingIntervalMs: Int
+    /// Each meter is polled up to this long after its aligned tick (a fixed share per meter), so that thousands of
+    /// meters are not all due at one instant; 0 polls every meter on the tick.
+    public var maxStartSpreadMs: Int
     /// File of quota standards, relative to the main file.
     public var quotaLibrary: String?
     /// A meter with no good reading for this long is offline.
@@ -49,7 +52,7 @@ public struct DaemonSettings: Sendable, Hashable {
         databasePath: String = "/var/lib/energyd/energy.sqlite", alertLogPath: String = "/var/log/energyd/alerts.jsonl",
         timeZone: String = "Asia/Shanghai", rawRetentionDays: Int = 35, enterpriseDirectory: String? = nil,
         writeBatchMaxSamples: Int = 100_000, writeBufferMaxSamples: Int = 2_000_000, writeFlushIntervalMs: Int = 1000,
-        accountingIntervalMs: Int = 60_000,
+        accountingIntervalMs: Int = 60_000, maxStartSpreadMs: Int = 0,
         quotaLibrary: String? = nil, offlineAfterSeconds: Int = 3600, dayCloseDelaySeconds: Int = 1800,
         quotaCheckIntervalSeconds: Int = 0, benchmarkLevel: Int = 2, inspectionThresholdTce: Double = 1000,
         quotaYearToDateMinimumMonths: Int = 3, allowNoMeters: Bool = false, reloadMaxMeterLoss: Double = 0.5,
@@ -64,6 +67,7 @@ public struct DaemonSettings: Sendable, Hashable {
         self.writeBufferMaxSamples = writeBufferMaxSamples
         self.writeFlushIntervalMs = writeFlushIntervalMs
         self.accountingIntervalMs = accountingIntervalMs
+        self.maxStartSpreadMs = maxStartSpreadMs
         self.quotaLibrary = quotaLibrary
         self.offlineAfterSeconds = offlineAfterSeconds
         self.dayCloseDelaySeconds = dayCloseDelaySeconds

@@ -35,6 +35,16 @@ public enum PollSchedule {
         (timeMs.floorDivided(by: intervalMs) + 1) * intervalMs
     }
 
+    /// How long after each aligned tick `meterID` is polled when starts may spread over `maxSpreadMs`: a share fixed by
+    /// the meter's id (FNV-1a), below its interval, so it stays put across restarts and reloads.
+    public static func startOffsetMs(meterID: String, intervalMs: Int64, maxSpreadMs: Int64) -> Int64 {
+        let spread = min(maxSpreadMs, intervalMs - 1)
+        guard spread > 0 else { return 0 }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in meterID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int64(hash % UInt64(spread + 1))
+    }
+
     /// The first multiple of `intervalMs` at or after `timeMs`.
     public static func tick(atOrAfter timeMs: Int64, intervalMs: Int64) -> Int64 {
         let floor = timeMs.floorDivided(by: intervalMs) * intervalMs
