@@ -6,8 +6,6 @@ import ModbusPolling
 
 /// Renders energyd's state in the Prometheus text exposition format (version 0.0.4).
 enum MetricsText {
-    /// Histogram buckets, seconds.
-    static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     static func render(
         gateways: [(id: String, counters: GatewayCounters)], writer: WriterCounters, databaseBytes: Int64, openAlerts: [String: Int],
@@ -48,7 +46,7 @@ enum MetricsText {
             family(name, "histogram", help)
             for gateway in gateways {
                 let values = histogram(gateway.counters)
-                for bound in buckets {
+                for bound in LatencyHistogram.boundsSeconds {
                     sample(name + "_bucket", Double(values.count(atMost: bound)), labels: [("gateway", gateway.id), ("le", format(bound))])
                 }
                 sample(name + "_bucket", Double(values.total), labels: [("gateway", gateway.id), ("le", "+Inf")])

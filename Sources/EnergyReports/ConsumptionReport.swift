@@ -68,7 +68,8 @@ public struct ConsumptionReport: Sendable {
         let days = try await store.rollups(enterprise: enterprise, resolution: .day, fromMs: fromMs, toMs: toMs)
         let horizon: Int64
         if let horizonMs { horizon = horizonMs } else { horizon = try await store.newestSampleMs() ?? fromMs }
-        let products = Dictionary(configuration.meters.map { ($0.meter.id, $0.meter.product) }, uniquingKeysWith: { a, _ in a })
+        let meters = configuration.enterprises.first { $0.id == enterprise }?.meters ?? []
+        let products = Dictionary(meters.map { ($0.id, $0.product) }, uniquingKeysWith: { a, _ in a })
         let allSeries = try await store.series(enterprise: enterprise).filter(\.isAccounted)
         var groups: [String: [SeriesRecord]] = [:]
         for series in allSeries {

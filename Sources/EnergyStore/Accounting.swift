@@ -34,12 +34,17 @@ extension EnergyStore {
     /// change in one transaction.
     @discardableResult
     public func account(calendar: CalendarBuckets) async throws -> AccountingPass {
-        let marked = try await database.read { db in
-            try SeriesRecord.stored(db, "WHERE id IN (SELECT series FROM accounting_dirty) ORDER BY id")
-        }
         var pass = AccountingPass()
-        // A hundred counters per transaction: few commits, and still short write locks for the sample writer.
-        for chunk in stride(from: 0, to: marked.count, by: 100).map({ marked[$0..<min($0 + 100, marked.count)] }) {
+        // A hundred counters per transaction: few commits, and still short write locks for the sample writer. Read
+        // a hundred at a time too, so a pass over 20 000 series holds no more than one chunk in memory.
+        var afterID = Int64.min
+        while true {
+            let chunk = try await database.read { [afterID] db in
+                try SeriesRecord.stored(
+                    db, "WHERE id IN (SELECT series FROM accounting_dirty) AND id > ? ORDER BY id LIMIT 100", arguments: [afterID])
+            }
+            guard let last = chunk.last else { break }
+            afterID = last.id
             let results = try await database.write { db -> [(readings: Int, quarters: Int, fromMs: Int64)] in
                 try chunk.map { record in
                     guard

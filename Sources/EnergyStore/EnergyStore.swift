@@ -30,9 +30,10 @@ public final class EnergyStore: Sendable {
             // cut can lose the last transactions, never corrupt the file.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
-            // A large page cache for the writer, whose batches touch every series' last page; readers keep the
-            // default 2 MiB each, since the pool may hold several of them.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -16384") }
+            // A larger page cache for the writer, whose batches touch every series' last page: 4 MiB keeps the
+            // B-tree's inner pages (leaves come from the OS's file cache); 16 MiB held 13 MiB of energyd's heap at
+            // 10 000 meters, and the writer benchmark still commits 390 000 samples/s with 4. Readers keep 2 MiB each.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -4096") }
         }
         configuration.maximumReaderCount = 3
         let directory = (path as NSString).deletingLastPathComponent

@@ -152,8 +152,6 @@ private struct PollLoop {
     let policy: PollingPolicy
     let connection: ModbusConnection
     var states: [MeterState]
-    /// Each meter's logger, its gateway, unit id and meter already in the metadata (built once, not per poll).
-    let meterLoggers: [Logger]
     var connectFailures = 0
     var reconnectNotBeforeMs: Int64 = 0
     var requestedSinceConnect = false
@@ -172,12 +170,6 @@ private struct PollLoop {
             let intervalMs = Int64(polled.meter.intervalSeconds) * 1000
             let offset = PollSchedule.startOffsetMs(meterID: polled.meter.id, intervalMs: intervalMs, maxSpreadMs: policy.maxStartSpreadMs)
             return MeterState(offsetMs: offset, nextTickMs: PollSchedule.nextTick(after: now - offset, intervalMs: intervalMs) + offset)
-        }
-        meterLoggers = poller.meters.map { [logger] polled in
-            var log = logger
-            log[metadataKey: "unit_id"] = "\(polled.meter.unitID)"
-            log[metadataKey: "meter"] = "\(polled.meter.id)"
-            return log
         }
     }
 
@@ -257,7 +249,7 @@ private struct PollLoop {
         let offset = states[index].offsetMs
         let startMs = clock.nowMs()
         states[index].nextTickMs = PollSchedule.nextTick(after: max(startMs, tick) - offset, intervalMs: intervalMs) + offset
-        let log = meterLoggers[index]
+        let log = MeterLog(gatewayLogger: logger, meter: polled.meter)
         // Ticks this thread passed while busy (another meter's timeouts) leave a comm-fail record each; this poll
         // stands for the latest tick, the one at or before its start.
         var samples = missedTicks(
@@ -323,7 +315,7 @@ private struct PollLoop {
     /// new connection (gateways close idle connections or every N requests: that says nothing about the meter),
     /// calling `resent` first. Only a failure on a fresh connection is the meter's.
     private mutating func send(
-        _ request: ReadRequest, unitID: Int, log: Logger, resent: () -> Void
+        _ request: ReadRequest, unitID: Int, log: MeterLog, resent: () -> Void
     ) async throws(ModbusFailure) -> [UInt16] {
         do {
             return try await sendOnce(request, unitID: unitID)
@@ -348,7 +340,7 @@ private struct PollLoop {
     }
 
     /// What a failed request means for the connection.
-    private mutating func handle(_ failure: ModbusFailure, request: Int, log: Logger) {
+    private mutating func handle(_ failure: ModbusFailure, request: Int, log: MeterLog) {
         log.debug("read failed", metadata: ["request": "\(request)", "error": "\(failure)"])
         switch failure {
         case .timeout:
@@ -366,7 +358,7 @@ private struct PollLoop {
         }
     }
 
-    private mutating func record(outcome failure: ModbusFailure?, meterAt index: Int, intervalMs: Int64, now: Int64, log: Logger) {
+    private mutating func record(outcome failure: ModbusFailure?, meterAt index: Int, intervalMs: Int64, now: Int64, log: MeterLog) {
         if let failure {
             states[index].failures += 1
             states[index].lastError = failure
@@ -391,7 +383,7 @@ private struct PollLoop {
 
     /// One comm-fail record per point for each tick in [`from`, `before`) that passed without a poll, each stamped
     /// with its tick: all before the poll's start, so none shares a time (and a key in the store) with a reading.
-    private func missedTicks(meterAt index: Int, from tick: Int64, before last: Int64, intervalMs: Int64, log: Logger) -> [Sample] {
+    private func missedTicks(meterAt index: Int, from tick: Int64, before last: Int64, intervalMs: Int64, log: MeterLog) -> [Sample] {
         guard last > tick else { return [] }
         let missed = Int((last - tick) / intervalMs)
         let recorded = min(missed, policy.maxMissedTicksRecorded)
@@ -414,7 +406,7 @@ private struct PollLoop {
         return polled.requests.flatMap { polled.failedSamples(for: $0, quality: reason?.quality ?? .commFail, timestampMs: timeMs) }
     }
 
-    private mutating func openConnection(log: Logger) async -> Bool {
+    private mutating func openConnection(log: MeterLog) async -> Bool {
         do {
             try await connection.connect()
             if connectFailures > 0 {
@@ -446,6 +438,33 @@ private struct PollLoop {
     private mutating func closeConnection() {
         connection.close()
         poller.statistics.update { $0.connected = false }
+    }
+}
+
+/// A meter's log lines: the gateway's logger with the meter's unit id and id, added only when a line is written
+/// (ten thousand loggers built in advance would cost megabytes).
+private struct MeterLog {
+    let gatewayLogger: Logger
+    let meter: MeterConfig
+
+    private var logger: Logger {
+        var logger = gatewayLogger
+        logger[metadataKey: "unit_id"] = "\(meter.unitID)"
+        logger[metadataKey: "meter"] = "\(meter.id)"
+        return logger
+    }
+
+    func debug(_ message: @autoclosure () -> Logger.Message, metadata: Logger.Metadata? = nil) {
+        guard gatewayLogger.logLevel <= .debug else { return }
+        logger.debug(message(), metadata: metadata)
+    }
+
+    func notice(_ message: @autoclosure () -> Logger.Message, metadata: Logger.Metadata? = nil) {
+        logger.notice(message(), metadata: metadata)
+    }
+
+    func warning(_ message: @autoclosure () -> Logger.Message, metadata: Logger.Metadata? = nil) {
+        logger.warning(message(), metadata: metadata)
     }
 }
 

@@ -1,12 +1,11 @@
-import Foundation
-
-/// Durations counted in logarithmic buckets (8 per doubling, ≤ 9 % wide) from 1 µs to about 70 min: cheap to
-/// record on every poll, fine enough for p50/p99, coarse enough to merge across gateways.
+/// Durations counted in the buckets `/metrics` exports (0.5 ms … 10 s, then everything above): exact for
+/// Prometheus, cheap to record on every poll, and small, since every gateway keeps two (a few thousand gateways
+/// must not cost megabytes of histograms).
 public struct LatencyHistogram: Sendable, Hashable {
-    static let bucketsPerDoubling = 8.0
-    static let bucketCount = 256
-    /// Count per bucket; bucket i holds durations below 2^((i+1)/8) µs.
-    public private(set) var counts = [UInt64](repeating: 0, count: bucketCount)
+    /// Upper bounds of the buckets, seconds (Prometheus `le`); the last bucket holds what lies above them.
+    public static let boundsSeconds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Count per bucket: `counts[i]` holds durations in (bounds[i-1], bounds[i]], the last those above 10 s.
+    public private(set) var counts = [UInt64](repeating: 0, count: boundsSeconds.count + 1)
     /// Number of recorded durations.
     public private(set) var total: UInt64 = 0
     /// Sum of recorded durations, seconds.
@@ -17,11 +16,10 @@ public struct LatencyHistogram: Sendable, Hashable {
 
     /// Records one duration.
     public mutating func record(seconds: Double) {
-        let micros = max(seconds, 0) * 1e6
-        let index = micros < 1 ? 0 : min(Self.bucketCount - 1, Int(log2(micros) * Self.bucketsPerDoubling))
-        counts[index] += 1
+        let seconds = max(seconds, 0)
+        counts[Self.boundsSeconds.firstIndex { seconds <= $0 } ?? Self.boundsSeconds.count] += 1
         total += 1
-        sumSeconds += max(seconds, 0)
+        sumSeconds += seconds
     }
 
     /// Adds another histogram's counts.
@@ -31,28 +29,23 @@ public struct LatencyHistogram: Sendable, Hashable {
         sumSeconds += other.sumSeconds
     }
 
-    /// Upper bound, seconds, of the bucket holding the `quantile` (0…1) of recorded durations; 0 when empty.
+    /// Upper bound, seconds, of the bucket holding the `quantile` (0…1) of recorded durations (infinity above the
+    /// last bound); 0 when empty.
     public func quantile(_ quantile: Double) -> Double {
         guard total > 0 else { return 0 }
-        let rank = UInt64((Double(total) * quantile).rounded(.up))
+        let rank = max(UInt64((Double(total) * quantile).rounded(.up)), 1)
         var seen: UInt64 = 0
         for (index, count) in counts.enumerated() {
             seen += count
-            if seen >= max(rank, 1) { return Self.upperBoundSeconds(index) }
+            if seen >= rank { return index < Self.boundsSeconds.count ? Self.boundsSeconds[index] : .infinity }
         }
-        return Self.upperBoundSeconds(Self.bucketCount - 1)
+        return .infinity
     }
 
-    /// Number of recorded durations at or below `seconds` (bucket-accurate), for Prometheus `le` buckets.
+    /// Number of recorded durations at or below `seconds`, one of `boundsSeconds` (Prometheus's cumulative `le`).
     public func count(atMost seconds: Double) -> UInt64 {
         var sum: UInt64 = 0
-        for (index, count) in counts.enumerated() where Self.upperBoundSeconds(index) <= seconds * 1.000001 {
-            sum += count
-        }
+        for (index, bound) in Self.boundsSeconds.enumerated() where bound <= seconds { sum += counts[index] }
         return sum
-    }
-
-    static func upperBoundSeconds(_ index: Int) -> Double {
-        exp2(Double(index + 1) / bucketsPerDoubling) / 1e6
     }
 }

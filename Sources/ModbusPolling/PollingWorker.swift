@@ -187,9 +187,9 @@ public final class PollingWorker: TaskExecutor, @unchecked Sendable {
                 for job in jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
             }
             let now = DispatchTime.now().uptimeNanoseconds
-            var timeoutMs: Int32 = -1
-            if let next = timers.earliest { timeoutMs = next <= now ? 0 : Int32(min((next - now + 999_999) / 1_000_000, 60_000)) }
-            let ready = energy_monitor_epoll_wait(epoll, &descriptors, &events, Int32(events.count), timeoutMs)
+            var timeoutNs: Int64 = -1
+            if let next = timers.earliest { timeoutNs = next <= now ? 0 : Int64(min(next - now, 60_000_000_000)) }
+            let ready = energy_monitor_epoll_wait(epoll, &descriptors, &events, Int32(events.count), timeoutNs)
             for index in 0..<Int(max(ready, 0)) {
                 let descriptor = descriptors[index]
                 let seen = events[index]
