@@ -80,21 +80,25 @@ extension EnergyStore {
     @discardableResult
     public func pruneSamples(beforeMs: Int64) async throws -> Int {
         try await database.write { db in
-            // Per series, so each delete walks the (series, ts) key instead of the whole table.
-            let rows = try Row.fetchAll(
+            // Per series, so each delete walks the (series, ts) key instead of the whole table. The cut-offs are
+            // read first into 16 bytes a series (GRDB rows of 100 000 series took 20 MiB).
+            var cutoffs: [(series: Int64, beforeMs: Int64)] = []
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT s.id, s.kind = 'counter' AND s.quantity IN ('consumption', 'export', 'production'), a.anchor_ts
                     FROM series s LEFT JOIN accounting_state a ON a.series = s.id
                     """)
-            let delete = try db.cachedStatement(sql: "DELETE FROM samples WHERE series = ? AND ts < ?")
-            var deleted = 0
-            for row in rows {
+            while let row = try rows.next() {
                 let accounted: Bool = row[1]
                 let anchor: Int64? = row[2]
                 let cutoff = accounted ? min(beforeMs, anchor ?? .min) : beforeMs
-                guard cutoff > .min else { continue }
-                try delete.execute(arguments: [row[0] as Int64, cutoff])
+                if cutoff > .min { cutoffs.append((row[0], cutoff)) }
+            }
+            let delete = try db.cachedStatement(sql: "DELETE FROM samples WHERE series = ? AND ts < ?")
+            var deleted = 0
+            for (series, cutoff) in cutoffs {
+                try delete.execute(arguments: [series, cutoff])
                 deleted += db.changesCount
             }
             return deleted

@@ -17,7 +17,7 @@ struct ConfigBenchmark {
     func run(_ scenario: PollingScenario) throws -> ConfigResult {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let polling = PollingBenchmark(binDirectory: "", work: work, seconds: 0, startSpreadMs: 0)
-        let configuration = try polling.configuration(scenario, basePort: 31000, database: work + "/energy.sqlite", http: 0)
+        let configuration = try polling.configuration(scenario, basePort: simulatorBasePort, database: work + "/energy.sqlite", http: 0)
         let path = work + "/config-bench.toml"
         let text = ConfigurationWriter.toml(configuration)
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -28,6 +28,8 @@ struct PollingResult: Codable {
     var samplesStoredPerSecond: Double = 0
     var databaseBytesPerSample: Double = 0
     var failedPollShare: Double = 0
+    /// Why the run ended early, if it did (collectd aborts when libmodbus meets a descriptor of 1024 or above).
+    var aborted: String?
 }
 
 /// Runs metersim and energyd (release builds beside this one) on a generated district and measures energyd.
@@ -90,7 +92,7 @@ struct PollingBenchmark {
         try? FileManager.default.removeItem(atPath: work)
         sync()
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let basePort = 31000
+        let basePort = simulatorBasePort
         let configuration = try configuration(scenario, basePort: basePort, database: work + "/energy.sqlite", http: freePort())
         let configPath = work + "/energyd.toml"
         try ConfigurationWriter.toml(configuration).write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -160,7 +162,7 @@ struct PollingBenchmark {
     func runFloor(_ scenario: PollingScenario) throws -> PollingResult {
         let (sim, _, _, _) = try startSimulator(scenario)
         defer { sim.stop() }
-        guard let context = modbus_new_tcp("127.0.0.1", 31000) else { throw BenchError("modbus_new_tcp") }
+        guard let context = modbus_new_tcp("127.0.0.1", Int32(simulatorBasePort)) else { throw BenchError("modbus_new_tcp") }
         defer { modbus_free(context) }
         modbus_set_slave(context, 1)
         guard modbus_connect(context) == 0 else { throw BenchError("cannot connect to metersim") }
@@ -217,7 +219,8 @@ struct PollingBenchmark {
 
             """
         for g in 0..<scenario.gateways {
-            config += "  <Host \"g\(g)\">\n    Address \"127.0.0.1\"\n    Port \"\(31000 + g)\"\n    Interval \(scenario.intervalSeconds)\n"
+            config +=
+                "  <Host \"g\(g)\">\n    Address \"127.0.0.1\"\n    Port \"\(simulatorBasePort + g)\"\n    Interval \(scenario.intervalSeconds)\n"
             for m in 0..<scenario.metersPerGateway {
                 config +=
                     "    <Slave \(m + 1)>\n      Instance \"m\(m)\"\n      Collect \"total\"\n      Collect \"import\"\n    </Slave>\n"
@@ -238,6 +241,11 @@ struct PollingBenchmark {
         let usage1 = ProcessUsage.of(collectd.pid)
         let elapsed = Date().timeIntervalSince(start)
         var result = PollingResult()
+        if !collectd.process.isRunning {
+            let log = (try? String(contentsOfFile: work + "/collectd.log", encoding: .utf8)) ?? ""
+            result.aborted = log.split(separator: "\n").last.map(String.init) ?? "exited"
+            return result
+        }
         // Two requests per meter: the plugin reads each <Data> block with its own request.
         result.polls = (requests1 - requests0) / 2
         result.pollsPerSecond = result.polls / elapsed
@@ -246,6 +254,10 @@ struct PollingBenchmark {
         return result
     }
 }
+
+/// metersim's first gateway port: gateways take the ports from here up, 5000 of them below Linux's ephemeral range
+/// (32768 and up), where the benchmark's own HTTP and control ports and every client connection get theirs.
+let simulatorBasePort = 22000
 
 /// The register maps energyd ships, for generated configurations.
 func shippedModels() throws -> [String: MeterModel] { try ConfigurationLoader.load(path: packageConfigPath).models }
