@@ -239,9 +239,9 @@ public struct AlertChecks: Sendable {
         let label = dayLabel(day)
         var findings: [AlertFinding] = []
         // The day's good readings per series, and each meter's first series, looked up rather than searched per meter.
-        let goodBySeries = Dictionary(
-            try await store.rollups(enterprise: nil, resolution: .day, fromMs: day, toMs: dayEnd).map { ($0.series.id, $0.good) },
-            uniquingKeysWith: +)
+        let goodBySeries = try await store.reduceRollups(
+            into: [Int64: Int](), enterprise: nil, resolution: .day, fromMs: day, toMs: dayEnd
+        ) { $0[$1.series.id, default: 0] += $1.good }
         let firstSeriesByMeter = Dictionary(series.map { ($0.meter, $0) }, uniquingKeysWith: { first, _ in first })
         // Meters monitored for the whole day: a day that monitoring began within is not judged.
         let firstSamples = try await store.firstSamplesMs(seriesIDs: series.map(\.id))

@@ -68,15 +68,18 @@ public struct AnnualProjection: Sendable, Hashable {
         _ store: EnergyStore, _ configuration: EnergyConfiguration, _ calendar: CalendarBuckets, _ series: [SeriesRecord],
         fromMs: Int64, toMs: Int64
     ) async throws -> [String: [Int64: (kgce: Double, complete: Bool)]] {
-        var kgce: [String: [Int64: Double]] = [:]
-        var good: [Int64: [Int64: Int]] = [:]  // series → day → good readings
-        for row in try await store.rollups(enterprise: nil, resolution: .day, fromMs: fromMs, toMs: toMs) {
-            guard let energy = EnergyType(rawValue: row.series.energy), energy != .production else { continue }
-            if let factor = configuration.factors.factor(energy, enterprise: row.series.enterprise, atMs: row.bucketMs) {
-                kgce[row.series.enterprise, default: [:]][row.bucketMs, default: 0] +=
+        let factors = configuration.factors
+        // kgce per enterprise and day; good readings per series and day. Folded row by row (a year of a district's
+        // daily rows is millions).
+        let (kgce, good) = try await store.reduceRollups(
+            into: ([String: [Int64: Double]](), [Int64: [Int64: Int]]()), enterprise: nil, resolution: .day, fromMs: fromMs, toMs: toMs
+        ) { sums, row in
+            guard let energy = EnergyType(rawValue: row.series.energy), energy != .production else { return }
+            if let factor = factors.factor(energy, enterprise: row.series.enterprise, atMs: row.bucketMs) {
+                sums.0[row.series.enterprise, default: [:]][row.bucketMs, default: 0] +=
                     row.series.boundarySign * row.amount.units * factor.kgcePerUnit
             }
-            if row.series.quantity == "consumption" { good[row.series.id, default: [:]][row.bucketMs] = row.good }
+            if row.series.quantity == "consumption" { sums.1[row.series.id, default: [:]][row.bucketMs] = row.good }
         }
         let meters = Dictionary(grouping: series.filter { $0.quantity == "consumption" }, by: \.enterprise)
         var result: [String: [Int64: (kgce: Double, complete: Bool)]] = [:]

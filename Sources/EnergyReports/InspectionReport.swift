@@ -202,9 +202,9 @@ public struct InspectionReports: Sendable {
         let horizon = try await store.newestSampleMs() ?? period.fromMs
         let series = try await store.allSeries()
         // Online in the period: a meter with good readings in it.
-        let online = Set(
-            try await store.rollups(enterprise: nil, resolution: .day, fromMs: period.fromMs, toMs: period.toMs)
-                .filter { $0.good > 0 }.map(\.series.meter))
+        let online = try await store.reduceRollups(
+            into: Set<String>(), enterprise: nil, resolution: .day, fromMs: period.fromMs, toMs: period.toMs
+        ) { meters, row in if row.good > 0 { meters.insert(row.series.meter) } }
         // The inspection list as the data stood at the period's end (or now, for a period still running).
         let projectedThrough = min(period.toMs, calendar.next(.day, after: calendar.start(of: .day, containing: horizon)))
         let projections =

@@ -300,6 +300,17 @@ public struct StoredCounterEvent: Sendable, Hashable {
 extension EnergyStore {
     /// Rollup rows of `resolution` in [fromMs, toMs) of the accounted series of one enterprise (all when nil).
     public func rollups(enterprise: String?, resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> [RollupRow] {
+        try await reduceRollups(into: [RollupRow](), enterprise: enterprise, resolution: resolution, fromMs: fromMs, toMs: toMs) {
+            $0.append($1)
+        }
+    }
+
+    /// Folds the rollup rows `rollups` would return into `initial`, one row at a time, without collecting them: a
+    /// district's daily rows of a year are millions, each carrying its series.
+    public func reduceRollups<State: Sendable>(
+        into initial: State, enterprise: String?, resolution: Resolution, fromMs: Int64, toMs: Int64,
+        _ update: @escaping @Sendable (inout State, RollupRow) -> Void
+    ) async throws -> State {
         try await database.read { db in
             // Two forms, so that one enterprise's series are found through the series_enterprise index.
             let stored =
@@ -309,13 +320,14 @@ extension EnergyStore {
                 sql:
                     "SELECT bucket, amount, estimated, good FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ? ORDER BY bucket"
             )
-            var rows: [RollupRow] = []
+            var state = initial
             for record in series {
-                for row in try Row.fetchAll(query, arguments: [record.id, resolution.rawValue, fromMs, toMs]) {
-                    rows.append(RollupRow(series: record, bucketMs: row[0], amount: row[1], estimated: row[2], good: row[3]))
+                let rows = try Row.fetchCursor(query, arguments: [record.id, resolution.rawValue, fromMs, toMs])
+                while let row = try rows.next() {
+                    update(&state, RollupRow(series: record, bucketMs: row[0], amount: row[1], estimated: row[2], good: row[3]))
                 }
             }
-            return rows
+            return state
         }
     }
 

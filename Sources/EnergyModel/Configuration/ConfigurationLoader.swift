@@ -369,7 +369,9 @@ private struct Builder {
             meterOrigins[id] = Origin(file: s.file, line: s.table["id"]?.line ?? s.line, key: s.keyPath)
         }
         for (key, value) in [("gateway", gateway), ("model", model)] {
-            if let value {
+            // Kept for the check at the end only when not known yet (defined in a file read later): 50 000 meters'
+            // references would otherwise hold 20 MiB while loading.
+            if let value, (key == "gateway" ? gatewayOrigins : modelOrigins)[value] == nil {
                 meterReferences.append((key, value, Origin(file: s.file, line: s.table[key]?.line ?? s.line, key: s.path(key))))
             }
         }
