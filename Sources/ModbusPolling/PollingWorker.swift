@@ -186,6 +186,8 @@ public final class PollingWorker: TaskExecutor, @unchecked Sendable {
                 runQueue = []
                 for job in jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
             }
+            // Deadlines of waits that ended early (an answer came) must not wake the thread for nothing.
+            timers.dropEarliest { owner, serial in waiters[owner]?.serial != serial }
             let now = DispatchTime.now().uptimeNanoseconds
             var timeoutNs: Int64 = -1
             if let next = timers.earliest { timeoutNs = next <= now ? 0 : Int64(min(next - now, 60_000_000_000)) }
@@ -266,6 +268,11 @@ private struct DeadlineHeap {
             entries.swapAt(child, parent)
             child = parent
         }
+    }
+
+    /// Removes the earliest entries while `isStale` says their wait is over.
+    mutating func dropEarliest(while isStale: (Int, UInt64) -> Bool) {
+        while let first = entries.first, isStale(first.owner, first.serial) { _ = popExpired(at: first.deadline) }
     }
 
     mutating func popExpired(at now: UInt64) -> (owner: Int, serial: UInt64)? {

@@ -34,6 +34,31 @@ import Testing
         }
     }
 
+    @Test func startsSpreadOverTheTickEachMeterInItsOwnFixedSlot() async throws {
+        let clock = clock(speed: 1)
+        let harness = try await SimulatorHarness.start(try TestScenarios.grid(gateways: 2, metersPerGateway: 6), clock: clock)
+        let sink = CollectingSink()
+        let pollers = pollers(for: harness.configuration, clock: clock, sink: sink, policy: PollingPolicy(maxStartSpreadMs: 900))
+        pollers.forEach { $0.start() }
+        let seriesCount = pollers.flatMap(\.meters).map(\.seriesIDs.count).reduce(0, +)
+        let done = await sink.wait { samples in Set(samples.map(\.seriesID)).count == seriesCount && samples.count >= seriesCount * 3 }
+        for poller in pollers { await poller.stop() }
+        await harness.stop()
+        #expect(done)
+        var offsets: Set<Int64> = []
+        for meter in pollers.flatMap(\.meters) {
+            let offset = PollSchedule.startOffsetMs(meterID: meter.meter.id, intervalMs: 1000, maxSpreadMs: 900)
+            #expect((0...900).contains(offset) && offset % PollSchedule.spreadSlotMs == 0)
+            offsets.insert(offset)
+            // Every reading of the meter was taken just after its own slot in the second, not on the second.
+            for sample in sink.samples where meter.seriesIDs.contains(sample.seriesID) {
+                let late = (sample.timestampMs - offset) - (sample.timestampMs - offset).floorDivided(by: 1000) * 1000
+                #expect(sample.quality == .good && late < 300, "\(meter.meter.id): \(late) ms after its slot at \(offset) ms")
+            }
+        }
+        #expect(offsets.count >= 6, "twelve meters fall into many slots: \(offsets.sorted())")
+    }
+
     @Test func pollsEveryPointOfSeveralGatewaysAndUnitsWithBatchedReads() async throws {
         let clock = clock(speed: 20)
         let scenario = try TestScenarios.grid(gateways: 3, metersPerGateway: 3, models: ["chint_dtsu666", "acrel_adw300", "gas_totaliser"])

@@ -35,15 +35,20 @@ public enum PollSchedule {
         (timeMs.floorDivided(by: intervalMs) + 1) * intervalMs
     }
 
-    /// How long after each aligned tick `meterID` is polled when starts may spread over `maxSpreadMs`: a share fixed by
-    /// the meter's id (FNV-1a), below its interval, so it stays put across restarts and reloads.
+    /// How long after each aligned tick `meterID` is polled when starts may spread over `maxSpreadMs`: one of the
+    /// spread's 50 ms slots, fixed by the meter's id (FNV-1a) so it stays put across restarts and reloads, below its
+    /// interval. Slots, not milliseconds: meters sharing a slot share a wake-up of their polling thread, and a
+    /// wake-up costs more CPU than a poll (BENCHMARKS.md: 10 ms slots cost 30–50 % more CPU a poll than 50 ms).
     public static func startOffsetMs(meterID: String, intervalMs: Int64, maxSpreadMs: Int64) -> Int64 {
-        let spread = min(maxSpreadMs, intervalMs - 1)
-        guard spread > 0 else { return 0 }
+        let slots = min(maxSpreadMs, intervalMs - 1) / spreadSlotMs
+        guard slots > 0 else { return 0 }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in meterID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int64(hash % UInt64(spread + 1))
+        return Int64(hash % UInt64(slots + 1)) * spreadSlotMs
     }
+
+    /// The step of start offsets.
+    public static let spreadSlotMs: Int64 = 50
 
     /// The first multiple of `intervalMs` at or after `timeMs`.
     public static func tick(atOrAfter timeMs: Int64, intervalMs: Int64) -> Int64 {
