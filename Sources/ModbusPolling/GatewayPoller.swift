@@ -16,8 +16,8 @@ public struct PollingPolicy: Sendable, Hashable {
 
     /// Most ticks a meter may have missed at once that are recorded as comm-fail (a clock jump is not an outage).
     public var maxMissedTicksRecorded: Int
-    /// Each meter's polls start this much at most after the aligned tick (a fixed share of it per meter), so that
-    /// not every meter is due at the same instant; 0 polls every meter on the tick.
+    /// Each meter's polls start this much at most after the aligned tick (in a slot fixed per meter:
+    /// `PollSchedule.startOffsetMs`), so that not every meter is due at the same instant; 0 polls on the tick.
     public var maxStartSpreadMs: Int64
 
     /// Field defaults: gateways back off 1 s … 60 s; meters up to 15 min; up to 10 000 missed ticks recorded.
@@ -41,8 +41,9 @@ public struct PollingPolicy: Sendable, Hashable {
 /// Polls every meter behind one gateway over one connection, as a task on one of the polling workers.
 ///
 /// The loop is a task that runs on its `PollingWorker`'s thread, never on the Swift concurrency pool; where it
-/// waits (a connect, an answer, the next tick) it suspends and the worker serves its other gateways. Each meter keeps its own aligned schedule and back-off; at a tick healthy meters go first, so a dead
-/// meter's timeout never delays its neighbours' reads. Every due tick of every meter leaves one sample per
+/// waits (a connect, an answer, the next tick) it suspends and the worker serves its other gateways. Each meter
+/// keeps its own aligned schedule and back-off; at a tick healthy meters go first, so a dead meter's timeout never
+/// delays its neighbours' reads. Every due tick of every meter leaves one sample per
 /// point, a failure included, so completeness can be computed from the store alone.
 public final class GatewayPoller: Sendable {
     /// The gateway polled.

@@ -34,17 +34,25 @@ import Testing
         }
     }
 
-    @Test func startsSpreadOverTheTickEachMeterInItsOwnFixedSlot() async throws {
-        let clock = clock(speed: 1)
-        let harness = try await SimulatorHarness.start(try TestScenarios.grid(gateways: 2, metersPerGateway: 6), clock: clock)
+    /// Polls every series of `harness` three times, then stops the pollers and the simulator.
+    func pollThreeTimes(
+        _ harness: SimulatorHarness, clock: any WallClock, policy: PollingPolicy = PollingPolicy()
+    ) async -> (pollers: [GatewayPoller], sink: CollectingSink) {
         let sink = CollectingSink()
-        let pollers = pollers(for: harness.configuration, clock: clock, sink: sink, policy: PollingPolicy(maxStartSpreadMs: 900))
+        let pollers = pollers(for: harness.configuration, clock: clock, sink: sink, policy: policy)
         pollers.forEach { $0.start() }
         let seriesCount = pollers.flatMap(\.meters).map(\.seriesIDs.count).reduce(0, +)
         let done = await sink.wait { samples in Set(samples.map(\.seriesID)).count == seriesCount && samples.count >= seriesCount * 3 }
         for poller in pollers { await poller.stop() }
         await harness.stop()
-        #expect(done)
+        #expect(done, "three polls of every series")
+        return (pollers, sink)
+    }
+
+    @Test func startsSpreadOverTheTickEachMeterInItsOwnFixedSlot() async throws {
+        let clock = clock(speed: 1)
+        let harness = try await SimulatorHarness.start(try TestScenarios.grid(gateways: 2, metersPerGateway: 6), clock: clock)
+        let (pollers, sink) = await pollThreeTimes(harness, clock: clock, policy: PollingPolicy(maxStartSpreadMs: 900))
         var offsets: Set<Int64> = []
         for meter in pollers.flatMap(\.meters) {
             let offset = PollSchedule.startOffsetMs(meterID: meter.meter.id, intervalMs: 1000, maxSpreadMs: 900)
@@ -63,15 +71,7 @@ import Testing
         let clock = clock(speed: 20)
         let scenario = try TestScenarios.grid(gateways: 3, metersPerGateway: 3, models: ["chint_dtsu666", "acrel_adw300", "gas_totaliser"])
         let harness = try await SimulatorHarness.start(scenario, clock: clock)
-        let sink = CollectingSink()
-        let pollers = pollers(for: harness.configuration, clock: clock, sink: sink)
-        pollers.forEach { $0.start() }
-        let seriesCount = pollers.flatMap(\.meters).map(\.seriesIDs.count).reduce(0, +)
-        // Three polls of every series.
-        let done = await sink.wait { samples in Set(samples.map(\.seriesID)).count == seriesCount && samples.count >= seriesCount * 3 }
-        for poller in pollers { await poller.stop() }
-        await harness.stop()
-        #expect(done)
+        let (pollers, sink) = await pollThreeTimes(harness, clock: clock)
         let samples = sink.samples
         #expect(samples.allSatisfy { $0.quality == .good }, "\(samples.filter { $0.quality != .good })")
         // Each value is what the simulator served at that instant (counters grow 1 per simulated second).
