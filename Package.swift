@@ -37,6 +37,8 @@ let package = Package(
         ),
         // glibc calls Swift's Glibc module does not show: thread names, malloc arenas.
         .systemLibrary(name: "CSystemShims"),
+        // epoll and eventfd for the polling threads (apart from CSystemShims' _GNU_SOURCE).
+        .systemLibrary(name: "CEpoll"),
         .target(
             name: "EnergyModel",
             swiftSettings: swiftSettings
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "ModbusPolling",
             dependencies: [
-                "CModbus", "CSystemShims", "EnergyModel",
+                "CEpoll", "CModbus", "CSystemShims", "EnergyModel",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

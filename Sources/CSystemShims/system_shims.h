@@ -4,39 +4,11 @@
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
-#include <errno.h>
-#include <stdint.h>
-#include <time.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
 
-// Names the calling thread (15 bytes at most), so that top -H and /proc show which gateway a thread polls.
+// Names the calling thread (15 bytes at most), so that top -H and /proc show the polling threads.
 static inline int energy_monitor_name_thread(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
-// Caps malloc's arenas: by default every busy thread may get one, and a thousand pollers would multiply memory.
+// Caps malloc's arenas: by default every busy thread (NIO, GRDB's queues, the pools) may get one of its own.
 static inline int energy_monitor_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }
 
-// epoll for the polling threads; struct epoll_event is packed on x86-64, so Swift sees only plain arguments.
-static inline int energy_monitor_epoll_add(int epoll, int fd, uint32_t events) {
-    struct epoll_event event = {.events = events, .data.fd = fd};
-    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
-}
-static inline int energy_monitor_epoll_remove(int epoll, int fd) { return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, 0); }
-// Waits like epoll_wait (at most 256 events), up to timeout_ns (< 0: no limit) to the nanosecond (a simulated
-// clock at 43 200 times real speed has ticks 1.4 ms apart), and writes each ready descriptor and its events.
-static inline int energy_monitor_epoll_wait(int epoll, int *fds, uint32_t *events, int max, int64_t timeout_ns) {
-    struct epoll_event ready[256];
-    int capacity = max < 256 ? max : 256;
-    struct timespec timeout = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
-    int count = epoll_pwait2(epoll, ready, capacity, timeout_ns < 0 ? 0 : &timeout, 0);
-    if (count < 0 && errno == ENOSYS) {  // kernels before 5.11: whole milliseconds, rounded up
-        count = epoll_wait(epoll, ready, capacity, timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
-    }
-    for (int i = 0; i < count; i++) {
-        fds[i] = ready[i].data.fd;
-        events[i] = ready[i].events;
-    }
-    return count;
-}
 #endif

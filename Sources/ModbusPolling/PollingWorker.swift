@@ -1,3 +1,4 @@
+import CEpoll
 import CSystemShims
 import Dispatch
 import Foundation
