@@ -90,6 +90,7 @@ public final class GatewayPoller: Sendable {
         Task(executorPreference: worker) { [self] in
             var loop = PollLoop(poller: self)
             await loop.run()
+            worker.retire(owner: owner)
             let waiters = finished.withLock { state in
                 state.done = true
                 defer { state.waiters = [] }

@@ -131,6 +131,12 @@ public final class PollingWorker: TaskExecutor, @unchecked Sendable {
         return await suspend(owner: owner, descriptor: -1, events: 0, deadline: deadline) != .interrupted
     }
 
+    /// Forgets `owner` once its task has ended (an interrupt it never slept after is still recorded).
+    func retire(owner: Int) {
+        precondition(isLoopThread)
+        interruptedOwners.remove(owner)
+    }
+
     /// Ends `owner`'s current or next wait early with `.interrupted`; callable from any thread.
     func interrupt(owner: Int) {
         inbox.withLock { $0.interrupts.append(owner) }
