@@ -171,7 +171,7 @@ private struct PollLoop {
         states = poller.meters.map { [policy] polled in
             let intervalMs = Int64(polled.meter.intervalSeconds) * 1000
             let offset = PollSchedule.startOffsetMs(meterID: polled.meter.id, intervalMs: intervalMs, maxSpreadMs: policy.maxStartSpreadMs)
-            return MeterState(offsetMs: offset, nextTickMs: PollSchedule.nextTick(after: now - offset, intervalMs: intervalMs) + offset)
+            return MeterState(offsetMs: offset, nextTickMs: PollSchedule.nextTick(after: now, intervalMs: intervalMs, offsetMs: offset))
         }
     }
 
@@ -248,9 +248,9 @@ private struct PollLoop {
         let polled = poller.meters[index]
         let intervalMs = Int64(polled.meter.intervalSeconds) * 1000
         let tick = states[index].nextTickMs
-        let offset = states[index].offsetMs
         let startMs = clock.nowMs()
-        states[index].nextTickMs = PollSchedule.nextTick(after: max(startMs, tick) - offset, intervalMs: intervalMs) + offset
+        states[index].nextTickMs = PollSchedule.nextTick(
+            after: max(startMs, tick), intervalMs: intervalMs, offsetMs: states[index].offsetMs)
         let log = MeterLog(gatewayLogger: logger, meter: polled.meter)
         // Ticks this thread passed while busy (another meter's timeouts) leave a comm-fail record each; this poll
         // stands for the latest tick, the one at or before its start.

@@ -127,14 +127,10 @@ final class ModbusConnection {
         guard modbus_send_raw_request(ctx, request, Int32(request.count)) == Int32(request.count + 6) else {
             throw Self.classify(errno)
         }
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000
-        var length = try completeAnswerLength()
-        while length == nil {
-            if await worker.wait(for: socket, until: .readable, owner: owner, deadline: deadline) == .timedOut {
-                length = try completeAnswerLength()
-                if length == nil { throw .timeout }
-            } else {
-                length = try completeAnswerLength()
+        let deadline = timeoutDeadline()
+        while try !answerIsComplete() {
+            if await worker.wait(for: socket, until: .readable, owner: owner, deadline: deadline) == .timedOut, try !answerIsComplete() {
+                throw .timeout
             }
         }
         let received = answer.withUnsafeMutableBufferPointer { buffer in
@@ -149,24 +145,24 @@ final class ModbusConnection {
         return try words(inAnswerOf: Int(received), unitID: unitID, function: code, count: count)
     }
 
-    /// The length of the answer waiting in the socket once all of it has arrived; nil while it is incomplete.
-    /// Peeks, so libmodbus reads the answer afterwards; refuses what libmodbus would wait on forever or misread.
-    private func completeAnswerLength() throws(ModbusFailure) -> Int? {
+    /// Whether all of the answer waiting in the socket has arrived. Peeks, so libmodbus reads the answer
+    /// afterwards; refuses what libmodbus would wait on forever or misread.
+    private func answerIsComplete() throws(ModbusFailure) -> Bool {
         var header = [UInt8](repeating: 0, count: 9)
         let peeked = recv(socket, &header, 9, Int32(MSG_PEEK))
         if peeked == 0 { throw .connectionLost("closed by the gateway") }
         if peeked < 0 {
-            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return nil }
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return false }
             throw Self.classify(errno)
         }
-        guard peeked >= 8 else { return nil }
+        guard peeked >= 8 else { return false }
         guard header[2] == 0, header[3] == 0 else { throw .badResponse("not a Modbus TCP answer (protocol id)") }
         let framed = 6 + (Int(header[4]) << 8 | Int(header[5]))
         let expected: Int
         if header[7] & 0x80 != 0 {
             expected = 9
         } else {
-            guard peeked >= 9 else { return nil }
+            guard peeked >= 9 else { return false }
             expected = 9 + Int(header[8])
         }
         guard framed == expected, expected <= answer.count else {
@@ -174,8 +170,11 @@ final class ModbusConnection {
         }
         var available: Int32 = 0
         guard ioctl(socket, UInt(FIONREAD), &available) == 0 else { throw Self.classify(errno) }
-        return Int(available) >= expected ? expected : nil
+        return Int(available) >= expected
     }
+
+    /// When a request or connect started now has timed out (uptime ns).
+    private func timeoutDeadline() -> UInt64 { DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000 }
 
     /// The registers of a read answer, after checking it answers this request. libmodbus sends raw requests as
     /// transaction 0; with one request in flight and a new connection after any timeout or bad answer, an answer
@@ -228,8 +227,7 @@ final class ModbusConnection {
             }
             if started == 0 { return fd }
             if errno == EINPROGRESS {
-                let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000
-                if await worker.wait(for: fd, until: .writable, owner: owner, deadline: deadline) == .ready {
+                if await worker.wait(for: fd, until: .writable, owner: owner, deadline: timeoutDeadline()) == .ready {
                     var error: Int32 = 0
                     var length = socklen_t(MemoryLayout<Int32>.size)
                     getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)

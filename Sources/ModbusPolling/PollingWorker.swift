@@ -279,11 +279,17 @@ private struct DeadlineHeap {
 
     /// Removes the earliest entries while `isStale` says their wait is over.
     mutating func dropEarliest(while isStale: (Int, UInt64) -> Bool) {
-        while let first = entries.first, isStale(first.owner, first.serial) { _ = popExpired(at: first.deadline) }
+        while let first = entries.first, isStale(first.owner, first.serial) { removeEarliest() }
     }
 
+    /// The earliest entry, removed, if its deadline has passed at `now`.
     mutating func popExpired(at now: UInt64) -> (owner: Int, serial: UInt64)? {
         guard let first = entries.first, first.deadline <= now else { return nil }
+        removeEarliest()
+        return (first.owner, first.serial)
+    }
+
+    private mutating func removeEarliest() {
         let last = entries.removeLast()
         if !entries.isEmpty {
             entries[0] = last
@@ -299,6 +305,5 @@ private struct DeadlineHeap {
                 parent = smallest
             }
         }
-        return (first.owner, first.serial)
     }
 }

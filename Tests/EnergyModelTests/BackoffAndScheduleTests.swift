@@ -25,6 +25,9 @@ import Testing
         #expect(PollSchedule.nextTick(after: 1_700_000_040_000, intervalMs: minute) == 1_700_000_100_000)
         #expect(PollSchedule.tick(atOrAfter: 1_700_000_040_000, intervalMs: minute) == 1_700_000_040_000)
         #expect(PollSchedule.nextTick(after: -1, intervalMs: 1000) == 0)
+        // A meter in the 250 ms slot of each second: its ticks are at …250, strictly after the time given.
+        #expect(PollSchedule.nextTick(after: 1_700_000_000_100, intervalMs: 1000, offsetMs: 250) == 1_700_000_000_250)
+        #expect(PollSchedule.nextTick(after: 1_700_000_000_250, intervalMs: 1000, offsetMs: 250) == 1_700_000_001_250)
         #expect((-7 as Int64).floorDivided(by: 2) == -4)
     }
 }

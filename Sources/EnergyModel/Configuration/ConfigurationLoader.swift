@@ -371,7 +371,7 @@ private struct Builder {
         for (key, value) in [("gateway", gateway), ("model", model)] {
             // Kept for the check at the end only when not known yet (defined in a file read later): 50 000 meters'
             // references would otherwise hold 20 MiB while loading.
-            if let value, (key == "gateway" ? gatewayOrigins : modelOrigins)[value] == nil {
+            if let value, !isDefined(key, value) {
                 meterReferences.append((key, value, Origin(file: s.file, line: s.table[key]?.line ?? s.line, key: s.path(key))))
             }
         }
@@ -549,8 +549,11 @@ private struct Builder {
         }
     }
 
+    /// Whether the gateway or model (`key`) a meter names has been read.
+    func isDefined(_ key: String, _ id: String) -> Bool { (key == "gateway" ? gatewayOrigins : modelOrigins)[id] != nil }
+
     func validated() -> EnergyConfiguration {
-        for (key, value, origin) in meterReferences where (key == "gateway" ? gatewayOrigins : modelOrigins)[value] == nil {
+        for (key, value, origin) in meterReferences where !isDefined(key, value) {
             diagnostics.report(origin.file, origin.line, origin.key, "unknown \(key) \"\(value)\"")
         }
         var unitOwners: [String: [Int: String]] = [:]

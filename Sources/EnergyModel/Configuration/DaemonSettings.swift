@@ -20,8 +20,8 @@ public struct DaemonSettings: Sendable, Hashable {
     public var writeFlushIntervalMs: Int
     /// How often new samples are accounted into rollups (real time).
     public var accountingIntervalMs: Int
-    /// Each meter is polled up to this long after its aligned tick (a fixed share per meter), so that thousands of
-    /// meters are not all due at one instant; 0 polls every meter on the tick.
+    /// Each meter is polled up to this long after its aligned tick (in a 50 ms slot fixed per meter), so that
+    /// thousands of meters are not all due at one instant; 0 polls every meter on the tick.
     public var maxStartSpreadMs: Int
     /// File of quota standards, relative to the main file.
     public var quotaLibrary: String?

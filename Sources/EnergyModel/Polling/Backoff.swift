@@ -30,9 +30,9 @@ public struct BackoffPolicy: Sendable, Hashable {
 
 /// Poll times aligned to wall-clock multiples of an interval (60 s polls at :00 of every minute).
 public enum PollSchedule {
-    /// The first multiple of `intervalMs` (counted from the epoch) strictly after `timeMs`.
-    public static func nextTick(after timeMs: Int64, intervalMs: Int64) -> Int64 {
-        (timeMs.floorDivided(by: intervalMs) + 1) * intervalMs
+    /// The first multiple of `intervalMs` (counted from the epoch), plus `offsetMs`, strictly after `timeMs`.
+    public static func nextTick(after timeMs: Int64, intervalMs: Int64, offsetMs: Int64 = 0) -> Int64 {
+        ((timeMs - offsetMs).floorDivided(by: intervalMs) + 1) * intervalMs + offsetMs
     }
 
     /// How long after each aligned tick `meterID` is polled when starts may spread over `maxSpreadMs`: one of the
