@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages energy-monitor builds and tests with (sudo when not root). Idempotent.
 #
 #   deploy/install-deps.sh           what building and the demo need
-#   deploy/install-deps.sh --test    and what the tests need besides: a browser, its driver and schemathesis
+#   deploy/install-deps.sh --test    and what the tests need besides: a browser, its driver, schemathesis and a
+#                                    PostgreSQL server (the tests start their own in a temporary directory)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # zlib1g-dev: ZIPFoundation (workbooks). systemd (systemd-analyze), python3-prometheus-client, python3-openpyxl,
@@ -14,7 +15,8 @@ tests=false
 if [ "${1:-}" = --test ]; then
     tests=true
     # The console in a real browser (Chromium, its driver, selenium); python3-venv for schemathesis from PyPI.
-    packages+=(chromium chromium-driver python3-selenium python3-venv)
+    # postgresql-15: the central database figures are shipped to (initdb and pg_ctl only; no cluster is used).
+    packages+=(chromium chromium-driver python3-selenium python3-venv postgresql-15)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -6,6 +6,7 @@ import Logging
 import ModbusPolling
 import NIOHTTP1
 import ServiceLifecycle
+import Upstream
 import Synchronization
 import UnixSignals
 import WebConsole
@@ -167,7 +168,7 @@ public final class Daemon: Sendable {
             let text = MetricsText.render(
                 gateways: gateways, writer: writer.snapshot, databaseBytes: (try? await store.databaseBytes()) ?? 0,
                 openAlerts: (try? await store.openAlertCounts()) ?? [:], outbox: (try? await store.outboxBacklog()) ?? [],
-                deliveries: sender.channelCounts)
+                deliveries: sender.channelCounts, upstream: (try? await store.upstreamStatus()) ?? [])
             return HTTPAnswer(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: text)
         default:
             return HTTPAnswer(
@@ -207,13 +208,17 @@ public final class Daemon: Sendable {
             store: store, alertLog: alertLog, configuration: { [self] in self.configuration }, startedMs: startedMs, logger: logger,
             changed: { [console] in console.dataChanged(fromMs: $0) })
         let retention = RetentionService(
-            store: store, retentionDays: configuration.daemon.rawRetentionDays, clock: options.clock, logger: logger)
+            store: store, rawRetentionDays: configuration.daemon.rawRetentionDays,
+            rollupRetentionDays: configuration.daemon.rollupRetentionDays, clock: options.clock, logger: logger)
         let storeGuard = StoreGuardService(
             store: store, lost: { [self] in self.databaseLost.store(true, ordering: .relaxed) }, logger: logger)
         let watchdog = WatchdogService(notifier: notifier, health: { [self] in await self.health() }, logger: logger)
         var services: [Entry] = [
             Entry(service: accounting, serviceName: "accounting"),
             Entry(service: DeliveryService(sender: sender), serviceName: "delivery"),
+            Entry(
+                service: UpstreamService(shipper: UpstreamShipper(store: store, configuration: configuration, logger: logger)),
+                serviceName: "upstream"),
             Entry(service: WriterService(writer: writer), serviceName: "writer"),
             Entry(service: retention, serviceName: "retention"),
             Entry(service: polling, serviceName: "polling"),
@@ -282,6 +287,10 @@ public final class Daemon: Sendable {
             logger.warning("changes to [daemon] take effect at the next restart")
             next.daemon = previous.daemon
         }
+        if next.upstream != previous.upstream {
+            logger.warning("changes to [[upstream]] take effect at the next restart")
+            next.upstream = previous.upstream
+        }
         do {
             let seriesIDs = try await store.registerSeries(for: next)
             let outcome = await polling.apply(next, seriesIDs: seriesIDs)
@@ -319,6 +328,17 @@ struct DeliveryService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await sender.run() }
+    }
+}
+
+/// Ships figures upstream until shutdown; a round in flight then is shipped again at the next start.
+struct UpstreamService: Service {
+    let shipper: UpstreamShipper
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await shipper.run() }
+        // With no destination there is nothing to run; a service that returned early would stop the whole group.
+        try? await gracefulShutdown()
     }
 }
 

@@ -9,7 +9,7 @@ enum MetricsText {
 
     static func render(
         gateways: [(id: String, counters: GatewayCounters)], writer: WriterCounters, databaseBytes: Int64, openAlerts: [String: Int],
-        outbox: [OutboxBacklog] = [], deliveries: [String: ChannelCounts] = [:]
+        outbox: [OutboxBacklog] = [], deliveries: [String: ChannelCounts] = [:], upstream: [UpstreamStatus] = []
     ) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
@@ -100,6 +100,57 @@ enum MetricsText {
             family(name, "counter", help)
             for (channel, counts) in deliveries.sorted(by: { $0.key < $1.key }) {
                 sample(name, Double(value(counts)), labels: [("channel", channel)])
+            }
+        }
+        let seconds = { (ms: Int64?) in ms.map { Double($0) / 1000 } }
+        for (name, type, help, value) in [
+            (
+                "energyd_upstream_backlog", "gauge", "Series, enterprises and alerts whose figures wait to be shipped, by destination.",
+                {
+                    (u: UpstreamStatus) in Double(u.backlog)
+                }
+            ),
+            (
+                "energyd_upstream_complete_before_timestamp_seconds", "gauge",
+                "Every figure before this time is shipped as it stands (absent: nothing waits).",
+                { (u: UpstreamStatus) in seconds(u.completeBeforeMs) }
+            ),
+            (
+                "energyd_upstream_oldest_queued_seconds", "gauge", "Age of the oldest change waiting to be shipped.",
+                { (u: UpstreamStatus) in u.oldestQueuedAtMs.map { Double(max(0, nowMs - $0)) / 1000 } }
+            ),
+            (
+                "energyd_upstream_shipped_rows_total", "counter", "Rows the destination acknowledged since it was registered.",
+                {
+                    (u: UpstreamStatus) in Double(u.shippedRows)
+                }
+            ),
+            (
+                "energyd_upstream_failures", "gauge", "Failed rounds since the last acknowledged one.",
+                { (u: UpstreamStatus) in Double(u.failures) }
+            ),
+            (
+                "energyd_upstream_last_success_timestamp_seconds", "gauge", "When the destination last acknowledged a round.",
+                {
+                    (u: UpstreamStatus) in seconds(u.lastSuccessAtMs)
+                }
+            ),
+            (
+                "energyd_upstream_last_error_timestamp_seconds", "gauge", "When a round last failed.",
+                { (u: UpstreamStatus) in seconds(u.lastErrorAtMs) }
+            ),
+        ] as [(String, String, String, (UpstreamStatus) -> Double?)] {
+            family(name, type, help)
+            for destination in upstream {
+                if let v = value(destination) { sample(name, v, labels: [("destination", destination.name), ("type", destination.kind)]) }
+            }
+        }
+        family("energyd_upstream_last_error_info", "gauge", "The destination's last error, in the label (1 while failing).")
+        for destination in upstream {
+            if let error = destination.lastError {
+                sample(
+                    "energyd_upstream_last_error_info", destination.failures > 0 ? 1 : 0,
+                    labels: [("destination", destination.name), ("error", String(error.prefix(200)))])
             }
         }
         return out

@@ -3,11 +3,12 @@ import EnergyStore
 import Logging
 import ServiceLifecycle
 
-/// Prunes raw samples older than the retention, and outbox messages delivered more than 90 days ago (their alerts
-/// stay), at start and then hourly.
+/// Prunes raw samples and 15-minute and hourly rollups older than their retentions, and outbox messages delivered
+/// more than 90 days ago (their alerts stay), at start and then hourly. Daily and monthly rollups are kept for good.
 public struct RetentionService: Service {
     let store: EnergyStore
-    let retentionDays: Int
+    let rawRetentionDays: Int
+    let rollupRetentionDays: Int
     let clock: any WallClock
     let logger: Logger
 
@@ -17,12 +18,14 @@ public struct RetentionService: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let cutoff = clock.nowMs() - Int64(retentionDays) * 86_400_000
+                let now = clock.nowMs()
                 do {
-                    let deleted = try await store.pruneSamples(beforeMs: cutoff)
+                    let deleted = try await store.pruneSamples(beforeMs: now - Int64(rawRetentionDays) * 86_400_000)
                     if deleted > 0 { logger.info("pruned raw samples", metadata: ["deleted": "\(deleted)"]) }
+                    let rollups = try await store.pruneRollups(beforeMs: now - Int64(rollupRetentionDays) * 86_400_000)
+                    if rollups > 0 { logger.info("pruned 15-minute and hourly rollups", metadata: ["deleted": "\(rollups)"]) }
                 } catch {
-                    logger.error("cannot prune raw samples", metadata: ["error": "\(error)"])
+                    logger.error("cannot prune raw samples or rollups", metadata: ["error": "\(error)"])
                 }
                 // Outbox times are real time, whatever clock the readings follow.
                 if let pruned = try? await store.pruneOutbox(deliveredBeforeMs: SystemWallClock().nowMs() - Self.deliveredKeptMs),

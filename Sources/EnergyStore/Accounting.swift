@@ -53,13 +53,16 @@ extension EnergyStore {
                     else { return (0, 0, .max) }
                     try db.cachedStatement(sql: "DELETE FROM accounting_dirty WHERE series = ?").execute(arguments: [record.id])
                     let checkpoint = try Self.checkpoint(record.id, db: db)
+                    let result: (readings: Int, quarters: Int, fromMs: Int64)
                     if let anchor = checkpoint.counter.anchor, oldest <= anchor.timestampMs {
                         let (readings, quarters) = try Self.rebuild(record, fromMs: .min, toMs: .max, calendar: calendar, db: db)
-                        return (readings, quarters, .min)
+                        result = (readings, quarters, .min)
+                    } else {
+                        let (readings, quarters) = try Self.accountIncrementally(record, checkpoint: checkpoint, calendar: calendar, db: db)
+                        // The interval from the anchor to the first new reading is spread from the anchor on.
+                        result = (readings, quarters, min(oldest, checkpoint.counter.anchor?.timestampMs ?? oldest))
                     }
-                    let (readings, quarters) = try Self.accountIncrementally(record, checkpoint: checkpoint, calendar: calendar, db: db)
-                    // The interval from the anchor to the first new reading is spread from the anchor on.
-                    return (readings, quarters, min(oldest, checkpoint.counter.anchor?.timestampMs ?? oldest))
+                    return result
                 }
             }
             for result in results where result.readings > 0 {
@@ -127,7 +130,7 @@ extension EnergyStore {
         buckets[firstBucket, default: BucketAmount()] =
             buckets[firstBucket, default: BucketAmount()]
             + BucketAmount(amount: checkpoint.carryAmount, estimated: checkpoint.carryEstimated)
-        let quarters = try writeQuarters(record.id, buckets, fromMs: firstBucket, toMs: .max, db: db)
+        let quarters = try writeQuarters(record, buckets, fromMs: firstBucket, toMs: .max, db: db)
         try replaceEvents(record.id, replay.events, afterMs: afterMs, untilMs: .max, db: db)
         try writeAggregates(record.id, fromMs: firstBucket, toMs: readings.last!.timestampMs + 1, calendar: calendar, db: db)
         try saveCheckpoint(record.id, next(checkpoint, replay: replay, unitFactor: unitFactor(record)), db: db)
@@ -151,7 +154,7 @@ extension EnergyStore {
                 db, sql: "SELECT EXISTS (SELECT 1 FROM consumption WHERE series = ? AND resolution = '15min' AND bucket < ?)",
                 arguments: [record.id, firstBucket]) ?? false
         let start = max(fromMs, pruned ? firstBucket + QuarterAllocation.quarterMs : firstBucket)
-        let quarters = try writeQuarters(record.id, buckets, fromMs: start, toMs: toMs, db: db)
+        let quarters = try writeQuarters(record, buckets, fromMs: start, toMs: toMs, db: db)
         try replaceEvents(record.id, replay.events, afterMs: start == .min ? .min : start - 1, untilMs: toMs, db: db)
         try writeAggregates(record.id, fromMs: start, toMs: toMs, calendar: calendar, db: db)
         try saveCheckpoint(record.id, next(AccountingCheckpoint(), replay: replay, unitFactor: unitFactor(record)), db: db)
@@ -194,10 +197,24 @@ extension EnergyStore {
         return RunningEvidence(timesMs: times)
     }
 
-    /// Replaces the 15-minute rows in [fromMs, toMs) with `buckets` and the good-sample counts of the raw samples.
-    private static func writeQuarters(_ series: Int64, _ buckets: [Int64: BucketAmount], fromMs: Int64, toMs: Int64, db: Database) throws
+    /// Replaces the 15-minute rows in [fromMs, toMs) with `buckets` and the good-sample counts of the raw samples,
+    /// and queues for upstream what changed: from the first bucket that differs (a replay that rewrites a series'
+    /// history with the same figures ships nothing).
+    private static func writeQuarters(_ record: SeriesRecord, _ buckets: [Int64: BucketAmount], fromMs: Int64, toMs: Int64, db: Database)
+        throws
         -> Int
     {
+        let series = record.id
+        var before: [Int64: [Int64]] = [:]
+        for row in try Row.fetchAll(
+            db.cachedStatement(
+                sql:
+                    "SELECT bucket, amount, estimated, good FROM consumption WHERE series = ? AND resolution = '15min' AND bucket >= ? AND bucket < ?"
+            ),
+            arguments: [series, fromMs, toMs])
+        {
+            before[row[0]] = [row[1], row[2], row[3]]
+        }
         var good: [Int64: Int] = [:]
         let counts = try Row.fetchAll(
             db.cachedStatement(
@@ -211,10 +228,14 @@ extension EnergyStore {
         let insert = try db.cachedStatement(
             sql: "INSERT INTO consumption (series, resolution, bucket, amount, estimated, good) VALUES (?, ?, ?, ?, ?, ?)")
         let keys = Set(buckets.keys).union(good.keys).filter { $0 >= fromMs && $0 < toMs }
+        var firstChange = before.keys.filter { !keys.contains($0) }.min()
         for bucket in keys.sorted() {
             let amount = buckets[bucket] ?? BucketAmount()
-            try insert.execute(arguments: [series, Resolution.quarter.rawValue, bucket, amount.amount, amount.estimated, good[bucket] ?? 0])
+            let row = [amount.amount, amount.estimated, Int64(good[bucket] ?? 0)]
+            try insert.execute(arguments: [series, Resolution.quarter.rawValue, bucket, row[0], row[1], row[2]])
+            if before[bucket] != row { firstChange = min(firstChange ?? bucket, bucket) }
         }
+        if let firstChange { try noteUpstream(series: record, fromMs: firstChange, toMs: .max, db) }
         return keys.count
     }
 

@@ -43,14 +43,20 @@ extension EnergyStore {
                         record.key, record.kind.rawValue, record.severity.rawValue, record.enterprise.id, record.subject, timeMs, json,
                         record.key,
                     ])
-                if db.changesCount > 0, let routing { try Self.enqueue(record, alertID: db.lastInsertedRowID, routing: routing, db) }
+                guard db.changesCount > 0 else { continue }
+                let id = db.lastInsertedRowID
+                if let routing { try Self.enqueue(record, alertID: id, routing: routing, db) }
+                try Self.noteUpstream(.alert, String(id), fromMs: 0, toMs: 0, nowMs: Self.wallClockMs, db)
             }
             for record in clear {
                 let json = String(decoding: try encoder.encode(record), as: UTF8.self)
                 let cleared = try Int64.fetchAll(
                     db, sql: "UPDATE alerts SET cleared_at = ?, cleared_record = ? WHERE key = ? AND cleared_at IS NULL RETURNING id",
                     arguments: [timeMs, json, record.key])
-                if let routing { for id in cleared { try Self.enqueue(record, alertID: id, routing: routing, db) } }
+                for id in cleared {
+                    if let routing { try Self.enqueue(record, alertID: id, routing: routing, db) }
+                    try Self.noteUpstream(.alert, String(id), fromMs: 0, toMs: 0, nowMs: Self.wallClockMs, db)
+                }
             }
         }
     }
@@ -114,6 +120,7 @@ extension EnergyStore {
                     INSERT OR REPLACE INTO production (enterprise, product, day, quantity, source, entered_at) VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [enterprise, product, dayMs, quantity, source, enteredMs])
+            try Self.noteUpstream(.enterprise, enterprise, fromMs: dayMs, toMs: dayMs + 1, nowMs: Self.wallClockMs, db)
         }
     }
 

@@ -254,6 +254,37 @@ public final class EnergyStore: Sendable {
                     ALTER TABLE production ADD COLUMN entered_at INTEGER;
                     """)
         }
+        migrator.registerMigration("v8-upstream") { db in
+            // Destinations the figures are shipped to, and per destination what changed since it last acknowledged:
+            // one row per series, enterprise or alert, its range widened by each change (see UpstreamStorage).
+            try db.execute(
+                sql: """
+                    CREATE TABLE upstream_destinations (
+                        name TEXT PRIMARY KEY,
+                        kind TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        registered_at INTEGER NOT NULL,
+                        last_attempt_at INTEGER,
+                        last_success_at INTEGER,
+                        last_error TEXT,
+                        last_error_at INTEGER,
+                        failures INTEGER NOT NULL DEFAULT 0,
+                        shipped_rows INTEGER NOT NULL DEFAULT 0
+                    ) WITHOUT ROWID;
+                    CREATE TABLE upstream_pending (
+                        destination TEXT NOT NULL REFERENCES upstream_destinations (name) ON DELETE CASCADE,
+                        kind TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        from_ms INTEGER NOT NULL,
+                        to_ms INTEGER NOT NULL,
+                        noted_from_ms INTEGER NOT NULL,
+                        version INTEGER NOT NULL DEFAULT 1,
+                        queued_at INTEGER NOT NULL,
+                        PRIMARY KEY (destination, kind, key)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX upstream_pending_queue ON upstream_pending (destination, queued_at);
+                    """)
+        }
         return migrator
     }
 }

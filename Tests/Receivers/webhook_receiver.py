@@ -6,6 +6,9 @@ line in --log, before it answers (so a message answered late or never still coun
 
   POST /webhook            X-Energy-Signature = sha256=HMAC-SHA256(secret, X-Energy-Timestamp + "." + body),
                            timestamp within 5 minutes, Idempotency-Key present, JSON with message_id and alerts.
+  POST /upstream          energyd's upstream figures (docs/UPSTREAM.md): the same signature, X-Energy-Site equal to
+                           the body's site.id, format "energy-monitor-v1", batches each with type, enterprise and
+                           period_start.
   POST /wecom?key=K        {"msgtype": "text", "text": {"content": "..."}} -> {"errcode": 0, "errmsg": "ok"}
   POST /dingtalk?access_token=T&timestamp=MS&sign=S
                            S = Base64(HMAC-SHA256(secret, MS + "\\n" + secret)), MS within an hour; text as WeCom's.
@@ -83,6 +86,19 @@ class Handler(BaseHTTPRequestHandler):
             if not key or payload.get("message_id") != key or not isinstance(payload.get("alerts"), list):
                 return self.answer(400, {"error": "missing message_id, Idempotency-Key or alerts"})
             self.finish_recorded("webhook", key, payload, robot=False)
+        elif url.path == "/upstream":
+            stamp = self.headers.get("X-Energy-Timestamp", "")
+            expected = "sha256=" + hmac.new(args.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(expected, self.headers.get("X-Energy-Signature", "")):
+                return self.answer(401, {"error": "bad signature"})
+            batches = payload.get("batches")
+            if payload.get("format") != "energy-monitor-v1" or not isinstance(batches, list):
+                return self.answer(400, {"error": "not an energy-monitor-v1 shipment"})
+            if payload.get("site", {}).get("id") != self.headers.get("X-Energy-Site"):
+                return self.answer(400, {"error": "X-Energy-Site differs from the body's site"})
+            if not all(isinstance(b, dict) and b.get("type") and b.get("enterprise") and b.get("period_start") for b in batches):
+                return self.answer(400, {"error": "a batch lacks its type, enterprise or period_start"})
+            self.finish_recorded("upstream", self.headers.get("Idempotency-Key"), payload, robot=False)
         elif url.path in ("/wecom", "/dingtalk"):
             text = payload.get("text", {}).get("content") if isinstance(payload.get("text"), dict) else None
             if payload.get("msgtype") != "text" or not isinstance(text, str) or not text or len(text.encode()) > 4096:

@@ -228,3 +228,28 @@ public final class ConfigSection {
         }
     }
 }
+
+extension ConfigSection {
+    /// A string given inline (`key`) or in a file (`key_file`) readable by the service user only.
+    public func secret(_ key: String, required: Bool) -> String? {
+        let inline = string(key, required: false)
+        guard let secretFile = string(key + "_file", required: false) else {
+            if inline == nil, required { report(key, "missing; set \(key) or \(key)_file") }
+            return inline
+        }
+        if inline != nil { report(key + "_file", "\(key) is set too; give one of them") }
+        let path = ConfigPaths.resolve(secretFile, besideFile: file)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let text = try? String(contentsOfFile: path, encoding: .utf8)
+        else {
+            report(key + "_file", "cannot read \(path)")
+            return nil
+        }
+        if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o004 != 0 {
+            report(key + "_file", "\(path) is readable by every user; a secret's file must not be (chmod 600 or 640)")
+        }
+        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if value.isEmpty { report(key + "_file", "\(path) is empty") }
+        return value
+    }
+}

@@ -140,6 +140,8 @@ private struct Builder {
     /// Models with an invalid point: their accounting checks would only repeat those errors.
     var incompleteModels: Set<String> = []
     var delivery: DeliveryReader
+    var upstream: [UpstreamConfig] = []
+    var upstreamOrigin: (file: String, line: Int)?
 
     init(diagnostics: Diagnostics) {
         self.diagnostics = diagnostics
@@ -150,8 +152,10 @@ private struct Builder {
         if isMain {
             if let section = root.section("daemon") { daemon = readDaemon(section) }
             delivery.read(root)
+            upstream = UpstreamReader.read(root)
+            if let node = root.table["upstream"] { upstreamOrigin = (root.file, node.line) }
         } else {
-            for key in ["daemon", "delivery", "channels", "routes"] where root.node(key) != nil {
+            for key in ["daemon", "delivery", "channels", "routes", "upstream"] where root.node(key) != nil {
                 root.report(key, "[\(key)] belongs in the main configuration file only")
             }
         }
@@ -175,6 +179,15 @@ private struct Builder {
             }
         }
         if let v = s.integer("raw_retention_days", range: 1...3650) { d.rawRetentionDays = v }
+        if let v = s.integer("rollup_retention_days", range: 184...36_500) { d.rollupRetentionDays = v }
+        if let v = s.string("site_id", required: false) {
+            if v.isEmpty || v.count > 64 || v.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0))) }) {
+                s.report("site_id", "\"\(v)\" must be 1 to 64 ASCII letters, digits, -, _ or .")
+            } else {
+                d.siteID = v
+            }
+        }
+        if let v = s.string("site_name", required: false) { d.siteName = v }
         if let v = s.string("enterprise_dir", required: false) { d.enterpriseDirectory = v }
         if let v = s.integer("write_batch_max_samples", range: 1...1_000_000) { d.writeBatchMaxSamples = v }
         if let v = s.integer("write_buffer_max_samples", range: 1000...100_000_000) { d.writeBufferMaxSamples = v }
@@ -591,8 +604,11 @@ private struct Builder {
             }
         }
         delivery.check(enterprises: enterprises)
+        if let origin = upstreamOrigin, !upstream.isEmpty, daemon.siteID == nil {
+            diagnostics.report(origin.file, origin.line, "daemon.site_id", "[[upstream]] needs the site's id in [daemon] site_id")
+        }
         return EnergyConfiguration(
             daemon: daemon, models: models, gateways: gateways, enterprises: enterprises, factors: factorTable(), quotas: quotas,
-            delivery: delivery.settings)
+            delivery: delivery.settings, upstream: upstream)
     }
 }

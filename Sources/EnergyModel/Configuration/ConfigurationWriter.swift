@@ -10,6 +10,9 @@ public enum ConfigurationWriter {
         out.append("alert_log = \(quoted(d.alertLogPath))")
         out.append("time_zone = \(quoted(d.timeZone))")
         out.append("raw_retention_days = \(d.rawRetentionDays)")
+        out.append("rollup_retention_days = \(d.rollupRetentionDays)")
+        if let site = d.siteID { out.append("site_id = \(quoted(site))") }
+        if let name = d.siteName { out.append("site_name = \(quoted(name))") }
         if let directory = d.enterpriseDirectory { out.append("enterprise_dir = \(quoted(directory))") }
         out.append("write_batch_max_samples = \(d.writeBatchMaxSamples)")
         out.append("write_buffer_max_samples = \(d.writeBufferMaxSamples)")
@@ -28,6 +31,28 @@ public enum ConfigurationWriter {
         out.append("http_listen = \(quoted(d.httpListen ?? ""))")
         if let file = d.httpTLSCertificateFile { out.append("http_tls_cert_file = \(quoted(file))") }
         if let file = d.httpTLSKeyFile { out.append("http_tls_key_file = \(quoted(file))") }
+        for u in configuration.upstream {
+            out.append("\n[[upstream]]")
+            out.append("name = \(quoted(u.name))")
+            out.append("type = \(quoted(u.kind.rawValue))")
+            switch u.kind {
+            case .postgres:
+                out += [
+                    "host = \(quoted(u.host ?? ""))", "port = \(u.port)", "database = \(quoted(u.database ?? ""))",
+                    "user = \(quoted(u.user ?? ""))",
+                ]
+                if let password = u.password { out.append("password = \(quoted(password))") }
+                out.append("tls = \(quoted(u.tls.rawValue))")
+            case .https:
+                out += ["url = \(quoted(u.url ?? ""))", "auth = \(quoted(u.auth.rawValue))", "format = \(quoted(u.format.rawValue))"]
+                out.append("\(u.auth == .hmac ? "secret" : "token") = \(quoted(u.secret ?? ""))")
+            }
+            if let file = u.caFile { out.append("ca_file = \(quoted(file))") }
+            out += [
+                "timeout_s = \(u.timeoutSeconds)", "interval_s = \(u.intervalSeconds)", "retry_first_s = \(u.retryFirstSeconds)",
+                "retry_max_s = \(u.retryMaxSeconds)",
+            ]
+        }
         for model in configuration.models.values.sorted(by: { $0.id < $1.id }) {
             out.append("\n[models.\(key(model.id))]")
             out.append("description = \(quoted(model.description))")

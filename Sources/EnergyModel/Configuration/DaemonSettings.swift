@@ -10,6 +10,12 @@ public struct DaemonSettings: Sendable, Hashable {
     public var timeZone: String
     /// Days raw samples are kept before they are pruned.
     public var rawRetentionDays: Int
+    /// Days 15-minute and hourly rollups are kept (at least 184: six months); daily and monthly ones are kept for good.
+    public var rollupRetentionDays: Int
+    /// This installation's id in the figures it ships upstream ("suqian-sucheng"); required with `[[upstream]]`.
+    public var siteID: String?
+    /// Its name for people ("宿城区").
+    public var siteName: String?
     /// Directory of per-enterprise configuration files, relative to the main file.
     public var enterpriseDirectory: String?
     /// Most samples written in one transaction.
@@ -50,7 +56,8 @@ public struct DaemonSettings: Sendable, Hashable {
     /// Defaults for a data-centre installation.
     public init(
         databasePath: String = "/var/lib/energyd/energy.sqlite", alertLogPath: String = "/var/log/energyd/alerts.jsonl",
-        timeZone: String = "Asia/Shanghai", rawRetentionDays: Int = 35, enterpriseDirectory: String? = nil,
+        timeZone: String = "Asia/Shanghai", rawRetentionDays: Int = 35, rollupRetentionDays: Int = 400, siteID: String? = nil,
+        siteName: String? = nil, enterpriseDirectory: String? = nil,
         writeBatchMaxSamples: Int = 100_000, writeBufferMaxSamples: Int = 2_000_000, writeFlushIntervalMs: Int = 1000,
         accountingIntervalMs: Int = 60_000, maxStartSpreadMs: Int = 0,
         quotaLibrary: String? = nil, offlineAfterSeconds: Int = 3600, dayCloseDelaySeconds: Int = 1800,
@@ -62,6 +69,9 @@ public struct DaemonSettings: Sendable, Hashable {
         self.alertLogPath = alertLogPath
         self.timeZone = timeZone
         self.rawRetentionDays = rawRetentionDays
+        self.rollupRetentionDays = rollupRetentionDays
+        self.siteID = siteID
+        self.siteName = siteName
         self.enterpriseDirectory = enterpriseDirectory
         self.writeBatchMaxSamples = writeBatchMaxSamples
         self.writeBufferMaxSamples = writeBufferMaxSamples
@@ -111,12 +121,14 @@ public struct EnergyConfiguration: Sendable, Hashable {
     public var quotas: [String: QuotaStandard]
     /// Notification channels, routes and the monthly report's recipients.
     public var delivery: DeliverySettings
+    /// Where the figures are shipped: central databases and platforms above the district.
+    public var upstream: [UpstreamConfig]
 
     /// Creates a configuration; `ConfigurationLoader` builds validated ones from TOML.
     public init(
         daemon: DaemonSettings = DaemonSettings(), models: [String: MeterModel] = [:],
         gateways: [String: GatewayConfig] = [:], enterprises: [EnterpriseConfig] = [], factors: CoalFactorTable = CoalFactorTable(),
-        quotas: [String: QuotaStandard] = [:], delivery: DeliverySettings = DeliverySettings()
+        quotas: [String: QuotaStandard] = [:], delivery: DeliverySettings = DeliverySettings(), upstream: [UpstreamConfig] = []
     ) {
         self.daemon = daemon
         self.models = models
@@ -125,6 +137,7 @@ public struct EnergyConfiguration: Sendable, Hashable {
         self.factors = factors
         self.quotas = quotas
         self.delivery = delivery
+        self.upstream = upstream
     }
 
     /// Every meter with its enterprise, in configuration order.

@@ -45,8 +45,8 @@ struct DeliveryReader {
         }
         switch kind {
         case .webhook, .wecom, .dingtalk:
-            channel.url = secret(s, "url", required: true)
-            channel.secret = secret(s, "secret", required: kind == .webhook)
+            channel.url = s.secret("url", required: true)
+            channel.secret = s.secret("secret", required: kind == .webhook)
             if let url = channel.url, let problem = Self.urlProblem(url, kind: kind) {
                 s.report(s.table["url"] != nil ? "url" : "url_file", problem)
             }
@@ -55,7 +55,7 @@ struct DeliveryReader {
             channel.security = s.choice("security", required: false) ?? .starttls
             channel.smtpPort = s.integer("smtp_port", range: 1...65535) ?? (channel.security == .tls ? 465 : 587)
             channel.username = s.string("username", required: false)
-            channel.password = secret(s, "password", required: channel.username != nil)
+            channel.password = s.secret("password", required: channel.username != nil)
             channel.from = s.string("from")
             channel.to = s.strings("to") ?? []
             if s.table["to"] == nil { s.report("to", "missing; this key is required") }
@@ -69,29 +69,6 @@ struct DeliveryReader {
         }
         s.finish()
         return channel
-    }
-
-    /// A string given inline (`key`) or in a file (`key_file`) readable by the service user only.
-    private func secret(_ s: ConfigSection, _ key: String, required: Bool) -> String? {
-        let inline = s.string(key, required: false)
-        guard let file = s.string(key + "_file", required: false) else {
-            if inline == nil, required { s.report(key, "missing; set \(key) or \(key)_file") }
-            return inline
-        }
-        if inline != nil { s.report(key + "_file", "\(key) is set too; give one of them") }
-        let path = ConfigPaths.resolve(file, besideFile: s.file)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let text = try? String(contentsOfFile: path, encoding: .utf8)
-        else {
-            s.report(key + "_file", "cannot read \(path)")
-            return nil
-        }
-        if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o004 != 0 {
-            s.report(key + "_file", "\(path) is readable by every user; a secret's file must not be (chmod 600 or 640)")
-        }
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if value.isEmpty { s.report(key + "_file", "\(path) is empty") }
-        return value
     }
 
     private mutating func readRoute(_ s: ConfigSection) {

@@ -1,0 +1,302 @@
+import EnergyModel
+import Foundation
+import GRDB
+
+/// Something whose figures changed and must reach a destination: a series' 15-minute buckets, an enterprise's
+/// daily and monthly figures, or an alert. Its range grows with each change until the destination acknowledges it.
+public struct UpstreamChange: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// Key: the series id; range: bucket times.
+        case series
+        /// Key: the enterprise id; range: times whose days and months are to be shipped.
+        case enterprise
+        /// Key: the alert id; no range.
+        case alert
+    }
+
+    public var kind: Kind
+    public var key: String
+    public var fromMs: Int64
+    public var toMs: Int64
+    /// Bumped by every change: an acknowledgement of an older version leaves the row for the next round.
+    public var version: Int64
+    public var queuedAtMs: Int64
+}
+
+/// How far a shipped change got: all of it, or its range up to `throughMs` (the rest waits for the next round).
+public struct UpstreamProgress: Sendable, Hashable {
+    public var change: UpstreamChange
+    public var throughMs: Int64?
+
+    public init(change: UpstreamChange, throughMs: Int64?) {
+        self.change = change
+        self.throughMs = throughMs
+    }
+}
+
+/// A destination's state, for `energyctl upstream status` and `/metrics`.
+public struct UpstreamStatus: Sendable, Hashable, Codable {
+    public var name: String
+    public var kind: String
+    public var target: String
+    public var registeredAtMs: Int64
+    public var lastAttemptAtMs: Int64?
+    public var lastSuccessAtMs: Int64?
+    public var lastError: String?
+    public var lastErrorAtMs: Int64?
+    /// Failed rounds since the last success.
+    public var failures: Int
+    /// Rows acknowledged since registration.
+    public var shippedRows: Int64
+    /// Series, enterprises and alerts waiting.
+    public var backlog: Int
+    /// When the oldest waiting change was queued.
+    public var oldestQueuedAtMs: Int64?
+    /// Every figure before this time is shipped as it stands (nil: nothing waits).
+    public var completeBeforeMs: Int64?
+}
+
+/// A destination as configured, without secrets.
+public struct UpstreamRegistration: Sendable, Hashable {
+    public var name: String
+    public var kind: String
+    public var target: String
+
+    public init(name: String, kind: String, target: String) {
+        self.name = name
+        self.kind = kind
+        self.target = target
+    }
+}
+
+/// One 15-minute (or other) rollup row of a series, without the series record.
+public struct BucketRow: Sendable, Hashable {
+    public var bucketMs: Int64
+    public var amount: Micro
+    public var estimated: Micro
+    public var good: Int
+}
+
+extension EnergyStore {
+    /// Real time, for queueing (the data may follow a simulated clock).
+    static var wallClockMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Queues a change for every registered destination, in the caller's transaction: committed means queued.
+    /// `noted_from_ms` collects only what changes after a row exists (a new row's range is in `from_ms`).
+    static func noteUpstream(_ kind: UpstreamChange.Kind, _ key: String, fromMs: Int64, toMs: Int64, nowMs: Int64, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO upstream_pending (destination, kind, key, from_ms, to_ms, noted_from_ms, queued_at)
+                SELECT name, ?, ?, ?, ?, ?, ? FROM upstream_destinations WHERE true
+                ON CONFLICT (destination, kind, key) DO UPDATE SET
+                    from_ms = min(from_ms, excluded.from_ms), to_ms = max(to_ms, excluded.to_ms),
+                    noted_from_ms = min(noted_from_ms, excluded.from_ms), version = version + 1
+                """
+        ).execute(arguments: [kind.rawValue, key, fromMs, toMs, Int64.max, nowMs])
+    }
+
+    /// A series' buckets changed in [fromMs, toMs): its 15-minute rows, and its enterprise's days and months.
+    static func noteUpstream(series record: SeriesRecord, fromMs: Int64, toMs: Int64, _ db: Database) throws {
+        guard fromMs < toMs else { return }
+        try noteUpstream(.series, String(record.id), fromMs: fromMs, toMs: toMs, nowMs: wallClockMs, db)
+        try noteUpstream(.enterprise, record.enterprise, fromMs: fromMs, toMs: toMs, nowMs: wallClockMs, db)
+    }
+
+    /// Makes the registered destinations those configured: a new one (or one whose target changed) gets the whole
+    /// local history queued, one no longer configured is forgotten with its queue. Returns the newly registered.
+    @discardableResult
+    public func registerUpstream(_ destinations: [UpstreamRegistration], nowMs: Int64) async throws -> [String] {
+        try await database.write { db in
+            let registered = Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, kind, target FROM upstream_destinations").map {
+                    ($0[0] as String, UpstreamRegistration(name: $0[0], kind: $0[1], target: $0[2]))
+                })
+            let wanted = Set(destinations.map(\.name))
+            for name in registered.keys where !wanted.contains(name) {
+                try db.execute(sql: "DELETE FROM upstream_destinations WHERE name = ?", arguments: [name])
+            }
+            var added: [String] = []
+            for destination in destinations where registered[destination.name] != destination {
+                try db.execute(sql: "DELETE FROM upstream_destinations WHERE name = ?", arguments: [destination.name])
+                try db.execute(
+                    sql: "INSERT INTO upstream_destinations (name, kind, target, registered_at) VALUES (?, ?, ?, ?)",
+                    arguments: [destination.name, destination.kind, destination.target, nowMs])
+                // Everything kept locally; the shipper narrows each range to the buckets that exist.
+                try db.execute(
+                    sql: """
+                        INSERT INTO upstream_pending (destination, kind, key, from_ms, to_ms, noted_from_ms, queued_at)
+                        SELECT ?, 'series', CAST(id AS TEXT), 0, 9223372036854775807, 9223372036854775807, ? FROM series
+                            WHERE kind = 'counter' AND quantity IN ('consumption', 'export', 'production')
+                        UNION ALL SELECT DISTINCT ?, 'enterprise', enterprise, 0, 9223372036854775807, 9223372036854775807, ? FROM series
+                        UNION SELECT ?, 'enterprise', enterprise, 0, 9223372036854775807, 9223372036854775807, ? FROM production
+                        UNION ALL SELECT ?, 'alert', CAST(id AS TEXT), 0, 0, 9223372036854775807, ? FROM alerts
+                        """,
+                    arguments: [destination.name, nowMs, destination.name, nowMs, destination.name, nowMs, destination.name, nowMs])
+                added.append(destination.name)
+            }
+            return added
+        }
+    }
+
+    /// The oldest `limit` changes waiting for `destination`.
+    public func upstreamQueue(destination: String, limit: Int) async throws -> [UpstreamChange] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT kind, key, from_ms, to_ms, version, queued_at FROM upstream_pending
+                    WHERE destination = ? ORDER BY queued_at, kind, key LIMIT ?
+                    """,
+                arguments: [destination, limit]
+            ).compactMap { row in
+                UpstreamChange.Kind(rawValue: row[0]).map {
+                    UpstreamChange(kind: $0, key: row[1], fromMs: row[2], toMs: row[3], version: row[4], queuedAtMs: row[5])
+                }
+            }
+        }
+    }
+
+    /// Records that `destination` acknowledged `progress` (`rows` rows). A change shipped whole is dropped; one
+    /// shipped in part keeps the rest of its range. One that changed meanwhile keeps its range from the earliest
+    /// time changed since the last acknowledgement (`noted_from_ms`), so that a series changing at every accounting
+    /// pass still moves on instead of being shipped from its first change again and again.
+    public func acknowledgeUpstream(destination: String, _ progress: [UpstreamProgress], rows: Int, nowMs: Int64) async throws {
+        try await database.write { db in
+            let drop = try db.cachedStatement(
+                sql: "DELETE FROM upstream_pending WHERE destination = ? AND kind = ? AND key = ? AND version = ?")
+            let advance = try db.cachedStatement(
+                sql: """
+                    UPDATE upstream_pending SET
+                        from_ms = CASE WHEN version = ? THEN ? ELSE min(?, noted_from_ms) END, noted_from_ms = 9223372036854775807
+                    WHERE destination = ? AND kind = ? AND key = ?
+                    """)
+            for item in progress {
+                let change = item.change
+                let through = item.throughMs.map { min($0, change.toMs) } ?? change.toMs
+                if through >= change.toMs {
+                    try drop.execute(arguments: [destination, change.kind.rawValue, change.key, change.version])
+                }
+                // Left when it changed meanwhile (or when only part was shipped).
+                try advance.execute(arguments: [change.version, through, through, destination, change.kind.rawValue, change.key])
+            }
+            try db.execute(
+                sql: """
+                    UPDATE upstream_destinations SET last_attempt_at = ?, last_success_at = ?, failures = 0,
+                        shipped_rows = shipped_rows + ? WHERE name = ?
+                    """,
+                arguments: [nowMs, nowMs, rows, destination])
+        }
+    }
+
+    /// Records a failed round of `destination`.
+    public func recordUpstreamFailure(destination: String, error: String, nowMs: Int64) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE upstream_destinations SET last_attempt_at = ?, last_error = ?, last_error_at = ?, failures = failures + 1
+                    WHERE name = ?
+                    """,
+                arguments: [nowMs, String(error.prefix(500)), nowMs, destination])
+        }
+    }
+
+    /// Every registered destination with its backlog.
+    public func upstreamStatus() async throws -> [UpstreamStatus] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.name, d.kind, d.target, d.registered_at, d.last_attempt_at, d.last_success_at, d.last_error,
+                        d.last_error_at, d.failures, d.shipped_rows,
+                        (SELECT count(*) FROM upstream_pending p WHERE p.destination = d.name),
+                        (SELECT min(queued_at) FROM upstream_pending p WHERE p.destination = d.name),
+                        (SELECT min(from_ms) FROM upstream_pending p WHERE p.destination = d.name AND p.kind != 'alert')
+                    FROM upstream_destinations d ORDER BY d.name
+                    """
+            ).map { row in
+                UpstreamStatus(
+                    name: row[0], kind: row[1], target: row[2], registeredAtMs: row[3], lastAttemptAtMs: row[4], lastSuccessAtMs: row[5],
+                    lastError: row[6], lastErrorAtMs: row[7], failures: row[8], shippedRows: row[9], backlog: row[10],
+                    oldestQueuedAtMs: row[11], completeBeforeMs: row[12])
+            }
+        }
+    }
+
+    // MARK: Reads for shipping
+
+    /// Rows of `resolution` of one series in [fromMs, toMs), oldest first.
+    public func buckets(series: Int64, resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> [BucketRow] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT bucket, amount, estimated, good FROM consumption
+                        WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ? ORDER BY bucket
+                        """),
+                arguments: [series, resolution.rawValue, fromMs, toMs]
+            ).map { BucketRow(bucketMs: $0[0], amount: $0[1], estimated: $0[2], good: $0[3]) }
+        }
+    }
+
+    /// The first and last bucket of `resolution` in [fromMs, toMs) over the given series, or nil when none.
+    public func bucketSpan(series: [Int64], resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> (first: Int64, last: Int64)?
+    {
+        try await database.read { db in
+            var span: (Int64, Int64)?
+            let first = try db.cachedStatement(
+                sql: "SELECT min(bucket), max(bucket) FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ?")
+            for id in series {
+                let row = try Row.fetchOne(first, arguments: [id, resolution.rawValue, fromMs, toMs])
+                guard let low = row?[0] as Int64?, let high = row?[1] as Int64? else { continue }
+                span = (min(span?.0 ?? low, low), max(span?.1 ?? high, high))
+            }
+            return span
+        }
+    }
+
+    /// Alerts by id.
+    public func alerts(ids: [Int64]) async throws -> [StoredAlert] {
+        guard !ids.isEmpty else { return [] }
+        let decoder = JSONDecoder()
+        return try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT id, raised_at, cleared_at, raised_record, cleared_record FROM alerts WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments(ids)
+            ).map { row in
+                StoredAlert(
+                    id: row[0], raisedAtMs: row[1], clearedAtMs: row[2],
+                    raised: try decoder.decode(AlertRecord.self, from: Data((row[3] as String).utf8)),
+                    cleared: try (row[4] as String?).map { try decoder.decode(AlertRecord.self, from: Data($0.utf8)) })
+            }
+        }
+    }
+
+    /// The first and last day of production entered by hand for `enterprise` in [fromMs, toMs).
+    public func productionSpan(enterprise: String, fromMs: Int64, toMs: Int64) async throws -> (first: Int64, last: Int64)? {
+        try await database.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT min(day), max(day) FROM production WHERE enterprise = ? AND day >= ? AND day < ?",
+                arguments: [enterprise, fromMs, toMs])
+            guard let low = row?[0] as Int64?, let high = row?[1] as Int64? else { return nil }
+            return (low, high)
+        }
+    }
+
+    /// Deletes 15-minute and hourly rollups older than `beforeMs` (daily and monthly ones are kept); returns how many.
+    public func pruneRollups(beforeMs: Int64) async throws -> Int {
+        try await database.write { db in
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM series")
+            let delete = try db.cachedStatement(sql: "DELETE FROM consumption WHERE series = ? AND resolution = ? AND bucket < ?")
+            var deleted = 0
+            for id in ids {
+                for resolution in [Resolution.quarter, .hour] {
+                    try delete.execute(arguments: [id, resolution.rawValue, beforeMs])
+                    deleted += db.changesCount
+                }
+            }
+            return deleted
+        }
+    }
+}

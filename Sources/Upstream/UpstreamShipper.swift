@@ -1,0 +1,93 @@
+import EnergyModel
+import EnergyStore
+import Foundation
+import Logging
+
+/// Ships the store's queued changes to every configured destination, each in a task of its own with its own queue,
+/// so that a slow or dead destination holds back neither the others nor the daemon.
+///
+/// A round reads the oldest changes, collects their figures as they stand, ships them and, once the destination has
+/// acknowledged, records how far each change got. A crash between shipping and recording ships the same figures
+/// again at the next start: every write upstream replaces what it covers, so nothing is doubled.
+public final class UpstreamShipper: Sendable {
+    let store: EnergyStore
+    let configuration: EnergyConfiguration
+    let logger: Logger
+    /// Real time, for queueing and status (the data may follow a simulated clock).
+    let nowMs: @Sendable () -> Int64
+
+    public init(store: EnergyStore, configuration: EnergyConfiguration, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.nowMs = { Int64(Date().timeIntervalSince1970 * 1000) }
+    }
+
+    /// Registers the configured destinations (a new one gets the local history queued), then ships until cancelled.
+    public func run() async {
+        let destinations = configuration.upstream
+        let added: [String]
+        do {
+            added = try await store.registerUpstream(
+                destinations.map { UpstreamRegistration(name: $0.name, kind: $0.kind.rawValue, target: $0.target) }, nowMs: nowMs())
+        } catch {
+            logger.error("cannot register the upstream destinations; nothing is shipped", metadata: ["error": "\(error)"])
+            return
+        }
+        for name in added {
+            logger.notice("upstream destination registered; the local history is queued for it", metadata: ["destination": "\(name)"])
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for config in destinations {
+                group.addTask { await self.ship(to: config) }
+            }
+        }
+    }
+
+    /// One destination's loop: rounds back to back while changes wait, a pause when none do, back-off after failures.
+    func ship(to config: UpstreamConfig) async {
+        let destination: any UpstreamDestination =
+            switch config.kind {
+            case .postgres: PostgresDestination(config, logger: logger)
+            case .https: HTTPSDestination(config)
+            }
+        let collector = FigureCollector(store: store, configuration: configuration)
+        var failures = 0
+        while !Task.isCancelled {
+            let pause: Int
+            do {
+                pause = try await round(config, destination, collector) ? 0 : config.intervalSeconds
+                if failures > 0 { logger.notice("upstream destination reachable again", metadata: ["destination": "\(config.name)"]) }
+                failures = 0
+            } catch {
+                failures += 1
+                pause = config.retryDelaySeconds(afterAttempts: failures)
+                let text = (error as? UpstreamFailure)?.description ?? "\(error)"
+                logger.warning(
+                    "cannot ship upstream; retrying",
+                    metadata: ["destination": "\(config.name)", "error": "\(text)", "retry_s": "\(pause)"])
+                try? await store.recordUpstreamFailure(destination: config.name, error: text, nowMs: nowMs())
+            }
+            if pause > 0 { try? await Task.sleep(for: .seconds(pause)) }
+        }
+        await destination.close()
+    }
+
+    /// Ships one round; returns whether there was anything to ship.
+    func round(_ config: UpstreamConfig, _ destination: any UpstreamDestination, _ collector: FigureCollector) async throws -> Bool {
+        let started = ContinuousClock.now
+        let changes = try await store.upstreamQueue(destination: config.name, limit: 1000)
+        guard !changes.isEmpty else { return false }
+        let (shipment, progress) = try await collector.collect(changes)
+        let rows = shipment.rowCount > 0 ? try await destination.ship(shipment) : 0
+        try await store.acknowledgeUpstream(destination: config.name, progress, rows: rows, nowMs: nowMs())
+        logger.debug(
+            "shipped upstream",
+            metadata: [
+                "destination": "\(config.name)", "rows": "\(rows)", "changes": "\(progress.count)",
+                "seconds":
+                    "\((ContinuousClock.now - started).components.seconds)\(String(format: ".%03d", (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000))",
+            ])
+        return true
+    }
+}
