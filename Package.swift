@@ -152,8 +152,9 @@ let package = Package(
         .executableTarget(
             name: "energy-bench",
             dependencies: [
-                "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport", "WebConsole",
+                "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport", "WebConsole", "Upstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -82,7 +82,7 @@ enum EnergyMonitorV1 {
         var enterprise: String
         /// Start of the period, ISO 8601 with the site's offset; the alert's raising time for alerts.
         var period_start: String
-        /// The range this batch replaces, for quarter batches: [from, to) of these meter points.
+        /// The figures; each replaces the one with its key upstream (docs/UPSTREAM.md).
         var items: [Item]
         var products: [ProductFigure]?
     }

@@ -46,11 +46,7 @@ public final class UpstreamShipper: Sendable {
 
     /// One destination's loop: rounds back to back while changes wait, a pause when none do, back-off after failures.
     func ship(to config: UpstreamConfig) async {
-        let destination: any UpstreamDestination =
-            switch config.kind {
-            case .postgres: PostgresDestination(config, logger: logger)
-            case .https: HTTPSDestination(config)
-            }
+        let destination = Self.destination(config, logger: logger)
         let collector = FigureCollector(store: store, configuration: configuration)
         var failures = 0
         while !Task.isCancelled {
@@ -71,6 +67,25 @@ public final class UpstreamShipper: Sendable {
             if pause > 0 { try? await Task.sleep(for: .seconds(pause)) }
         }
         await destination.close()
+    }
+
+    /// Registers `config` alone and ships rounds until its queue is empty; returns the rows shipped (benchmarks).
+    public func drain(_ config: UpstreamConfig) async throws -> Int {
+        try await store.registerUpstream(
+            [UpstreamRegistration(name: config.name, kind: config.kind.rawValue, target: config.target)], nowMs: nowMs())
+        let destination = Self.destination(config, logger: logger)
+        let collector = FigureCollector(store: store, configuration: configuration)
+        let before = try await store.upstreamStatus().first { $0.name == config.name }?.shippedRows ?? 0
+        while try await round(config, destination, collector) {}
+        await destination.close()
+        return Int((try await store.upstreamStatus().first { $0.name == config.name }?.shippedRows ?? 0) - before)
+    }
+
+    static func destination(_ config: UpstreamConfig, logger: Logger) -> any UpstreamDestination {
+        switch config.kind {
+        case .postgres: PostgresDestination(config, logger: logger)
+        case .https: HTTPSDestination(config)
+        }
     }
 
     /// Ships one round; returns whether there was anything to ship.

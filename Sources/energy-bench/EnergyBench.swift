@@ -13,7 +13,8 @@ struct EnergyBench: ParsableCommand {
             gateways × 10 meters at 1 s: one energyd past the old 1000-gateway ceiling, memory and lag), config (loading
             the 10 000-meter configuration, against Python's tomllib parsing it), writer (the SQLite
             writer alone, in poll order), rollups (1-minute readings of 1000 meters rolled up, then rebuilt), console (pages
-            and API calls timed while energyd polls 10 000 meters, on a year of rollups).
+            and API calls timed while energyd polls 10 000 meters, on a year of rollups), upstream (a month of 15-minute buckets
+            of --upstream-meters meters shipped to a real PostgreSQL server, against a plain COPY of the same rows).
             Run with `swift run -c release energy-bench [SCENARIO …]`; metersim and energyd must be built in release.
             """)
 
@@ -31,6 +32,12 @@ struct EnergyBench: ParsableCommand {
 
     @Option(help: "Days of 1-minute readings in the rollup benchmark.")
     var rollupDays = 2
+
+    @Option(help: "Meters whose 15-minute buckets the upstream benchmark ships.")
+    var upstreamMeters = 10_000
+
+    @Option(help: "Days of 15-minute buckets the upstream benchmark ships.")
+    var upstreamDays = 31
 
     @Option(help: "Requests per page or API call in the console benchmark (after a first, cold one).")
     var consoleRequests = 200
@@ -108,6 +115,16 @@ struct EnergyBench: ParsableCommand {
                             latency.p99Ms <= 100 ? "met" : "MISSED"))
                     say(lines.last!)
                 }
+            } else if name == "upstream" {
+                say("== upstream: \(upstreamMeters) meters × \(upstreamDays) days of 15-minute buckets to PostgreSQL 15, against COPY")
+                let result = try UpstreamBenchmark(work: work).run(meters: upstreamMeters, days: upstreamDays)
+                report[name] = AnyEncodable(result)
+                lines.append(
+                    String(
+                        format: "| upstream | %d rows shipped at %.0f rows/s | plain COPY of the same rows %.0f rows/s | ratio %.2f |",
+                        result.rows, result.shippedRowsPerSecond, result.copyRowsPerSecond,
+                        result.shippedRowsPerSecond / result.copyRowsPerSecond))
+                say(lines.last!)
             } else if name == "rollups" {
                 say("== rollups: 1000 meters × \(rollupDays) days of 1-minute readings")
                 let result = try StoreBenchmarks(work: work).rollups(days: rollupDays)

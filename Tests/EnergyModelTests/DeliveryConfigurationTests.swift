@@ -5,21 +5,9 @@ import Testing
 
 /// `[delivery]`, `[channels.NAME]` and `[[routes]]`: read, checked with FILE:LINE errors, and routing decided.
 @Suite struct DeliveryConfigurationTests {
-    func load(_ text: String) -> (EnergyConfiguration?, [String]) {
-        do {
-            return (
-                try ConfigurationLoader.parse(main: ConfigSource(path: "main.toml", text: ConfigurationLoaderTests.validBase + text)), []
-            )
-        } catch {
-            return (nil, error.errors.map(\.description))
-        }
-    }
+    func load(_ text: String) -> (EnergyConfiguration?, [String]) { loadOnValidBase(text) }
 
-    /// The line of `needle` in the whole file (base plus `text`).
-    func line(of needle: String, in text: String) -> Int {
-        let lines = (ConfigurationLoaderTests.validBase + text).components(separatedBy: "\n")
-        return (lines.firstIndex { $0.contains(needle) } ?? -1) + 1
-    }
+    func line(of needle: String, in text: String) -> Int { lineOnValidBase(of: needle, in: text) }
 
     @Test func channelsRoutesAndTheMonthlyReportAreRead() throws {
         let (configuration, errors) = load(

@@ -5,20 +5,9 @@ import Testing
 
 /// `[[upstream]]` and the site's id: read, and checked with FILE:LINE errors naming the key.
 @Suite struct UpstreamConfigurationTests {
-    func load(_ text: String) -> (EnergyConfiguration?, [String]) {
-        do {
-            return (
-                try ConfigurationLoader.parse(main: ConfigSource(path: "main.toml", text: ConfigurationLoaderTests.validBase + text)), []
-            )
-        } catch {
-            return (nil, error.errors.map(\.description))
-        }
-    }
+    func load(_ text: String) -> (EnergyConfiguration?, [String]) { loadOnValidBase(text) }
 
-    func line(of needle: String, in text: String) -> Int {
-        let lines = (ConfigurationLoaderTests.validBase + text).components(separatedBy: "\n")
-        return (lines.firstIndex { $0.contains(needle) } ?? -1) + 1
-    }
+    func line(of needle: String, in text: String) -> Int { lineOnValidBase(of: needle, in: text) }
 
     @Test func destinationsAndTheSiteAreRead() throws {
         let (configuration, errors) = load(
