@@ -142,7 +142,8 @@ import Testing
         #expect(provinceError.contains("HTTP 500"), "\(provinceError)")
         // PostgreSQL goes away: rounds fail and are retried; the receiver's destination goes on regardless.
         try postgres.stop()
-        let failing = await eventually(timeout: .seconds(30)) { (await status("city")?.failures ?? 0) > 0 }
+        // A failed round is recorded (its time stays when a later round succeeds).
+        let failing = await eventually(timeout: .seconds(90)) { await status("city")?.lastErrorAtMs != nil }
         #expect(failing, "\(daemon.printed.suffix(3000))")
         let provinceBefore = await status("province")?.shippedRows ?? 0
         #expect(await eventually(timeout: .seconds(30)) { (await status("province")?.shippedRows ?? 0) > provinceBefore })
