@@ -94,7 +94,7 @@ import Testing
         ("a = [1, 2", 1, "unterminated array"),
         ("a = 01", 1, "'01' is not a valid TOML value (strings need quotes)"),
         ("x = 1\n\n[x.y]", 3, "'x' is a integer, not a table"),
-        ("a = [1, 2]\n[a.b]", 2, "'a' is an array of values, not of tables"),
+        ("a = [1, 2]\n[a.b]", 2, "'a' was written inline and cannot be extended"),
         ("a = 1\n[[a]]", 2, "'a' is already a integer, not an array of tables"),
     ])
     func reportsSyntaxErrorsWithTheirLine(text: String, line: Int, message: String) {

@@ -21,6 +21,8 @@ public struct TOMLParser {
     private var definedHeaders: Set<[String]> = []
     /// Tables written inline (`{ … }`) or as static arrays, which may not be extended later.
     private var sealedPaths: Set<[String]> = []
+    /// Tables made by dotted keys (`apple.color = …`), which a later `[header]` may not open again.
+    private var dottedPaths: Set<[String]> = []
     /// Arrays and inline tables open around the value being parsed.
     private var nesting = 0
 
@@ -31,8 +33,39 @@ public struct TOMLParser {
 
     /// Parses a whole document.
     public static func parse(_ text: String) throws(TOMLSyntaxError) -> TOMLTable {
-        var parser = TOMLParser(bytes: Array(text.utf8))
+        try parse(bytes: Array(text.utf8))
+    }
+
+    /// Parses a file's bytes: UTF-8, optionally behind a byte-order mark (Windows Notepad writes one).
+    public static func parse(bytes: [UInt8]) throws(TOMLSyntaxError) -> TOMLTable {
+        let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
+        try checkCharacters(text)
+        var parser = TOMLParser(bytes: text)
         return try parser.parseDocument()
+    }
+
+    /// Refuses what TOML allows nowhere, strings and comments included: invalid UTF-8, and control characters other
+    /// than tab, line feed and the carriage return of a CRLF (escapes such as `\u0000` are how strings hold them).
+    private static func checkCharacters(_ bytes: [UInt8]) throws(TOMLSyntaxError) {
+        var line = 1
+        var lineStart = 0
+        for (index, byte) in bytes.enumerated() {
+            switch byte {
+            case UInt8(ascii: "\n"):
+                guard String(validating: bytes[lineStart..<index], as: UTF8.self) != nil else {
+                    throw TOMLSyntaxError(line: line, message: "the line is not valid UTF-8")
+                }
+                line += 1
+                lineStart = index + 1
+            case UInt8(ascii: "\r") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "\n"), UInt8(ascii: "\t"): break
+            case 0..<0x20, 0x7F:
+                throw TOMLSyntaxError(line: line, message: "control character U+\(String(byte, radix: 16, uppercase: true)) is not allowed")
+            default: break
+            }
+        }
+        guard String(validating: bytes[lineStart...], as: UTF8.self) != nil else {
+            throw TOMLSyntaxError(line: line, message: "the line is not valid UTF-8")
+        }
     }
 
     private init(bytes: [UInt8]) {
@@ -120,9 +153,13 @@ public struct TOMLParser {
     // MARK: Tables
 
     private mutating func defineTable(at path: [String], line: Int) throws(TOMLSyntaxError) {
+        if dottedPaths.contains(path) {
+            throw fail("table [\(path.joined(separator: "."))] was already defined by dotted keys")
+        }
         if definedHeaders.contains(path) || sealedPaths.contains(path) {
             throw fail("table [\(path.joined(separator: "."))] is defined more than once")
         }
+        try checkNotInsideSealed(path)
         definedHeaders.insert(path)
         try Self.navigate(&root, path: path, line: line, createLast: true) { table throws(TOMLSyntaxError) in
             if table.explicitlyDefined && !path.isEmpty {
@@ -136,6 +173,7 @@ public struct TOMLParser {
         if sealedPaths.contains(path) {
             throw fail("'\(path.joined(separator: "."))' is a static array and cannot be extended")
         }
+        try checkNotInsideSealed(path)
         let parent = Array(path.dropLast())
         let last = path[path.count - 1]
         try Self.navigate(&root, path: parent, line: line, createLast: true) { table throws(TOMLSyntaxError) in
@@ -153,8 +191,16 @@ public struct TOMLParser {
                 node.value = .array(elements)
             }
         }
-        // Headers under a new array element start fresh.
+        // Headers and dotted keys under a new array element start fresh.
         definedHeaders = definedHeaders.filter { !($0.count > path.count && Array($0.prefix(path.count)) == path) }
+        dottedPaths = dottedPaths.filter { !($0.count > path.count && Array($0.prefix(path.count)) == path) }
+    }
+
+    /// Inline tables and static arrays are complete as written: no header may add a table inside them.
+    private func checkNotInsideSealed(_ path: [String]) throws(TOMLSyntaxError) {
+        if let sealed = (1..<max(path.count, 1)).first(where: { sealedPaths.contains(Array(path.prefix($0))) }) {
+            throw fail("'\(path.prefix(sealed).joined(separator: "."))' was written inline and cannot be extended")
+        }
     }
 
     private mutating func insert(_ node: TOMLNode, at tablePath: [String], key: [String]) throws(TOMLSyntaxError) {
@@ -166,7 +212,16 @@ public struct TOMLParser {
         }
         let parent = tablePath + key.dropLast()
         let last = key[key.count - 1]
-        try Self.navigate(&root, path: parent, line: line, createLast: true) { table throws(TOMLSyntaxError) in
+        // A dotted key defines its tables: it may not add to one a header defined, nor step into an array of tables.
+        for count in tablePath.count + 1..<fullPath.count {
+            let prefix = Array(fullPath.prefix(count))
+            if definedHeaders.contains(prefix) {
+                throw fail("table [\(prefix.joined(separator: "."))] was defined by a header; a dotted key cannot add to it")
+            }
+            dottedPaths.insert(prefix)
+        }
+        try Self.navigate(&root, path: parent, line: line, createLast: true, dottedFrom: tablePath.count) {
+            table throws(TOMLSyntaxError) in
             if table[last] != nil {
                 throw TOMLSyntaxError(line: line, message: "duplicate key '\(fullPath.joined(separator: "."))'")
             }
@@ -179,11 +234,13 @@ public struct TOMLParser {
     /// Walks to the table at `path`, creating implicit tables, stepping into the last element of arrays of tables.
     /// Each table on the way is taken out of its node while it changes: a copy left in the node would make every
     /// change copy the whole table, and loading a district of thousands of meters quadratic.
+    /// Parts of `path` from `dottedFrom` on were written as a dotted key, which may not step into an array of tables.
     private static func navigate(
         _ table: inout TOMLTable,
         path: [String],
         line: Int,
         createLast: Bool,
+        dottedFrom: Int = .max,
         _ body: (inout TOMLTable) throws(TOMLSyntaxError) -> Void
     ) throws(TOMLSyntaxError) {
         guard let first = path.first else {
@@ -193,21 +250,23 @@ public struct TOMLParser {
         let rest = Array(path.dropFirst())
         guard table[first] != nil else {
             var child = TOMLTable()
-            try navigate(&child, path: rest, line: line, createLast: createLast, body)
+            try navigate(&child, path: rest, line: line, createLast: createLast, dottedFrom: dottedFrom - 1, body)
             table[first] = TOMLNode(.table(child), line: line)
             return
         }
         try table.modifyNode(first) { (node: inout TOMLNode) throws(TOMLSyntaxError) in
             if var child = node.value.takeTable() {
                 defer { node.value = .table(child) }
-                try navigate(&child, path: rest, line: line, createLast: createLast, body)
-            } else if node.value.isArrayEndingInTable, var elements = node.value.takeArray() {
+                try navigate(&child, path: rest, line: line, createLast: createLast, dottedFrom: dottedFrom - 1, body)
+            } else if node.value.isArrayEndingInTable, dottedFrom > 0, var elements = node.value.takeArray() {
                 var child = elements[elements.count - 1].value.takeTable()!
                 defer {
                     elements[elements.count - 1].value = .table(child)
                     node.value = .array(elements)
                 }
-                try navigate(&child, path: rest, line: line, createLast: createLast, body)
+                try navigate(&child, path: rest, line: line, createLast: createLast, dottedFrom: dottedFrom - 1, body)
+            } else if node.value.isArrayEndingInTable {
+                throw TOMLSyntaxError(line: line, message: "'\(first)' is an array of tables; a dotted key cannot add to it")
             } else if case .array = node.value {
                 throw TOMLSyntaxError(line: line, message: "'\(first)' is an array of values, not of tables")
             } else {
@@ -308,6 +367,8 @@ public struct TOMLParser {
         index += 1
         var table = TOMLTable()
         table.explicitlyDefined = true
+        /// Keys whose values were written whole (inline tables, arrays): dotted keys may not add to them.
+        var written: Set<[String]> = []
         skipWhitespace()
         if peek == UInt8(ascii: "}") {
             index += 1
@@ -323,6 +384,13 @@ public struct TOMLParser {
             skipWhitespace()
             let value = try parseValue(path: path + key)
             let last = key[key.count - 1]
+            if let whole = (1..<key.count).first(where: { written.contains(Array(key.prefix($0))) }) {
+                throw fail("'\(key.prefix(whole).joined(separator: "."))' was written whole and cannot be extended")
+            }
+            switch value {
+            case .table, .array: written.insert(key)
+            default: break
+            }
             try Self.navigate(&table, path: Array(key.dropLast()), line: keyLine, createLast: true) {
                 inner throws(TOMLSyntaxError) in
                 if inner[last] != nil {
@@ -377,7 +445,7 @@ public struct TOMLParser {
         default: break
         }
         if let integer = integer(token) { return .integer(integer) }
-        if isDateTime(token) { return .datetime(token.replacingFirstSpaceWithT()) }
+        if TOMLDateTime(token) != nil { return .datetime(token.replacingFirstSpaceWithT()) }
         if let float = float(token) { return .float(float) }
         return nil
     }
@@ -386,7 +454,9 @@ public struct TOMLParser {
         var text = Substring(token)
         for prefix in ["0x", "0o", "0b"] where text.hasPrefix(prefix) {
             let digits = text.dropFirst(2)
-            guard let first = digits.first, first != "_", digits.last != "_", !digits.contains("__") else { return nil }
+            guard let first = digits.first, first != "_", digits.last != "_", !digits.contains("__"),
+                digits.allSatisfy({ $0 == "_" || $0.isHexDigit })
+            else { return nil }
             let radix = prefix == "0x" ? 16 : prefix == "0o" ? 8 : 2
             return Int64(digits.replacingOccurrences(of: "_", with: ""), radix: radix)
         }
@@ -398,13 +468,21 @@ public struct TOMLParser {
         guard let first = text.first, first.isASCIIDigit, text.last != "_", !text.contains("__") else { return nil }
         guard text.allSatisfy({ $0.isASCIIDigit || $0 == "_" }) else { return nil }
         if text.count > 1, first == "0" { return nil }
-        guard let magnitude = Int64(text.replacingOccurrences(of: "_", with: "")) else { return nil }
-        return negative ? -magnitude : magnitude
+        // The magnitude of Int64.min is one more than Int64.max.
+        guard let magnitude = UInt64(text.replacingOccurrences(of: "_", with: "")) else { return nil }
+        if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
+        return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
     }
 
     private static func float(_ token: String) -> Double? {
         let cleaned = token.replacingOccurrences(of: "_", with: "")
-        guard !token.contains("__"), !token.hasSuffix("_"),
+        // Each underscore stands between two digits.
+        let characters = Array(token)
+        for (index, character) in characters.enumerated() where character == "_" {
+            guard index > 0, index + 1 < characters.count, characters[index - 1].isASCIIDigit, characters[index + 1].isASCIIDigit
+            else { return nil }
+        }
+        guard
             cleaned.allSatisfy({ $0.isASCIIDigit || "+-.eE".contains($0) }),
             cleaned.contains(where: \.isASCIIDigit)
         else { return nil }
@@ -419,18 +497,6 @@ public struct TOMLParser {
             guard before?.isASCIIDigit == true, after?.isASCIIDigit == true else { return nil }
         }
         return Double(cleaned)
-    }
-
-    private static func isDateTime(_ token: String) -> Bool {
-        let scalars = Array(token.utf8)
-        func digits(_ range: Range<Int>) -> Bool {
-            range.upperBound <= scalars.count && range.allSatisfy { (48...57).contains(scalars[$0]) }
-        }
-        let isDate =
-            digits(0..<4) && scalars.count >= 10 && scalars[4] == 45 && digits(5..<7) && scalars[7] == 45
-            && digits(8..<10)
-        let isTime = digits(0..<2) && scalars.count >= 8 && scalars[2] == 58 && digits(3..<5) && scalars[5] == 58
-        return isDate || isTime
     }
 
     // MARK: Strings
@@ -464,7 +530,7 @@ public struct TOMLParser {
             if byte == UInt8(ascii: "\""), peek(at: 1) == UInt8(ascii: "\""), peek(at: 2) == UInt8(ascii: "\"") {
                 index += 3
                 // Up to two further quotes belong to the string.
-                while peek == UInt8(ascii: "\"") {
+                for _ in 0..<2 where peek == UInt8(ascii: "\"") {
                     out.append(UInt8(ascii: "\""))
                     index += 1
                 }
@@ -512,7 +578,7 @@ public struct TOMLParser {
             if byte == UInt8(ascii: "'"), peek(at: 1) == UInt8(ascii: "'"), peek(at: 2) == UInt8(ascii: "'") {
                 var end = index
                 index += 3
-                while peek == UInt8(ascii: "'") {
+                for _ in 0..<2 where peek == UInt8(ascii: "'") {
                     index += 1
                     end += 1
                 }
