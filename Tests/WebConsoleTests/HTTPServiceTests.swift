@@ -4,6 +4,7 @@ import MeterSimulator
 import NIOCore
 import NIOHTTP1
 import TestSupport
+import Synchronization
 import Testing
 import WebConsole
 
@@ -45,15 +46,77 @@ import WebConsole
         #expect(try await offThePool { try HTTPGet.get(port: port, path: "/healthz") }.status == 200)
     }
 
-    @Test func connectionsBeyondTheLimitAreClosedAtOnce() async throws {
-        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .seconds(60)))
+    @Test func silentConnectionsCannotLockOutOthers() async throws {
+        let http = try await service(HTTPLimits(maxConnections: 16, maxConnectionsPerAddress: 16, idleTimeout: .seconds(60)))
         let port = try #require(http.port)
         let flood = try await silentConnections(200, port: port)
         defer { flood.forEach { close($0) } }
         #expect(await eventually { http.openConnections == 16 }, "\(http.openConnections) open")
-        // All but the first sixteen read end of file straight away; those sixteen are still open.
-        #expect(try await closedByTheServer(Array(flood.dropFirst(16))) == 184)
-        #expect(http.openConnections == 16)
+        // Each newcomer took the place of the one that had waited longest: the last sixteen are still open.
+        #expect(try await closedByTheServer(Array(flood.dropLast(16))) == 184)
+        // And a scraper still gets its answer, in place of one more silent connection.
+        #expect(try await offThePool { try HTTPGet.get(port: port, path: "/metrics") }.status == 200)
+        #expect(http.openConnections <= 16)
+    }
+
+    @Test func headerLinesTrickledInCannotHoldAConnectionPastItsDeadline() async throws {
+        let http = try await service(HTTPLimits(maxConnections: 16, idleTimeout: .seconds(2)))
+        let port = try #require(http.port)
+        // One header line every 300 ms: never idle for long, yet the request never completes.
+        let lines = try await offThePool { () throws -> Int in
+            let fd = try LineClient.openConnection(host: "127.0.0.1", port: port, timeoutSeconds: 1)
+            defer { close(fd) }
+            var sent = 0
+            var buffer = [UInt8](repeating: 0, count: 16)
+            for line in ["GET /healthz HTTP/1.1\r\n"] + (0..<60).map({ "X-Slow-\($0): 1\r\n" }) {
+                let bytes = Array(line.utf8)
+                guard send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { break }
+                sent += 1
+                if recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT)) == 0 { break }
+                usleep(300_000)
+            }
+            return sent
+        }
+        // Closed about 2 s in (some 7 lines), long before the 61 lines the client would have sent over 18 s.
+        #expect(lines < 30, "\(lines) lines sent before the server closed the connection")
+    }
+
+    @Test func whenEveryConnectionIsBusyANewcomerGets503() async throws {
+        let started = Atomic<Int>(0)
+        let release = Atomic<Bool>(false)
+        var logger = Logger(label: "http-test")
+        logger.logLevel = .critical
+        let http = try await HTTPService(
+            host: "127.0.0.1", port: 0, limits: HTTPLimits(maxConnections: 4, maxConnectionsPerAddress: 4), logger: logger
+        ) { request in
+            if request.path == "/slow" {
+                started.wrappingAdd(1, ordering: .relaxed)
+                while !release.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(20)) }
+            }
+            return HTTPAnswer(status: .ok, contentType: "text/plain", body: "ok\n")
+        }
+        let port = try #require(http.port)
+        let slow = (0..<4).map { _ in Task { try await offThePool { try HTTPGet.get(port: port, path: "/slow") }.status } }
+        #expect(await eventually { started.load(ordering: .relaxed) == 4 })
+        let refused = try await offThePool { try HTTPGet.exchange(port: port, request: "GET / HTTP/1.1\r\nHost: x\r\n\r\n") }
+        #expect(refused.hasPrefix("HTTP/1.1 503"), "\(refused.debugDescription)")
+        release.store(true, ordering: .relaxed)
+        for task in slow { #expect(try await task.value == 200) }
+    }
+
+    @Test func aConnectionIsKeptAliveForFurtherAndPipelinedRequests() async throws {
+        let http = try await service()
+        let port = try #require(http.port)
+        // Three requests in one write, the last asking to close: three answers in order, then the server closes.
+        let answer = try await offThePool {
+            try HTTPGet.exchange(
+                port: port,
+                request: "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                timeoutSeconds: 5)
+        }
+        let bodies = answer.components(separatedBy: "\r\n\r\n").dropFirst().map { $0.prefix { $0 != "\n" } }
+        #expect(bodies == ["ok /a", "ok /b", "ok /c"], "\(answer.debugDescription)")
+        #expect(answer.components(separatedBy: "HTTP/1.1 200").count - 1 == 3)
     }
 
     @Test func idleConnectionsAreClosedAndTheServiceAnswersAgain() async throws {
@@ -86,11 +149,12 @@ import WebConsole
             [
                 "-c",
                 "import ssl, sys, urllib.request; c = ssl.create_default_context(cafile=sys.argv[1]); "
-                    + "print(urllib.request.urlopen(sys.argv[2], context=c).read().decode(), end='')",
+                    + "r = urllib.request.urlopen(sys.argv[2], context=c); print(r.headers['Strict-Transport-Security']); "
+                    + "print(r.read().decode(), end='')",
                 certificate, "https://127.0.0.1:\(port)/healthz",
             ])
         #expect(await client.waitForExit() == 0)
-        #expect(client.printed == "ok /healthz tls=true\n", "\(client.printed)")
+        #expect(client.printed == "max-age=31536000\nok /healthz tls=true\n", "\(client.printed)")
         // … and plain HTTP gets no answer.
         #expect(
             try await offThePool { try HTTPGet.exchange(port: port, request: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") }.contains("ok")
