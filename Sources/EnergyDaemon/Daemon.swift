@@ -94,6 +94,23 @@ public final class Daemon: Sendable {
     /// Set when the database file was deleted or replaced under the open store.
     let databaseLost = Atomic<Bool>(false)
 
+    /// What a configuration must pass to be started on, beyond validation: it is not emptied, and the HTTPS
+    /// certificate and key load as the endpoint will load them. `energyd check-config` runs the same checks.
+    public static func checkStart(_ configuration: EnergyConfiguration, file: String) throws(ConfigErrors) {
+        try ConfigurationChange.checkStart(configuration, file: file)
+        if let tls = configuration.daemon.httpTLS {
+            do {
+                _ = try HTTPService.tlsContext(certificateFile: tls.certificateFile, keyFile: tls.keyFile)
+            } catch {
+                throw ConfigErrors([
+                    ConfigError(
+                        file: file, line: 0, key: "daemon.http_tls_key_file",
+                        message: "cannot load the certificate \(tls.certificateFile) with the key \(tls.keyFile) as PEM: \(error)")
+                ])
+            }
+        }
+    }
+
     /// Loads the configuration, opens the database and registers the series; polling starts with `run()`.
     public init(options: DaemonOptions, logger: Logger) async throws(DaemonStartError) {
         var configuration: EnergyConfiguration
@@ -104,7 +121,7 @@ public final class Daemon: Sendable {
         }
         Self.applyOverrides(options, to: &configuration)
         do {
-            try ConfigurationChange.checkStart(configuration, file: options.configPath)
+            try Self.checkStart(configuration, file: options.configPath)
         } catch {
             throw .configuration(error)
         }

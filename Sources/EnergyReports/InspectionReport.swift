@@ -245,3 +245,34 @@ public struct InspectionReports: Sendable {
             jurisdictions: groups.keys.sorted().map { line($0, groups[$0]!) }, total: line("全区", reports))
     }
 }
+
+extension DistrictReport {
+    /// The lines under the district table, the same in `energyctl report district`, the console's /report and the
+    /// monthly mail: compliance against its target, products under illustrative quotas, unit consumption year on year.
+    public func notes(zh: Bool) -> [String] {
+        let compliance = total.complianceRate.map { $0 >= complianceTarget }
+        let improvement = total.yearOnYear.map { -$0 >= improvementTarget }
+        var lines: [String] = []
+        if zh {
+            lines.append(
+                "对标达标率（达到 \(benchmarkLevel) 级及以上）\(optionalPercent(total.complianceRate))，目标 ≥ 70%："
+                    + (compliance.map { $0 ? "达标" : "未达标" } ?? "无可判定产品"))
+            if total.illustrativeProducts > 0 {
+                lines.append("另有 \(total.illustrativeProducts) 个产品适用示例限额（无已发布标准），仅供参考，不计入对标达标率。")
+            }
+            lines.append(
+                "单位产品能耗同比 \(optionalPercent(total.yearOnYear))，目标下降 ≥ 10%：" + (improvement.map { $0 ? "达标" : "未达标" } ?? "无上年同期数据"))
+        } else {
+            lines.append(
+                "compliance (level \(benchmarkLevel) or better) \(optionalPercent(total.complianceRate)), target ≥ 70 %: "
+                    + (compliance.map { $0 ? "met" : "missed" } ?? "nothing judged"))
+            if total.illustrativeProducts > 0 {
+                lines.append("\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted.")
+            }
+            lines.append(
+                "unit consumption year on year \(optionalPercent(total.yearOnYear)), target −10 %: "
+                    + (improvement.map { $0 ? "met" : "missed" } ?? "no figure a year earlier"))
+        }
+        return lines
+    }
+}

@@ -260,7 +260,7 @@ extension WebConsole {
             throw WebError.badRequest("\(enterprise.id) has no product \(entry.product)")
         }
         guard let day = configuration.calendar.startOfDay(entry.date) else {
-            throw WebError.badRequest("date \(entry.date) is not YYYY-MM-DD")
+            throw WebError.badRequest("date \(entry.date) is not \(ISO8601Time.dateRule)")
         }
         guard entry.quantity >= 0, entry.quantity.isFinite else { throw WebError.badRequest("quantity must be a number ≥ 0") }
         let now = nowMs()

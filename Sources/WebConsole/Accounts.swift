@@ -91,21 +91,40 @@ public enum Secrets {
     }
 }
 
+/// What an account may be called: 1–64 ASCII letters, digits, `.`, `_`, `@` or `-`. A login under any other name is
+/// refused before it is audited or counted, so that nobody can fill the audit log or the limiter with junk names.
+public enum AccountName {
+    public static let rule = "an account name is 1–64 letters, digits or . _ @ -"
+
+    public static func isValid(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count)
+            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._@-".unicodeScalars.contains($0)) }
+    }
+}
+
 /// Failed logins per account and per address, to slow down guessing: after `limit` failures within `window`
-/// further attempts are refused until the oldest failure leaves the window.
+/// further attempts are refused until the oldest failure leaves the window. Keys without a failure in the window
+/// are dropped, and at most `maximumKeys` are kept (those failing most recently), so memory stays bounded.
 final class LoginLimiter: Sendable {
     private let failures = Mutex<[String: [Int64]]>([:])
     let accountLimit = 5
     let addressLimit = 20
     let windowMs: Int64 = 15 * 60_000
+    let maximumKeys: Int
+
+    init(maximumKeys: Int = 10_000) { self.maximumKeys = maximumKeys }
+
+    /// Keys held now (tests).
+    var keyCount: Int { failures.withLock { $0.count } }
 
     /// Seconds to wait before the next attempt, or nil when one may be made now.
     func retryAfter(account: String, address: String, nowMs: Int64) -> Int? {
         failures.withLock { failures in
             var wait: Int64?
             for (key, limit) in [("account:" + account, accountLimit), ("address:" + address, addressLimit)] {
-                let recent = (failures[key] ?? []).filter { $0 > nowMs - windowMs }
-                failures[key] = recent
+                guard let times = failures[key] else { continue }
+                let recent = times.filter { $0 > nowMs - windowMs }
+                failures[key] = recent.isEmpty ? nil : recent
                 if recent.count >= limit, let oldest = recent.first { wait = max(wait ?? 0, oldest + windowMs - nowMs) }
             }
             return wait.map { Int(($0 + 999) / 1000) }
@@ -114,8 +133,18 @@ final class LoginLimiter: Sendable {
 
     func failed(account: String, address: String, nowMs: Int64) {
         failures.withLock { failures in
-            failures["account:" + account, default: []].append(nowMs)
-            failures["address:" + address, default: []].append(nowMs)
+            for key in ["account:" + account, "address:" + address] {
+                // A key's list never grows past its limit's worth of the window: older failures no longer count.
+                var times = failures[key, default: []].filter { $0 > nowMs - windowMs }
+                times.append(nowMs)
+                failures[key] = Array(times.suffix(addressLimit))
+            }
+            guard failures.count > maximumKeys else { return }
+            failures = failures.filter { $0.value.last! > nowMs - windowMs }
+            if failures.count > maximumKeys {
+                let kept = failures.sorted { $0.value.last! > $1.value.last! }.prefix(maximumKeys)
+                failures = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
+            }
         }
     }
 

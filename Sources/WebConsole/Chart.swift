@@ -13,6 +13,10 @@ enum Chart {
     /// Stacked bars: one bar per category, one colour per series, with a legend.
     static func stackedBars(categories: [String], series: [(name: String, values: [Double])], unit: String) -> String {
         let totals = categories.indices.map { i in series.map { max(0, $0.values[i]) }.reduce(0, +) }
+        // A plant's month is millions of kgce: its axis reads better in tce (4 digits, not 7).
+        if unit == "kgce", (totals.max() ?? 0) >= 100_000 {
+            return stackedBars(categories: categories, series: series.map { ($0.name, $0.values.map { $0 / 1000 }) }, unit: "tce")
+        }
         let maximum = niceMaximum(totals.max() ?? 0)
         var svg = frame(maximum: maximum, unit: unit)
         let plotWidth = width - left - 16

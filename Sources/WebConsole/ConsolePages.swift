@@ -77,7 +77,7 @@ extension WebConsole {
         let rows = scoped.enterprises.map { e in
             [
                 "<a href=\"/enterprises/\(escape(e.id))?period=\(escape(period.label))\">\(escape(e.name))</a>", escape(e.id),
-                escape(e.jurisdiction), escape(e.industry), String(e.meters.count),
+                escape(e.jurisdiction), escape(DomainNames.industry(e.industry, zh: l.zh)), String(e.meters.count),
             ]
         }
         content += Pages.table(
@@ -96,12 +96,10 @@ extension WebConsole {
         content +=
             "<p>\(l.t("宿城区重点用能单位能耗在线监测 区域报告", "District energy monitoring report"))  \(l.t("期间", "period")) \(escape(report.period))</p>"
         content += districtTable(report, l)
-        let total = report.total
-        content +=
-            "<p id=\"compliance-verdict\">\(l.t("对标达标率", "Compliance")) \(total.complianceRate.map(percent) ?? "-")，\(l.t("目标", "target")) ≥ 70%："
-        content +=
-            (total.complianceRate.map { $0 >= report.complianceTarget ? l.t("达标", "met") : l.t("未达标", "missed") }
-                ?? l.t("无可判定产品", "nothing judged")) + "</p>"
+        // The notes of `energyctl report district`, line for line.
+        content += report.notes(zh: l.zh).enumerated().map { index, line in
+            "<p\(index == 0 ? " id=\"compliance-verdict\"" : "") class=\"note\">\(escape(line))</p>"
+        }.joined()
         content += "<h2>\(l.t("企业月报", "Enterprise reports"))</h2><ul>"
         for e in scoped.enterprises {
             content +=
@@ -145,7 +143,8 @@ extension WebConsole {
         guard let report = try await enterpriseReport(enterprise.id, configuration, period) else {
             throw WebError.notFound("no enterprise \(enterprise.id)")
         }
-        var content = "<p>\(escape(enterprise.id))，\(escape(enterprise.jurisdiction))，\(escape(enterprise.industry))</p>"
+        var content =
+            "<p>\(escape(enterprise.id))，\(escape(enterprise.jurisdiction))，\(escape(DomainNames.industry(enterprise.industry, zh: l.zh)))</p>"
         content += Pages.periodForm(l, period: period.label, action: "/enterprises/" + enterprise.id)
         content += "<h2>\(l.t("能源消费", "Energy use"))</h2>"
         content += Pages.table(
@@ -171,7 +170,8 @@ extension WebConsole {
             ],
             report.products.map { p in
                 [
-                    escape(p.product + (p.illustrative ? l.t("（示例限额）", " (illustrative quota)") : "")), escape(p.standard),
+                    escape(DomainNames.product(p.product, zh: l.zh) + (p.illustrative ? l.t("（示例限额）", " (illustrative quota)") : "")),
+                    escape(p.standard),
                     fixed(p.output),
                     p.unitConsumption.map(fixed) ?? "-", escape(p.unit),
                     p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
@@ -202,9 +202,10 @@ extension WebConsole {
                 guard let line = unit.months.lazy.compactMap({ $0.products.first { $0.product == product.product } }).first else {
                     continue
                 }
-                content += "<h2>\(escape(product.product)) \(l.t("单位产品能耗", "unit consumption")) (\(escape(line.unit)))</h2>"
+                content +=
+                    "<h2>\(escape(DomainNames.product(product.product, zh: l.zh))) \(l.t("单位产品能耗", "unit consumption")) (\(escape(line.unit)))</h2>"
                 content += Chart.lines(
-                    categories: unit.months.map(\.period), series: [(product.product, values)],
+                    categories: unit.months.map(\.period), series: [(DomainNames.product(product.product, zh: l.zh), values)],
                     references: line.levels.enumerated().map { (l.t("\($0.offset + 1)级", "level \($0.offset + 1)"), $0.element) },
                     unit: line.unit)
             }
@@ -215,7 +216,8 @@ extension WebConsole {
             [l.t("计量器具", "Meter"), l.t("能源", "Energy"), l.t("网关", "Gateway"), l.t("状态", "State"), l.t("测点", "Points")],
             meters.map { m in
                 [
-                    "<a href=\"/meters/\(escape(m.id))\">\(escape(m.id))</a>", escape(m.energy), escape("\(m.gateway) #\(m.unitID)"),
+                    "<a href=\"/meters/\(escape(m.id))\">\(escape(m.id))</a>", escape(DomainNames.energy(m.energy, zh: l.zh)),
+                    escape("\(m.gateway) #\(m.unitID)"),
                     m.online ? "<span class=\"good\">\(l.t("在线", "online"))</span>" : "<span class=\"bad\">\(l.t("离线", "offline"))</span>",
                     m.points.map {
                         escape(
@@ -260,7 +262,8 @@ extension WebConsole {
             [l.t("日期", "Date"), l.t("产品", "Product"), l.t("产量", "Quantity"), l.t("录入人", "Entered by"), l.t("录入时间", "Entered at")],
             entries.map {
                 [
-                    String(ISO8601Time.formatLocal(ms: $0.dayMs, timeZone: zone).prefix(10)), escape($0.product), fixed($0.quantity),
+                    String(ISO8601Time.formatLocal(ms: $0.dayMs, timeZone: zone).prefix(10)), escape(DomainNames.product($0.product, zh: l.zh)),
+                    fixed($0.quantity),
                     escape($0.source),
                     $0.enteredMs.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } ?? "-",
                 ]
@@ -269,7 +272,7 @@ extension WebConsole {
             content += """
                 <form method="post" action="/enterprises/\(escape(enterprise.id))/production" class="filters" id="production-form">
                 <input type="hidden" name="csrf" value="\(escape(principal.csrf ?? ""))">
-                <label>\(l.t("产品", "Product")) <select name="product">\(enterprise.products.map { "<option>\(escape($0.product))</option>" }.joined())</select></label>
+                <label>\(l.t("产品", "Product")) <select name="product">\(enterprise.products.map { "<option value=\"\(escape($0.product))\">\(escape(DomainNames.product($0.product, zh: l.zh)))</option>" }.joined())</select></label>
                 <label>\(l.t("日期", "Date")) <input name="date" placeholder="YYYY-MM-DD" required></label>
                 <label>\(l.t("产量", "Quantity")) <input name="quantity" required></label>
                 <button>\(l.t("录入", "Enter"))</button></form>

@@ -67,13 +67,14 @@ enum Pages {
         }
     }
 
-    static func login(_ l: Language, error: String?, next: String?) -> String {
+    static func login(_ l: Language, error: String?, next: String?, csrf: String) -> String {
         document(
             l.t("登录", "Log in"), l, principal: nil,
             content: """
                 \(error.map { "<p class=\"error\" id=\"login-error\">\(escape($0))</p>" } ?? "")
                 <form method="post" action="/login" class="login">
                 <input type="hidden" name="next" value="\(escape(next ?? "/"))">
+                <input type="hidden" name="csrf" value="\(escape(csrf))">
                 <label>\(l.t("账号", "Account")) <input name="account" id="account" autocomplete="username" required></label>
                 <label>\(l.t("密码", "Password")) <input name="password" id="password" type="password" autocomplete="current-password" required></label>
                 <button id="login">\(l.t("登录", "Log in"))</button></form>

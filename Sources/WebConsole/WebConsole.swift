@@ -95,10 +95,13 @@ public final class WebConsole: Sendable {
                     status: .ok, contentType: "text/css; charset=utf-8", body: Pages.styleSheet,
                     headers: [("Cache-Control", "max-age=3600")])
             } else if route.match(.GET, "login") != nil {
-                return Pages.html(Pages.login(language, error: nil, next: request.query["next"]), language: language)
-            } else if route.match(.POST, "login") != nil {
-                return await login(request, language: language)
+                return loginPage(language, error: nil, next: Self.sameSitePath(request.query["next"]))
             }
+            // A write must come from this site's own pages (or from a client that is no browser, which sends no Origin).
+            if request.method == .POST, !Self.isSameOrigin(request) {
+                throw WebError(status: .forbidden, message: "cross-site request refused (Origin or Sec-Fetch-Site)")
+            }
+            if route.match(.POST, "login") != nil { return await login(request, language: language) }
             guard let principal = try await authenticate(request) else {
                 if isAPI { return Self.json(status: .unauthorized, ["error": "log in, or send Authorization: Bearer TOKEN"]) }
                 return HTTPAnswer(
@@ -147,18 +150,58 @@ public final class WebConsole: Sendable {
         return Principal(account: session.account, role: role, csrf: session.csrf)
     }
 
+    /// The login page with a fresh login CSRF token, in the form and in a cookie only this site's pages send back.
+    func loginPage(_ language: Language, error: String?, next: String?, status: HTTPResponseStatus = .ok) -> HTTPAnswer {
+        let token = Secrets.newToken()
+        var answer = Pages.html(Pages.login(language, error: error, next: next, csrf: token), language: language, status: status)
+        answer.headers.append(("Set-Cookie", "\(Self.loginCSRFCookie)=\(token); Path=/login; HttpOnly; SameSite=Strict"))
+        return answer
+    }
+
+    static let loginCSRFCookie = "energy_login_csrf"
+
+    /// `text` when it is a path on this site to go to after logging in, else nil: it starts with one "/", and holds
+    /// no backslash and no control character (browsers drop tabs and line breaks, so "/\t/evil.example/" reads as
+    /// "//evil.example/", another site; a line break would also split the Location header).
+    static func sameSitePath(_ text: String?) -> String? {
+        guard let text, text.hasPrefix("/"), !text.hasPrefix("//"),
+            text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F && !(0x80...0x9F).contains($0.value) && $0 != "\\" })
+        else { return nil }
+        return text
+    }
+
+    /// Whether a write comes from this site: a browser names the page's origin in `Origin` (and says `cross-site` in
+    /// `Sec-Fetch-Site`); scripts with tokens send neither. An origin must be this request's own host.
+    static func isSameOrigin(_ request: HTTPRequest) -> Bool {
+        if request.header("Sec-Fetch-Site")?.lowercased() == "cross-site" { return false }
+        guard let origin = request.header("Origin") else { return true }
+        guard let host = request.header("Host"), let url = URLComponents(string: origin), let originHost = url.host else { return false }
+        let originAuthority = originHost.lowercased() + (url.port.map { ":\($0)" } ?? "")
+        let defaultPort = request.isTLS ? ":443" : ":80"
+        let own = host.lowercased().hasSuffix(defaultPort) ? String(host.lowercased().dropLast(defaultPort.count)) : host.lowercased()
+        return originAuthority == own || originAuthority + defaultPort == host.lowercased()
+    }
+
     func login(_ request: HTTPRequest, language: Language) async -> HTTPAnswer {
         let form = request.form
         let name = form["account"] ?? ""
-        // Only a path on this site: "//host" and "/\\host" would send the browser elsewhere.
-        let next = form["next"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") && !$0.contains("\\") ? $0 : nil } ?? "/"
+        let next = Self.sameSitePath(form["next"]) ?? "/"
+        // The login form's own CSRF token: a page elsewhere cannot log a browser into an account of its choosing.
+        guard let sent = form["csrf"], !sent.isEmpty, sent == request.cookie(Self.loginCSRFCookie) else {
+            return loginPage(
+                language, error: language.t("登录页面已过期，请重新登录", "The login page expired; log in again"), next: next, status: .forbidden)
+        }
+        // A name no account can have is refused at once: neither audited nor counted, so junk cannot fill either.
+        guard AccountName.isValid(name) else {
+            return loginPage(language, error: language.t("账号或密码错误", "Wrong account or password"), next: next, status: .unauthorized)
+        }
         let now = nowMs()
         if let wait = limiter.retryAfter(account: name, address: request.remoteAddress, nowMs: now) {
             try? await store.audit(
                 account: name, action: "login_blocked", detail: "too many failures", remote: request.remoteAddress, atMs: now)
-            var answer = Pages.html(
-                Pages.login(language, error: language.t("登录失败次数过多，请稍后再试", "Too many failed logins; try again later"), next: next),
-                language: language, status: .tooManyRequests)
+            var answer = loginPage(
+                language, error: language.t("登录失败次数过多，请稍后再试", "Too many failed logins; try again later"), next: next,
+                status: .tooManyRequests)
             answer.headers.append(("Retry-After", String(wait)))
             return answer
         }
@@ -167,9 +210,7 @@ public final class WebConsole: Sendable {
         guard let account, matches, !account.disabled else {
             limiter.failed(account: name, address: request.remoteAddress, nowMs: now)
             try? await store.audit(account: name, action: "login_failed", detail: "", remote: request.remoteAddress, atMs: now)
-            return Pages.html(
-                Pages.login(language, error: language.t("账号或密码错误", "Wrong account or password"), next: next), language: language,
-                status: .unauthorized)
+            return loginPage(language, error: language.t("账号或密码错误", "Wrong account or password"), next: next, status: .unauthorized)
         }
         limiter.succeeded(account: name)
         let token = Secrets.newToken()
@@ -184,7 +225,10 @@ public final class WebConsole: Sendable {
         }
         return HTTPAnswer(
             status: .seeOther, contentType: "text/plain", body: "",
-            headers: [("Location", next), ("Set-Cookie", sessionCookie(token, request: request, maxAge: sessionMs / 1000))])
+            headers: [
+                ("Location", next), ("Set-Cookie", sessionCookie(token, request: request, maxAge: sessionMs / 1000)),
+                ("Set-Cookie", "\(Self.loginCSRFCookie)=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict"),
+            ])
     }
 
     /// HttpOnly and SameSite=Strict always; Secure when the request came over HTTPS (here, or at a reverse proxy).
@@ -195,7 +239,8 @@ public final class WebConsole: Sendable {
 
     // MARK: Helpers shared by pages and API
 
-    /// The period asked for, or the month of the newest reading.
+    /// The period asked for, or the last complete month: the one before the newest reading's, which is still being
+    /// read (a month of a day and a half would read as a collapse of the district's consumption).
     func period(_ query: [String: String], calendar: CalendarBuckets) async throws -> ReportPeriod {
         if let text = query["period"], !text.isEmpty {
             guard let period = ReportPeriod(text, calendar: calendar) else {
@@ -204,7 +249,8 @@ public final class WebConsole: Sendable {
             return period
         }
         let newest = try await newestSampleMs() ?? nowMs()
-        let month = String(ISO8601Time.formatLocal(ms: newest, timeZone: calendar.timeZone).prefix(7))
+        let lastComplete = calendar.start(of: .month, containing: calendar.start(of: .month, containing: newest) - 1)
+        let month = String(ISO8601Time.formatLocal(ms: lastComplete, timeZone: calendar.timeZone).prefix(7))
         return ReportPeriod(month, calendar: calendar)!
     }
 
@@ -229,7 +275,8 @@ public final class WebConsole: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
         return HTTPAnswer(
-            status: status, contentType: "application/json; charset=utf-8", body: body, headers: [("Cache-Control", "no-store")])
+            status: status, contentType: "application/json; charset=utf-8", body: body,
+            headers: [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")])
     }
 
     static func formEncode(_ text: String) -> String {

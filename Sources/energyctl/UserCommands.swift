@@ -63,9 +63,7 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             let (path, configuration) = try store.resolveWithConfiguration(mustExist: false)
-            guard name.range(of: #"^[A-Za-z0-9._@-]{1,64}$"#, options: .regularExpression) != nil else {
-                throw ValidationError("an account name is 1–64 letters, digits or . _ @ -")
-            }
+            guard AccountName.isValid(name) else { throw ValidationError(AccountName.rule) }
             switch role {
             case .jurisdiction:
                 let towns = Set(configuration.enterprises.map(\.jurisdiction))
@@ -143,17 +141,19 @@ struct User: AsyncParsableCommand {
             let (path, zone) = try store.resolve()
             let accounts = try await EnergyStore.open(path: path, readOnly: true).accounts()
             var table = TextTable(header: ["name", "role", "scope", "state", "created"])
+            var objects: [[String: Any]] = []
             for account in accounts {
+                let state = account.disabled ? "disabled" : "enabled"
                 table.rows.append([
-                    account.name, account.role, account.scope.joined(separator: ","), account.disabled ? "disabled" : "enabled",
+                    account.name, account.role, account.scope.joined(separator: ","), state,
                     ISO8601Time.formatLocal(ms: account.createdMs, timeZone: zone),
                 ])
+                objects.append([
+                    "name": account.name, "role": account.role, "scope": account.scope, "state": state,
+                    "created": jsonTime(account.createdMs, zone),
+                ])
             }
-            switch format {
-            case .table: print(table.render())
-            case .csv: print(table.csv(), terminator: "")
-            case .json: print(try jsonLines(table), terminator: "")
-            }
+            try printRows(format, table, json: objects)
         }
     }
 

@@ -27,7 +27,7 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do throws(ConfigErrors) {
             let configuration = try ConfigurationLoader.load(path: config)
-            try ConfigurationChange.checkStart(configuration, file: config)
+            try Daemon.checkStart(configuration, file: config)
             print(
                 "\(config): ok: \(configuration.models.count) models, \(configuration.gateways.count) gateways, "
                     + "\(configuration.enterprises.count) enterprises, \(configuration.meters.count) meters, "

@@ -62,11 +62,21 @@ import WebConsole
             port = try #require(http.port)
         }
 
+        /// Posts the login form as a browser does: the login page first, for its CSRF token and cookie.
+        func postLogin(_ account: String, password: String, next: String? = nil, headers: [String: String] = [:]) async throws -> Answer {
+            let page = try await send("GET", "/login")
+            let cookie = try #require(page.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
+            let token = try #require(page.body.firstMatch(of: /name="csrf" value="([0-9a-f]+)"/)?.1)
+            var form = ["account": account, "password": password, "csrf": String(token)]
+            form["next"] = next
+            return try await send("POST", "/login", headers: headers.merging(["Cookie": cookie]) { $1 }, form: form)
+        }
+
         /// Logs in and returns the session cookie and the CSRF token.
         func login(_ account: String, password: String = ConsoleAccessTests.password) async throws -> Session {
-            let answer = try await send("POST", "/login", form: ["account": account, "password": password])
+            let answer = try await postLogin(account, password: password)
             #expect(answer.status == 303, "\(account): \(answer.status)")
-            let cookie = try #require(answer.header("Set-Cookie"))
+            let cookie = try #require(answer.headers.first { $0.0 == "Set-Cookie" && $0.1.hasPrefix("energy_session=") }?.1)
             let value = String(cookie.split(separator: ";")[0])
             let me = try await send("GET", "/api/v1/me", headers: ["Cookie": value])
             let csrf = try #require(try JSONSerialization.jsonObject(with: Data(me.body.utf8)) as? [String: Any])["csrf"] as? String
@@ -86,9 +96,10 @@ import WebConsole
                 body = json
                 all["Content-Type"] = "application/json"
             }
+            let host = all.removeValue(forKey: "Host") ?? "127.0.0.1"
             let head = all.map { "\($0.key): \($0.value)\r\n" }.joined()
             let request =
-                "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(head)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\(head)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
             let port = self.port
             let text = try await offThePool { try HTTPGet.exchange(port: port, request: request) }
             return try Answer(text)
@@ -274,9 +285,9 @@ import WebConsole
             ).status == 403)
         // Five wrong passwords lock the account for a while, even against the right one.
         for _ in 0..<5 {
-            #expect(try await site.send("POST", "/login", form: ["account": "longhe", "password": "wrong password"]).status == 401)
+            #expect(try await site.postLogin("longhe", password: "wrong password").status == 401)
         }
-        let locked = try await site.send("POST", "/login", form: ["account": "longhe", "password": Self.password])
+        let locked = try await site.postLogin("longhe", password: Self.password)
         #expect(locked.status == 429 && locked.header("Retry-After") != nil)
         // Logging out ends the session.
         #expect(try await site.send("POST", "/logout", headers: e02.headers, form: ["csrf": e02.csrf]).status == 303)

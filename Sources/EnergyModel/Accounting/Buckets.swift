@@ -133,6 +133,8 @@ public struct CalendarBuckets: Sendable {
 
     /// Local midnight starting the day of a "YYYY-MM-DD" date, UTC epoch ms.
     public func startOfDay(_ date: String) -> Int64? {
-        ISO8601Time.parseMs(date, timeZone: timeZone).map { start(of: .day, containing: $0) }
+        // A day is written as a day: "2025-12-22T23:00:00-10:00" names an instant, whose local day is another.
+        guard date.utf8.count == 10 else { return nil }
+        return ISO8601Time.parseMs(date, timeZone: timeZone).map { start(of: .day, containing: $0) }
     }
 }
