@@ -18,7 +18,9 @@ struct MailMessage {
             "From: \(Self.encodedWords(fromName)) <\(from)>", "To: " + to.joined(separator: ", "),
             "Subject: " + Self.encodedWords(subject), "Date: " + Self.rfc5322Date(date), "Message-ID: \(messageID)", "MIME-Version: 1.0",
         ]
-        let text = ["Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: base64", "", Self.base64Lines(Data(body.utf8))]
+        // Text in MIME's canonical form: every line ends in CRLF, also inside the Base64 (RFC 2045 § 6.8).
+        let canonical = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        let text = ["Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: base64", "", Self.base64Lines(Data(canonical.utf8))]
         var lines: [String]
         if let attachment {
             let boundary = "=_energyd_" + messageID.filter { $0.isLetter || $0.isNumber }
@@ -28,7 +30,8 @@ struct MailMessage {
             lines =
                 headers + ["", "--" + boundary] + text + [
                     "--" + boundary,
-                    "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; name=\"\(Self.encodedWord(attachment.name))\"",
+                    // RFC 2231 parameters: an RFC 2047 word inside a quoted string is not decoded by conforming readers.
+                    "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; name*=UTF-8''\(name)",
                     "Content-Transfer-Encoding: base64",
                     "Content-Disposition: attachment; filename*=UTF-8''\(name)", "", Self.base64Lines(attachment.data),
                     "--" + boundary + "--",

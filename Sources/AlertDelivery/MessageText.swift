@@ -16,11 +16,14 @@ public struct MessageContent: Sendable {
     public var records: [AlertRecord]
     /// The workbook of a report, with its file name.
     public var attachment: (name: String, data: Data)?
+    /// What the message is (alert, digest, report): a digest of one alert is still a digest.
+    public var kind: OutboxMessage.Kind
 
     /// Renders `message` with the installation's `title`.
     public init(_ message: OutboxMessage, title: String) throws {
         let decoder = JSONDecoder()
         self.title = title
+        kind = message.kind
         switch message.kind {
         case .alert:
             let record = try decoder.decode(AlertRecord.self, from: Data(message.payload.utf8))

@@ -106,8 +106,14 @@ public final class OutboxSender: Sendable {
         let failure: DeliveryFailure
         do {
             let content = try MessageContent(message, title: settings.title)
-            try await courier.deliver(content, messageID: "\(instance)-\(message.id)")
-            try await store.markDelivered(message.id, atMs: nowMs())
+            // The attempt runs to its end (the channel's timeout bounds it) even while energyd stops: cut short, the
+            // receiver may take the message while nothing is recorded, and the next start would send it again.
+            let store = self.store
+            let nowMs = self.nowMs
+            try await Task {
+                try await courier.deliver(content, messageID: "\(instance)-\(message.id)")
+                try await store.markDelivered(message.id, atMs: nowMs())
+            }.value
             counts.withLock { $0[channel.name, default: ChannelCounts()].delivered += 1 }
             logger.info("delivered", metadata: ["message": "\(message.id)", "kind": "\(message.kind.rawValue)"])
             return .zero

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import EnergyModel
+import EnergyStore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -133,7 +134,7 @@ final class HTTPCourier: Courier {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(
             Body(
-                message_id: messageID, type: content.records.count == 1 ? "alert" : "digest", subject: content.subject,
+                message_id: messageID, type: content.kind.rawValue, subject: content.subject,
                 text: content.body, alerts: content.records))
     }
 

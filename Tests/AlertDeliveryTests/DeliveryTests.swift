@@ -197,6 +197,7 @@ import Testing
             #expect(mail["subject"] as? String == "[能耗在线监测] 超限额 · 宿城海螺水泥有限公司（E02，龙河镇） · clinker 2026-01")
             #expect((mail["text"] as? String)?.contains("熟料单位产品综合能耗 125.00 kgce/t") == true)
             #expect(mail["charset"] as? String == "utf-8")
+            #expect(mail["bare_lf"] as? Bool == false, "the text part's lines end in CRLF")
             #expect(mail["to"] as? [String] == ["inspection@example.cn", "longhe@example.cn"])
         }
     }
@@ -269,11 +270,18 @@ import Testing
             #expect(try await setup.messages(.held).count == 2)
             setup.clock.advance(byMs: 3_600_000)
             #expect(await eventually(timeout: .seconds(20)) { receiver.received.count == 2 })
+            // A digest that gathered a single alert is still a digest.
+            try await setup.raise([Self.record("n3", kind: .dataAnomaly, severity: .notice)])
+            setup.clock.advance(byMs: 3_600_000)
+            #expect(await eventually(timeout: .seconds(20)) { receiver.received.count == 3 })
         }
-        let digest = try #require(receiver.received.last?["payload"] as? [String: Any])
+        let digest = try #require(receiver.received[1]["payload"] as? [String: Any])
         #expect(digest["type"] as? String == "digest")
         #expect((digest["alerts"] as? [[String: Any]])?.compactMap { $0["key"] as? String } == ["n1", "n2"])
         #expect((digest["subject"] as? String)?.contains("告警汇总：2 条") == true)
-        #expect(try await setup.messages(.merged).count == 2)
+        let single = try #require(receiver.received.last?["payload"] as? [String: Any])
+        #expect(single["type"] as? String == "digest")
+        #expect((single["alerts"] as? [[String: Any]])?.count == 1)
+        #expect(try await setup.messages(.merged).count == 3)
     }
 }

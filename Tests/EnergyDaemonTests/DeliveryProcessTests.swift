@@ -8,14 +8,12 @@ import Testing
 /// energyd delivering its alerts to a real webhook receiver, killed with SIGKILL while the receiver holds a
 /// message unacknowledged: after a restart every message arrives, none lost, at most that one twice.
 @Suite(.serialized) struct DeliveryProcessTests {
-    @Test func killedBetweenSendAndAcknowledgementEveryMessageArrivesAndAtMostOneTwice() async throws {
+    /// A harness whose configuration has three gateways nobody answers at (three gateway-offline alerts once the
+    /// readings have moved on an hour), routed to `receiver`'s webhook.
+    static func harnessWithDeadGateways(receiverArguments: [String]) async throws -> (DaemonHarness, Receiver) {
         let scenario = try ScenarioLoader.load(path: demoScenarioPath)
         let harness = try await DaemonHarness.start(scenario, speed: 43_200)
-        defer { Task { await harness.stop() } }
-        let receiver = try await Receiver(
-            "webhook_receiver.py", ["--secret", "s3cret", "--hang", "1", "--hang-s", "600"], log: harness.directory.file("hooks.jsonl"))
-        defer { receiver.stop() }
-        // Three gateways nobody answers at: three gateway-offline alerts once the readings have moved on an hour.
+        let receiver = try await Receiver("webhook_receiver.py", receiverArguments, log: harness.directory.file("hooks.jsonl"))
         var configuration = harness.simulator.configuration
         let model = try #require(configuration.enterprises.first?.meters.first { $0.energy == .electricity }?.model)
         for index in 1...3 {
@@ -34,6 +32,7 @@ import Testing
             type = "webhook"
             url = "http://127.0.0.1:\(receiver.port)/webhook"
             secret = "s3cret"
+            timeout_s = 20
 
             [[routes]]
             channels = ["hook"]
@@ -43,6 +42,15 @@ import Testing
         try file.seekToEnd()
         try file.write(contentsOf: Data(delivery.utf8))
         try file.close()
+        return (harness, receiver)
+    }
+
+    @Test func killedBetweenSendAndAcknowledgementEveryMessageArrivesAndAtMostOneTwice() async throws {
+        let (harness, receiver) = try await Self.harnessWithDeadGateways(receiverArguments: [
+            "--secret", "s3cret", "--hang", "1", "--hang-s", "600",
+        ])
+        defer { Task { await harness.stop() } }
+        defer { receiver.stop() }
 
         let first = try harness.startDaemon()
         // The receiver has the first message and holds its answer back: energyd dies before the acknowledgement.
@@ -67,8 +75,11 @@ import Testing
         // energyctl shows the same.
         let list = try ChildProcess("energyctl", ["outbox", "list", "--database", harness.databasePath, "--format", "json"])
         #expect(await list.waitForExit() == 0)
-        let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.printed.utf8)) as? [[String: String]])
-        #expect(rows.map { $0["state"] } == ["delivered", "delivered", "delivered"] && rows.allSatisfy { $0["channel"] == "hook" })
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as? [[String: Any]])
+        #expect(rows.map { $0["state"] as? String } == ["delivered", "delivered", "delivered"])
+        #expect(rows.allSatisfy { $0["channel"] as? String == "hook" && $0["attempts"] is Int && $0["id"] is Int })
+        // Times for programs: ISO 8601 with the district's offset.
+        #expect(rows.allSatisfy { ($0["delivered"] as? String)?.hasSuffix("+08:00") == true }, "\(rows)")
         let outbox = try await store.outboxMessages().map { "\($0.id) \($0.state) \($0.lastError ?? "")" }
         #expect(settled, "\(outbox)")
 
@@ -84,5 +95,23 @@ import Testing
         }
         // Raised once each: the restart neither cleared nor raised them again.
         #expect(Set(gateways) == ["dead1", "dead2", "dead3"])
+    }
+
+    /// SIGTERM while a webhook is answering: energyd waits for the answer (within the channel's timeout), records
+    /// the delivery and exits 0, so that a restart does not send the message again.
+    @Test func aStopWaitsForTheDeliveryInFlight() async throws {
+        let (harness, receiver) = try await Self.harnessWithDeadGateways(receiverArguments: [
+            "--secret", "s3cret", "--hang", "1", "--hang-s", "3",
+        ])
+        defer { Task { await harness.stop() } }
+        defer { receiver.stop() }
+        let daemon = try harness.startDaemon()
+        #expect(await eventually(timeout: .seconds(60)) { receiver.received.count == 1 }, "\(daemon.printed.suffix(2000))")
+        daemon.send(SIGTERM)
+        #expect(await daemon.waitForExit() == 0, "\(daemon.printed.suffix(2000))")
+        let store = try await EnergyStore.open(path: harness.databasePath)
+        let first = try #require(try await store.outboxMessages().min { $0.id < $1.id })
+        #expect(first.state == .delivered, "the answer given after SIGTERM was recorded: \(first.state) \(first.lastError ?? "")")
+        #expect(first.attempts == 0 || first.lastError == nil)
     }
 }

@@ -53,6 +53,8 @@ import Testing
         #expect(text.contains("综合能耗 \(String(format: "%.1f", total["comprehensiveTce"] as? Double ?? -1)) tce"))
         let attachment = try #require((message["attachments"] as? [[String: Any]])?.first)
         #expect(attachment["name"] as? String == "区域能耗月报-2026-01.xlsx")
+        #expect(attachment["type_name"] as? String == "区域能耗月报-2026-01.xlsx", "Content-Type's name, RFC 2231")
+        #expect(message["bare_lf"] as? Bool == false)
         let workbook = district.directory.file("mailed.xlsx")
         try Data(base64Encoded: try #require(attachment["data"] as? String))!.write(to: URL(fileURLWithPath: workbook))
 

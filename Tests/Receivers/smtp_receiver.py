@@ -27,10 +27,16 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         body = message.get_body(preferencelist=("plain",))
+        # name: Content-Disposition's filename; type_name: Content-Type's name, as a reader decodes it (RFC 2231).
         attachments = [
-            {"name": part.get_filename(), "data": base64.b64encode(part.get_payload(decode=True)).decode()}
+            {
+                "name": part.get_filename(),
+                "type_name": part.get_param("name", header="content-type"),
+                "data": base64.b64encode(part.get_payload(decode=True)).decode(),
+            }
             for part in message.iter_attachments()
         ]
+        raw_text = body.get_payload(decode=True) if body else b""
         record = {
             "message_id": message["Message-ID"],
             "from": envelope.mail_from,
@@ -38,6 +44,8 @@ class Recorder:
             "subject": str(message["Subject"]),
             "text": body.get_content() if body else None,
             "charset": body.get_content_charset() if body else None,
+            # MIME text is CRLF-delimited: a bare LF in the decoded part is a defect.
+            "bare_lf": b"\n" in raw_text.replace(b"\r\n", b""),
             "attachments": attachments,
         }
         with open(args.log, "a", encoding="utf-8") as log:
