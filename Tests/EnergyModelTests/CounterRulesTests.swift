@@ -114,6 +114,28 @@ import Testing
         #expect(always.events.map(\.kind) == [.frozen])
     }
 
+    @Test func aPlantStartingSecondsBeforeTheStandstillsLastReadingIsNotFrozen() {
+        // Idle overnight (power 0 from the third reading); power > 0 six seconds before the last unchanged reading,
+        // the counter not yet past its display step; a hard start then counts 100 in the next quarter (rate 160/h
+        // before: 100 > 2 × 160 × 0.25). Before the fix this was 读数冻结.
+        let values: [Double] = [0, 40, 80, 80, 80, 80, 80, 80, 180, 280]
+        let morning = RunningEvidence(timesMs: [0, quarter, 2 * quarter, 7 * quarter - 6000, 8 * quarter, 9 * quarter])
+        let replay = CounterRules.replay(from: CounterState(), readings: readings(values), settings: settings, running: morning)
+        #expect(replay.events.isEmpty, "\(replay.events)")
+        #expect(total(replay) == 280)
+        #expect(replay.intervals.contains(CounterInterval(startMs: 7 * quarter, endMs: 8 * quarter, delta: 100, estimated: false)))
+    }
+
+    @Test func aJumpThatStaysIsExcludedAndTheIntervalAcrossItEstimated() {
+        // 40 per quarter, then the counter jumps by 50 000 and counts on from there at 40 per quarter: the jump is
+        // not consumption, the quarter across it is estimated from the rates around it: (160 + 160) / 2 × 0.25 = 40.
+        let values: [Double] = [0, 40, 80, 50_120, 50_160, 50_200]
+        let replay = CounterRules.replay(from: CounterState(), readings: readings(values), settings: settings)
+        #expect(replay.events.map(\.kind) == [.spike])
+        #expect(total(replay) == 200)
+        #expect(replay.intervals.contains(CounterInterval(startMs: 2 * quarter, endMs: 3 * quarter, delta: 40, estimated: true)))
+    }
+
     @Test func idleCounterIsMeasuredZeroNotFrozen() {
         let values: [Double] = [0, 40, 80, 80, 80, 80, 80, 80, 120]
         let replay = CounterRules.replay(from: CounterState(), readings: readings(values), settings: settings)

@@ -81,15 +81,18 @@ public struct RunningEvidence: Sendable, Hashable {
     }
 
     /// Whether the meter was seen running in (`after`, `through`].
-    public func ran(after startMs: Int64, through endMs: Int64) -> Bool {
-        if always { return true }
+    public func ran(after startMs: Int64, through endMs: Int64) -> Bool { firstRun(after: startMs, through: endMs) != nil }
+
+    /// The first time in (`after`, `through`] the meter was seen running (just after `after` when it always runs).
+    public func firstRun(after startMs: Int64, through endMs: Int64) -> Int64? {
+        if always { return startMs < endMs ? startMs + 1 : nil }
         var low = 0
         var high = timesMs.count
         while low < high {
             let middle = (low + high) / 2
             if timesMs[middle] <= startMs { low = middle + 1 } else { high = middle }
         }
-        return low < timesMs.count && timesMs[low] <= endMs
+        return low < timesMs.count && timesMs[low] <= endMs ? timesMs[low] : nil
     }
 }
 
@@ -244,17 +247,21 @@ private struct Replayer {
                 )
                 return .skip(1)
             }
-            // The counter jumped and went on from there: the jump is not consumption.
+            // The counter jumped and went on from there: the jump is not consumption, but the meter went on counting
+            // across it, so that interval is estimated from the rates around it, as across a reset.
+            let start = closeStandstill()
+            let estimate = unmetered(from: start, to: reading, next: next)
             events.append(
                 CounterEvent(
-                    timestampMs: reading.timestampMs, kind: .spike, detail: "jump from \(current.value) to \(reading.value) excluded"))
-            accept(reading, delta: 0, estimated: true, from: closeStandstill())
+                    timestampMs: reading.timestampMs, kind: .spike,
+                    detail: "jump from \(current.value) to \(reading.value) excluded; \(estimate) estimated across it"))
+            accept(reading, delta: estimate, estimated: true, from: start)
             return .accept
         }
         if let stood = standstill, stood.count >= CounterRules.frozenMinimumReadings,
             stood.lastMs - current.timestampMs >= CounterRules.frozenMinimumMs, let rate = ratePerHour,
             delta > 2 * rate * Self.hours(stood.lastMs, reading.timestampMs),
-            running.ran(after: current.timestampMs, through: stood.lastMs)
+            ranLongEnough(from: current.timestampMs, through: stood.lastMs, rate: rate, catchUp: delta)
         {
             // It stood still while the plant ran: spread the catch-up over the whole time it stood.
             events.append(
@@ -314,15 +321,31 @@ private struct Replayer {
         // Restarted low: a new or reset meter. Its first value is its baseline, never consumption; what went
         // unmetered between the old meter's last reading and the new one's first is estimated from the rates around.
         let start = closeStandstill()
-        let rates = [ratePerHour, next.value > reading.value ? Self.rate(from: reading, to: next) : 0].compactMap { $0 }
-        var unmetered = rates.reduce(0, +) / Double(rates.count) * Self.hours(start, reading.timestampMs)
-        if let maximum = settings.maxRatePerHour { unmetered = min(unmetered, maximum * Self.hours(start, reading.timestampMs)) }
+        let unmetered = unmetered(from: start, to: reading, next: next)
         events.append(
             CounterEvent(
                 timestampMs: reading.timestampMs, kind: .reset,
                 detail: "restarted at \(reading.value) after \(current.value); \(unmetered) estimated for the unmetered time"))
         accept(reading, delta: unmetered, estimated: true, from: start)
         return .accept
+    }
+
+    /// What the meter probably counted from `start` to `reading` where its counter cannot say (a reset, a jump): the
+    /// mean of the rates before and after, at most the meter's maximum.
+    private func unmetered(from start: Int64, to reading: CounterReading, next: CounterReading) -> Double {
+        let rates = [ratePerHour, next.value > reading.value ? Self.rate(from: reading, to: next) : 0].compactMap { $0 }
+        let amount = rates.reduce(0, +) / Double(rates.count) * Self.hours(start, reading.timestampMs)
+        guard let maximum = settings.maxRatePerHour else { return amount }
+        return min(amount, maximum * Self.hours(start, reading.timestampMs))
+    }
+
+    /// Whether the meter ran, during a standstill from `start` through `end`, long enough for its counter to have
+    /// moved: seen running over at least two polls, and for a time in which its rate would have counted half the
+    /// catch-up. A plant starting in the morning a few seconds before the standstill's last reading has a counter
+    /// that has not yet passed its next display step; that is no frozen counter.
+    private func ranLongEnough(from start: Int64, through end: Int64, rate: Double, catchUp: Double) -> Bool {
+        guard let firstRun = running.firstRun(after: start, through: end) else { return false }
+        return end - firstRun >= 2 * settings.nominalIntervalMs && rate * Self.hours(firstRun, end) >= catchUp / 2
     }
 
     static func rate(from start: CounterReading, to end: CounterReading) -> Double {
