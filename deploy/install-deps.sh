@@ -16,7 +16,8 @@ if [ "${1:-}" = --test ]; then
     tests=true
     # The console in a real browser (Chromium, its driver, selenium); python3-venv for schemathesis from PyPI.
     # postgresql-15: the central database figures are shipped to (initdb and pg_ctl only; no cluster is used).
-    packages+=(chromium chromium-driver python3-selenium python3-venv postgresql-15)
+    # poppler-utils: pdftotext reads the workbooks as LibreOffice prints them.
+    packages+=(chromium chromium-driver python3-selenium python3-venv postgresql-15 poppler-utils)
 fi
 missing=()
 for package in "${packages[@]}"; do

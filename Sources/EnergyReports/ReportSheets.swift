@@ -49,20 +49,22 @@ public enum ReportSheets {
             rows: report.energy.map { line in
                 [
                     .text(energyName(line, zh: zh)), .number(line.amount), .text(line.unit), line.kgce.map(Cell.number) ?? .empty,
-                    .number(line.estimated), line.factor.map(Cell.number) ?? .empty, line.factorSource.map(Cell.text) ?? .empty,
+                    .number(line.estimated), line.factor.map(Cell.precise) ?? .empty, line.factorSource.map(Cell.text) ?? .empty,
                 ]
             } + [[.text(zh ? "综合能耗" : "comprehensive"), .empty, .empty, .number(report.comprehensiveKgce)]])
         let products = Sheet(
             name: zh ? "产品单耗" : "products",
             columns: zh
                 ? [
-                    Column("产品", width: 18), Column("标准", width: 16), Column("产量", width: 14), Column("边界内能耗", width: 16),
+                    Column("产品", width: 18), Column("标准", width: 16), Column("产量（单位列之分母）", width: 16),
+                    Column("边界内能耗（单位列之分子）", width: 18),
                     Column("单位产品能耗", width: 14), Column("单位", width: 12), Column("一级", width: 8), Column("二级", width: 8),
                     Column("三级（限定值）", width: 14), Column("结论", width: 12), Column("数据完整率", width: 11),
                     Column("完整率不足 90% 的计量表", width: 26), Column("同比", width: 10), Column("示例限额", width: 10),
                 ]
                 : [
-                    Column("product", width: 18), Column("standard", width: 16), Column("output", width: 14), Column("energy", width: 16),
+                    Column("product", width: 18), Column("standard", width: 16), Column("output (unit's denominator)", width: 16),
+                    Column("energy (unit's numerator)", width: 18),
                     Column("unit consumption", width: 14), Column("unit", width: 12), Column("level 1", width: 8),
                     Column("level 2", width: 8), Column("level 3 (limit)", width: 14), Column("verdict", width: 16),
                     Column("completeness", width: 12), Column("meters below 90 %", width: 26), Column("year on year", width: 12),
@@ -70,7 +72,7 @@ public enum ReportSheets {
                 ],
             rows: report.products.map { p in
                 [
-                    .text(p.product), .text(p.standard), .number(p.output), .number(p.energy), p.unitConsumption.map(Cell.number) ?? .empty,
+                    .text(DomainNames.product(p.product, zh: zh)), .text(p.standard), .number(p.output), .number(p.energy), p.unitConsumption.map(Cell.number) ?? .empty,
                     .text(p.unit), .number(p.levels[0]), .number(p.levels[1]), .number(p.levels[2]),
                     .text(zh ? p.verdictChinese : p.verdict),
                     .percent(p.completeness), .text(p.incompleteMeters.joined(separator: "、")), p.yearOnYear.map(Cell.percent) ?? .empty,
@@ -81,16 +83,17 @@ public enum ReportSheets {
             name: zh ? "未解除告警" : "open alerts",
             columns: zh
                 ? [
-                    Column("发生时间", width: 22), Column("类别", width: 14), Column("级别", width: 10), Column("期间", width: 24),
+                    Column("发生时间", width: 28), Column("类别", width: 14), Column("级别", width: 10), Column("期间", width: 24),
                     Column("消息", width: 100),
                 ]
                 : [
-                    Column("raised", width: 22), Column("kind", width: 18), Column("severity", width: 10), Column("period", width: 24),
+                    Column("raised", width: 28), Column("kind", width: 18), Column("severity", width: 10), Column("period", width: 24),
                     Column("message", width: 100),
                 ],
             rows: report.openAlerts.map { alert in
                 [
-                    .text(alert.time), .text(zh ? alert.kind.chinese : alert.kind.rawValue), .text(alert.severity.rawValue),
+                    .text(alert.time), .text(zh ? alert.kind.chinese : alert.kind.rawValue),
+                    .text(zh ? alert.severity.chinese : alert.severity.rawValue),
                     .text(alert.period),
                     .text(alert.message),
                 ]
@@ -131,7 +134,7 @@ public enum ReportSheets {
 public func energyName(_ line: ConsumptionLine, zh: Bool) -> String {
     let energy = EnergyType(rawValue: line.energy)
     switch (zh, line.quantity) {
-    case (true, "production"): return "产量 \(line.product ?? "")"
+    case (true, "production"): return "产量 \(DomainNames.product(line.product ?? "", zh: true))"
     case (false, "production"): return "production \(line.product ?? "")"
     case (true, "export"): return "外供\(energy?.chineseName ?? line.energy)"
     case (false, "export"): return "\(line.energy) exported"

@@ -43,6 +43,15 @@ public final class EnergyStore: Sendable {
         self.database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
         self.fileIdentity = FileIdentity.of(path: path)
+        // A database a newer energy-monitor migrated has tables this version does not know how to keep right.
+        let unknown = try database.read { db in
+            try db.tableExists("grdb_migrations") ? try Self.migrator.appliedIdentifiers(db).subtracting(Self.migrator.migrations) : []
+        }
+        guard unknown.isEmpty else {
+            throw StoreError(
+                "\(path) was migrated by a newer energy-monitor (schema \(unknown.sorted().joined(separator: ", ")) unknown to this "
+                    + "version); run that version or a later one on it")
+        }
         if readOnly {
             guard try database.read({ db in try Self.migrator.hasCompletedMigrations(db) }) else {
                 throw StoreError("\(path) is not a database this version of energyd has migrated; start energyd on it first")

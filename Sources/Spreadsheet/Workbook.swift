@@ -5,6 +5,8 @@ import ZIPFoundation
 public enum Cell: Sendable, Hashable {
     /// A number, shown with two decimals and thousands separators.
     case number(Double)
+    /// A number shown with four decimals (conversion factors: 0.1229 kgce/kWh, not 0.12).
+    case precise(Double)
     /// A count, shown without decimals.
     case count(Int)
     /// A share, stored as the fraction (0.75) and shown as a percentage.
@@ -42,8 +44,9 @@ public struct Sheet: Sendable, Hashable {
     }
 }
 
-/// Writes Office Open XML workbooks (.xlsx): one sheet per table, a bold frozen header row, column widths set,
-/// printed landscape to the page's width, text as inline strings. The minimal set of parts Excel, LibreOffice and openpyxl need.
+/// Writes Office Open XML workbooks (.xlsx): one sheet per table, a bold frozen header row, column widths set, text
+/// wrapped within its column, printed on A4 landscape to the page's width with the header row on every page, text as
+/// inline strings. The minimal set of parts Excel, LibreOffice and openpyxl need.
 public enum Workbook {
     /// The workbook's bytes.
     public static func data(_ sheets: [Sheet]) throws -> Data {
@@ -78,6 +81,8 @@ public enum Workbook {
     static let styleNumber = 2
     static let stylePercent = 3
     static let styleCount = 4
+    static let styleText = 5
+    static let stylePrecise = 6
 
     static func worksheet(_ sheet: Sheet) -> String {
         var xml = """
@@ -98,31 +103,38 @@ public enum Workbook {
                 switch cell {
                 case .number(let value) where value.isFinite:
                     xml += "<c r=\"\(reference)\" s=\"\(styleNumber)\"><v>\(value)</v></c>"
+                case .precise(let value) where value.isFinite:
+                    xml += "<c r=\"\(reference)\" s=\"\(stylePrecise)\"><v>\(value)</v></c>"
                 case .count(let value):
                     xml += "<c r=\"\(reference)\" s=\"\(styleCount)\"><v>\(value)</v></c>"
                 case .percent(let value) where value.isFinite:
                     xml += "<c r=\"\(reference)\" s=\"\(stylePercent)\"><v>\(value)</v></c>"
                 case .text(let text):
-                    let style = rowIndex == 0 ? " s=\"\(styleHeader)\"" : ""
+                    let style = " s=\"\(rowIndex == 0 ? styleHeader : styleText)\""
                     xml += "<c r=\"\(reference)\" t=\"inlineStr\"\(style)><is><t xml:space=\"preserve\">\(escaped(text))</t></is></c>"
-                case .number, .percent, .empty:
+                case .number, .precise, .percent, .empty:
                     break
                 }
             }
             xml += "</row>"
         }
-        // Printed landscape, as wide as the page: the inspection team prints these tables.
-        return xml + "</sheetData><pageSetup orientation=\"landscape\" fitToWidth=\"1\" fitToHeight=\"0\"/></worksheet>"
+        // Printed on A4 (paper size 9) landscape, as wide as the page: the inspection team prints these tables.
+        return xml + "</sheetData><pageSetup paperSize=\"9\" orientation=\"landscape\" fitToWidth=\"1\" fitToHeight=\"0\"/></worksheet>"
     }
 
     static func workbook(_ names: [String]) -> String {
         let sheets = names.enumerated().map { index, name in
             "<sheet name=\"\(escaped(name))\" sheetId=\"\(index + 1)\" r:id=\"rId\(index + 1)\"/>"
         }.joined()
+        // The header row is printed again on every page of a long sheet.
+        let titles = names.enumerated().map { index, name in
+            "<definedName name=\"_xlnm.Print_Titles\" localSheetId=\"\(index)\">'\(escaped(name.replacingOccurrences(of: "'", with: "''")))'!$1:$1</definedName>"
+        }.joined()
         return """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
-            xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>\(sheets)</sheets></workbook>
+            xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>\(sheets)</sheets>\
+            <definedNames>\(titles)</definedNames></workbook>
             """
     }
 
@@ -162,20 +174,23 @@ public enum Workbook {
         Target="xl/workbook.xml"/></Relationships>
         """
 
-    /// Styles: 0 plain, 1 bold header, 2 number #,##0.00 (built-in 4), 3 percentage 0.00% (built-in 10), 4 count #,##0
-    /// (built-in 3).
+    /// Styles: 0 plain, 1 bold header (wrapped), 2 number #,##0.00 (built-in 4), 3 percentage 0.00% (built-in 10), 4 count
+    /// #,##0 (built-in 3), 5 text wrapped within its column (a long list of names is printed whole), 6 #,##0.0000.
     static let styles = """
         <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
         <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
+        <numFmts count="1"><numFmt numFmtId="164" formatCode="#,##0.0000"/></numFmts>\
         <fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts>\
         <fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>\
         <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
         <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
-        <cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
-        <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
+        <cellXfs count="7"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
+        <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf>\
         <xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
         <xf numFmtId="10" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-        <xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>\
+        <xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
+        <xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf>\
+        <xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>\
         <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>
         """
 

@@ -19,14 +19,20 @@ struct PeriodOptions: ParsableArguments {
     var to: String
 
     func resolve(_ calendar: CalendarBuckets) throws -> (fromMs: Int64, toMs: Int64) {
-        guard let fromMs = calendar.startOfDay(from) else { throw ValidationError("--from \(from) is not a date (YYYY-MM-DD)") }
-        guard let toMs = calendar.startOfDay(to) else { throw ValidationError("--to \(to) is not a date (YYYY-MM-DD)") }
+        let fromMs = try localDay(from, option: "--from", calendar)
+        let toMs = try localDay(to, option: "--to", calendar)
         guard fromMs < toMs else { throw ValidationError("--from must be before --to") }
         guard toMs - fromMs <= ReportPeriod.maximumDays * 86_400_000 else {
             throw ValidationError("--from … --to spans more than \(ReportPeriod.maximumDays) days")
         }
         return (fromMs, toMs)
     }
+}
+
+/// The local midnight of a date given on the command line; a clear refusal naming the option otherwise.
+func localDay(_ text: String, option: String, _ calendar: CalendarBuckets) throws -> Int64 {
+    guard let day = calendar.startOfDay(text) else { throw ValidationError("\(option) \(text) is not \(ISO8601Time.dateRule)") }
+    return day
 }
 
 struct Consumption: AsyncParsableCommand {
@@ -52,7 +58,7 @@ struct Consumption: AsyncParsableCommand {
     var lang: Language = .zh
 
     func run() async throws {
-        let (path, configuration) = try store.resolveWithConfiguration()
+        let (path, configuration) = try store.resolveWithConfiguration(readOnly: true)
         let (fromMs, toMs) = try period.resolve(configuration.calendar)
         guard let resolution = ["day": Resolution.day, "month": .month][by] else { throw ValidationError("--by must be day or month") }
         let energyStore = try await EnergyStore.open(path: path, readOnly: true)

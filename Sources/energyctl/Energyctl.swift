@@ -22,21 +22,32 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Database path (overrides the configuration's).")
     var database: String?
 
-    /// The database path and the time zone for printing times.
+    /// The database path and the time zone for printing times; read-only, so a configuration with errors only warns.
     func resolve() throws -> (database: String, timeZone: TimeZone) {
-        let (path, configuration) = try resolveWithConfiguration()
+        let (path, configuration) = try resolveWithConfiguration(readOnly: true)
         return (path, configuration.calendar.timeZone)
     }
 
     /// The database path and the configuration (defaults when none is given); with `mustExist` false the
-    /// database may be still to be created (accounts made before energyd's first start).
-    func resolveWithConfiguration(mustExist: Bool = true) throws -> (database: String, configuration: EnergyConfiguration) {
+    /// database may be still to be created (accounts made before energyd's first start). A command that only reads
+    /// (`readOnly`) goes on over a configuration with errors, with what is valid in it and a warning on stderr: an
+    /// operator in the middle of an edit can still look at the outbox and the reports. One that writes refuses.
+    func resolveWithConfiguration(mustExist: Bool = true, readOnly: Bool = false) throws -> (
+        database: String, configuration: EnergyConfiguration
+    ) {
         var configuration = EnergyConfiguration()
         if let config {
             do {
                 configuration = try ConfigurationLoader.load(path: config)
             } catch {
-                throw ValidationError(error.description)
+                guard readOnly, let (partial, errors) = try? ConfigurationLoader.loadTolerating(path: config) else {
+                    throw ValidationError(error.description)
+                }
+                configuration = partial
+                FileHandle.standardError.write(
+                    Data(
+                        ("warning: \(config) has errors; what is valid in it is used:\n"
+                            + errors.map { "  \($0)\n" }.joined()).utf8))
             }
         }
         guard let path = database ?? (config != nil ? configuration.daemon.databasePath : nil) else {
@@ -67,19 +78,22 @@ struct Summary: AsyncParsableCommand {
         var table = TextTable(
             header: ["enterprise", "meter", "point", "energy", "samples", "good %", "first", "last", "latest value", "unit"],
             rightAligned: [4, 5, 8])
+        var objects: [[String: Any]] = []
         for summary in summaries {
-            let goodShare = summary.samples == 0 ? "-" : String(format: "%.1f", 100 * Double(summary.good) / Double(summary.samples))
+            let goodShare = summary.samples == 0 ? nil : 100 * Double(summary.good) / Double(summary.samples)
             table.rows.append([
                 summary.series.enterprise, summary.series.meter, summary.series.point, summary.series.energy, String(summary.samples),
-                goodShare, time(summary.firstMs), time(summary.lastMs), summary.lastGoodValue.map { String(format: "%.2f", $0) } ?? "-",
-                summary.series.unit,
+                goodShare.map { String(format: "%.1f", $0) } ?? "-", time(summary.firstMs), time(summary.lastMs),
+                summary.lastGoodValue.map { String(format: "%.2f", $0) } ?? "-", summary.series.unit,
+            ])
+            objects.append([
+                "enterprise": summary.series.enterprise, "meter": summary.series.meter, "point": summary.series.point,
+                "energy": summary.series.energy, "samples": summary.samples, "good_percent": jsonValue(goodShare),
+                "first": jsonTime(summary.firstMs, zone), "last": jsonTime(summary.lastMs, zone),
+                "latest_value": jsonValue(summary.lastGoodValue), "unit": summary.series.unit,
             ])
         }
-        switch format {
-        case .table: print(table.render(), terminator: "")
-        case .csv: print(table.csv(), terminator: "")
-        case .json: print(try jsonLines(table))
-        }
+        try printRows(format, table, json: objects)
     }
 }
 
@@ -106,25 +120,37 @@ struct Samples: AsyncParsableCommand {
         let series = try await energyStore.allSeries().filter { $0.meter == meter && (point == nil || $0.point == point) }
         guard !series.isEmpty else { throw ValidationError("no stored series for meter \(meter)") }
         var table = TextTable(header: ["meter", "point", "time", "value", "unit", "quality"], rightAligned: [3])
+        var objects: [[String: Any]] = []
         for record in series {
             for sample in try await energyStore.samples(seriesID: record.id).suffix(last) {
                 table.rows.append([
                     record.meter, record.point, ISO8601Time.formatLocal(ms: sample.timestampMs, timeZone: zone),
                     sample.value.map { String($0) } ?? "-", record.unit, sample.quality.description,
                 ])
+                objects.append([
+                    "meter": record.meter, "point": record.point, "time": jsonTime(sample.timestampMs, zone),
+                    "value": jsonValue(sample.value), "unit": record.unit, "quality": sample.quality.description,
+                ])
             }
         }
-        switch format {
-        case .table: print(table.render(), terminator: "")
-        case .csv: print(table.csv(), terminator: "")
-        case .json: print(try jsonLines(table))
-        }
+        try printRows(format, table, json: objects)
     }
 }
 
-/// A JSON array of objects keyed by the table's header.
-func jsonLines(_ table: TextTable) throws -> String {
-    let objects = table.rows.map { Dictionary(uniqueKeysWithValues: zip(table.header, $0)) }
-    let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    return String(decoding: data, as: UTF8.self)
+/// Prints rows as an aligned table, as CSV, or as a JSON array of typed objects: numbers as numbers, times as
+/// ISO 8601 with their offset, NSNull for what is absent (the table's text is for people, the JSON for programs).
+func printRows(_ format: OutputFormat, _ table: TextTable, json objects: [[String: Any]]) throws {
+    switch format {
+    case .table: print(table.render(), terminator: "")
+    case .csv: print(table.csv(), terminator: "")
+    case .json:
+        let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: data, as: UTF8.self))
+    }
 }
+
+/// A time for JSON output: ISO 8601 with the offset of `zone`, or null.
+func jsonTime(_ ms: Int64?, _ zone: TimeZone) -> Any { ms.map { ISO8601Time.format(ms: $0, timeZone: zone) } ?? NSNull() }
+
+/// An optional value for JSON output, null when absent.
+func jsonValue(_ value: Any?) -> Any { value ?? NSNull() }

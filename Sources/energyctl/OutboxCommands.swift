@@ -40,7 +40,15 @@ struct Outbox: AsyncParsableCommand {
             var table = TextTable(
                 header: ["id", "channel", "kind", "alert", "state", "attempts", "queued", "next_attempt", "delivered", "last_error"],
                 rightAligned: [0, 3, 5])
+            var objects: [[String: Any]] = []
             for message in messages {
+                let waiting = message.state == .pending || message.state == .held
+                objects.append([
+                    "id": message.id, "channel": message.channel, "kind": message.kind.rawValue, "alert": jsonValue(message.alertID),
+                    "state": message.state.rawValue, "attempts": message.attempts, "queued": jsonTime(message.createdAtMs, zone),
+                    "next_attempt": waiting ? jsonTime(message.nextAttemptAtMs, zone) : NSNull(),
+                    "delivered": jsonTime(message.deliveredAtMs, zone), "last_error": jsonValue(message.lastError),
+                ])
                 table.rows.append([
                     String(message.id), message.channel, message.kind.rawValue, message.alertID.map(String.init) ?? "-",
                     message.state.rawValue, String(message.attempts), time(message.createdAtMs),
@@ -48,15 +56,12 @@ struct Outbox: AsyncParsableCommand {
                     message.lastError ?? "",
                 ])
             }
-            switch format {
-            case .table:
-                print(table.render(), terminator: "")
+            try printRows(format, table, json: objects)
+            if format == .table {
                 let backlog = try await energyStore.outboxBacklog()
                 for line in backlog where line.state == .pending || line.state == .dead || line.state == .held {
                     print("\(line.channel): \(line.count) \(line.state.rawValue), oldest queued \(time(line.oldestCreatedAtMs))")
                 }
-            case .csv: print(table.csv(), terminator: "")
-            case .json: print(try jsonLines(table))
             }
         }
     }

@@ -43,7 +43,7 @@ struct EnterpriseCommand: AsyncParsableCommand {
     var id: String
 
     func run() async throws {
-        let (path, configuration) = try store.resolveWithConfiguration()
+        let (path, configuration) = try store.resolveWithConfiguration(readOnly: true)
         let reports = InspectionReports(store: try await EnergyStore.open(path: path, readOnly: true), configuration: configuration)
         guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
             throw ValidationError(
@@ -130,7 +130,7 @@ struct District: AsyncParsableCommand {
     @OptionGroup var options: ReportOptions
 
     func run() async throws {
-        let (path, configuration) = try store.resolveWithConfiguration()
+        let (path, configuration) = try store.resolveWithConfiguration(readOnly: true)
         let reports = InspectionReports(store: try await EnergyStore.open(path: path, readOnly: true), configuration: configuration)
         guard let period = ReportPeriod(options.period, calendar: reports.calendar) else {
             throw ValidationError(
@@ -172,30 +172,7 @@ struct District: AsyncParsableCommand {
             }
             print(zh ? "宿城区重点用能单位能耗在线监测 区域报告  期间 \(report.period)" : "District energy monitoring report  period \(report.period)")
             print(table.render())
-            let total = report.total
-            let compliance = total.complianceRate.map { $0 >= report.complianceTarget }
-            let improvement = total.yearOnYear.map { -$0 >= report.improvementTarget }
-            if zh {
-                print(
-                    "对标达标率（达到 \(report.benchmarkLevel) 级及以上）\(optionalPercent(total.complianceRate))，目标 ≥ 70%：\(compliance.map { $0 ? "达标" : "未达标" } ?? "无可判定产品")"
-                )
-                if total.illustrativeProducts > 0 {
-                    print("另有 \(total.illustrativeProducts) 个产品适用示例限额（无已发布标准），仅供参考，不计入对标达标率。")
-                }
-                print("单位产品能耗同比 \(optionalPercent(total.yearOnYear))，目标下降 ≥ 10%：\(improvement.map { $0 ? "达标" : "未达标" } ?? "无上年同期数据")")
-            } else {
-                print(
-                    "compliance (level \(report.benchmarkLevel) or better) \(optionalPercent(total.complianceRate)), target ≥ 70 %: \(compliance.map { $0 ? "met" : "missed" } ?? "nothing judged")"
-                )
-                if total.illustrativeProducts > 0 {
-                    print(
-                        "\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted."
-                    )
-                }
-                print(
-                    "unit consumption year on year \(optionalPercent(total.yearOnYear)), target −10 %: \(improvement.map { $0 ? "met" : "missed" } ?? "no figure a year earlier")"
-                )
-            }
+            for line in report.notes(zh: zh) { print(line) }
         }
     }
 }
@@ -218,12 +195,9 @@ struct Alerts: AsyncParsableCommand {
     var lang: Language = .zh
 
     func run() async throws {
-        let (path, configuration) = try store.resolveWithConfiguration()
+        let (path, configuration) = try store.resolveWithConfiguration(readOnly: true)
         var sinceMs = Int64.min
-        if let since {
-            guard let day = configuration.calendar.startOfDay(since) else { throw ValidationError("--since \(since) is not a date") }
-            sinceMs = day
-        }
+        if let since { sinceMs = try localDay(since, option: "--since", configuration.calendar) }
         let alerts = try await EnergyStore.open(path: path, readOnly: true).alerts(openOnly: open, sinceMs: sinceMs)
         if format == .json {
             struct Entry: Encodable {
@@ -304,7 +278,7 @@ func addProduction(path: String, configuration: EnergyConfiguration, rows: [(Str
         guard config.products.contains(where: { $0.product == product }) else {
             throw ValidationError("\(enterprise) has no product \(product)")
         }
-        guard let day = configuration.calendar.startOfDay(date) else { throw ValidationError("\(date) is not a date (YYYY-MM-DD)") }
+        let day = try localDay(date, option: "date", configuration.calendar)
         guard quantity >= 0, quantity.isFinite else { throw ValidationError("quantity must be a number ≥ 0") }
         try await store.setProduction(
             enterprise: enterprise, product: product, dayMs: day, quantity: quantity, source: source, enteredMs: SystemWallClock().nowMs())

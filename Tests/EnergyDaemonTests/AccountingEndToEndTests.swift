@@ -62,7 +62,7 @@ import Testing
         let process = try ChildProcess(
             "energyctl", arguments + ["--config", month.harness.configPath, "--format", "json"])
         #expect(await process.waitForExit() == 0, "\(process.printed)")
-        return try JSONSerialization.jsonObject(with: Data(process.printed.utf8))
+        return try JSONSerialization.jsonObject(with: Data(process.standardOutput.utf8))
     }
 
     /// Every alert-log line is one JSON object with every field; there is one line per raise and per clear.

@@ -202,7 +202,7 @@ final class NotifySocket: Sendable {
         try metrics.body.write(toFile: file, atomically: true, encoding: .utf8)
         let parser = try ChildProcess("/bin/sh", ["-c", "/usr/bin/python3 -c \"$0\" < \"$1\"", script, file])
         #expect(await parser.waitForExit() == 0, "\(parser.printed)")
-        let families = try #require(try JSONSerialization.jsonObject(with: Data(parser.printed.utf8)) as? [String: [String: Any]])
+        let families = try #require(try JSONSerialization.jsonObject(with: Data(parser.standardOutput.utf8)) as? [String: [String: Any]])
         for name in [
             "energyd_polls", "energyd_poll_failures", "energyd_request_duration_seconds", "energyd_poll_lag_seconds",
             "energyd_meters_online",
@@ -254,7 +254,7 @@ final class NotifySocket: Sendable {
             // Every installed file with its content hash.
             let listing = try ChildProcess("/bin/sh", ["-c", "cd \"$0\" && find . -type f -exec sha256sum {} + | sort -k 2", root])
             _ = await listing.waitForExit()
-            return listing.printed
+            return listing.standardOutput
         }
         let first = try await install()
         for path in [

@@ -259,5 +259,5 @@ func energyctlJSON(_ arguments: [String]) async throws -> [String: Any] {
     let process = try ChildProcess("energyctl", arguments + ["--format", "json"])
     #expect(await process.waitForExit(timeout: .seconds(60)) == 0, "\(process.printed.prefix(2000))")
     return try #require(
-        try JSONSerialization.jsonObject(with: Data(process.printed.utf8)) as? [String: Any], "\(process.printed.prefix(500))")
+        try JSONSerialization.jsonObject(with: Data(process.standardOutput.utf8)) as? [String: Any], "\(process.printed.prefix(500))")
 }

@@ -19,20 +19,25 @@ public final class ChildProcess: Sendable {
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        // Standard output apart from standard error: a program's JSON is read from the one, its logs from the other.
+        let outPipe = Pipe()
+        let errorPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errorPipe
         let stdin = Pipe()
         if input != nil { process.standardInput = stdin }
         self.process = process
         self.commandLine = ([path] + arguments).joined(separator: " ")
         let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil  // end of output: stop being called
-            } else {
-                output.append(String(decoding: data, as: UTF8.self))
+        for (pipe, isStandardOutput) in [(outPipe, true), (errorPipe, false)] {
+            pipe.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    handle.readabilityHandler = nil  // end of output: stop being called
+                    output.ended()
+                } else {
+                    output.append(data, isStandardOutput: isStandardOutput)
+                }
             }
         }
         try process.run()
@@ -42,8 +47,11 @@ public final class ChildProcess: Sendable {
         }
     }
 
-    /// Everything the process printed so far (stdout and stderr).
+    /// Everything the process printed so far (stdout and stderr, in the order read).
     public var printed: String { output.text }
+
+    /// What it printed on standard output alone.
+    public var standardOutput: String { output.standardOutput }
 
     /// Process id.
     public var pid: Int32 { process.processIdentifier }
@@ -59,10 +67,12 @@ public final class ChildProcess: Sendable {
     /// Sends a signal.
     public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the exit; nil when it is still running after `timeout` (it is then killed).
+    /// Waits for the exit and for both pipes to be read to their end (an exited process's last output may still be
+    /// in them); nil when it is still running after `timeout` (it is then killed).
     public func waitForExit(timeout: Duration = .seconds(20)) async -> Int32? {
         if await eventually(timeout: timeout, { !process.isRunning }) {
             process.waitUntilExit()
+            _ = await eventually(timeout: .seconds(10)) { output.endedPipes == 2 }
             return process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
         }
         send(SIGKILL)
@@ -71,9 +81,21 @@ public final class ChildProcess: Sendable {
     }
 }
 
-/// Text appended from a pipe's handler thread and read by the test.
+/// Bytes appended from the pipes' handler threads and read by the test: both streams in the order read, standard
+/// output alone, and how many pipes reached their end.
 final class OutputBuffer: Sendable {
-    private let storage = Mutex<String>("")
-    func append(_ text: String) { storage.withLock { $0 += text } }
-    var text: String { storage.withLock { $0 } }
+    private let storage = Mutex<(all: Data, standardOutput: Data, ended: Int)>((Data(), Data(), 0))
+
+    func append(_ data: Data, isStandardOutput: Bool) {
+        storage.withLock {
+            $0.all += data
+            if isStandardOutput { $0.standardOutput += data }
+        }
+    }
+
+    func ended() { storage.withLock { $0.ended += 1 } }
+
+    var endedPipes: Int { storage.withLock { $0.ended } }
+    var text: String { String(decoding: storage.withLock { $0.all }, as: UTF8.self) }
+    var standardOutput: String { String(decoding: storage.withLock { $0.standardOutput }, as: UTF8.self) }
 }

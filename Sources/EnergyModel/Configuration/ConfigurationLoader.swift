@@ -5,12 +5,20 @@ public enum ConfigurationLoader {
     /// Reads `path` and the enterprise directory it names, then parses and validates everything. Paths inside the
     /// file are relative to the file's directory, whatever the working directory.
     public static func load(path: String) throws(ConfigErrors) -> EnergyConfiguration {
+        let (configuration, errors) = try loadTolerating(path: path)
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        return configuration
+    }
+
+    /// Reads as `load` does, but returns what is valid beside the errors (entries with errors left out), for
+    /// commands that only read the database; throws only when the files cannot be read at all.
+    public static func loadTolerating(path: String) throws(ConfigErrors) -> (EnergyConfiguration, [ConfigError]) {
         let main = try read(path, namedBy: nil)
         let mainRoot: TOMLTable
         do {
             mainRoot = try TOMLParser.parse(main.text)
         } catch {
-            throw ConfigErrors([ConfigError(file: path, line: error.line, key: "-", message: "TOML syntax: \(error.message)")])
+            return (EnergyConfiguration(), [ConfigError(file: path, line: error.line, key: "-", message: "TOML syntax: \(error.message)")])
         }
         var extra: [ConfigSource] = []
         if let (library, line) = daemonString("quota_library", in: mainRoot) {
@@ -34,7 +42,7 @@ public enum ConfigurationLoader {
                 extra.append(try read(resolved + "/" + name, namedBy: nil))
             }
         }
-        return try validate(main: (main, mainRoot), enterpriseFiles: extra)
+        return validateTolerating(main: (main, mainRoot), enterpriseFiles: extra)
     }
 
     /// Largest configuration file read: ten times a city's worth of meters; past it a file is a mistake.
@@ -68,13 +76,16 @@ public enum ConfigurationLoader {
 
     /// Parses and validates a main file and per-enterprise files already read.
     public static func parse(main: ConfigSource, enterpriseFiles: [ConfigSource] = []) throws(ConfigErrors) -> EnergyConfiguration {
-        try validate(main: (main, nil), enterpriseFiles: enterpriseFiles)
+        let (configuration, errors) = validateTolerating(main: (main, nil), enterpriseFiles: enterpriseFiles)
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        return configuration
     }
 
-    /// Validates the main file (parsed already, or not) and the per-enterprise files; each file is parsed once.
-    private static func validate(main: (ConfigSource, TOMLTable?), enterpriseFiles: [ConfigSource]) throws(ConfigErrors)
-        -> EnergyConfiguration
-    {
+    /// Validates the main file (parsed already, or not) and the per-enterprise files, each parsed once: the
+    /// configuration of what is valid, and the errors.
+    private static func validateTolerating(main: (ConfigSource, TOMLTable?), enterpriseFiles: [ConfigSource]) -> (
+        EnergyConfiguration, [ConfigError]
+    ) {
         let diagnostics = Diagnostics()
         var builder = Builder(diagnostics: diagnostics)
         let sources = [main] + enterpriseFiles.map { ($0, nil) }
@@ -93,9 +104,7 @@ public enum ConfigurationLoader {
             let section = ConfigSection(table: root, keyPath: "", line: 1, file: source.path, diagnostics: diagnostics)
             builder.read(section, isMain: index == 0)
         }
-        let configuration = builder.validated()
-        if !diagnostics.errors.isEmpty { throw ConfigErrors(diagnostics.errors) }
-        return configuration
+        return (builder.validated(), diagnostics.errors)
     }
 }
 
@@ -334,9 +343,21 @@ private struct Builder {
 
     // MARK: Enterprises
 
+    /// Why an enterprise's or meter's id cannot be used, or nil: ids are path segments of the console's addresses
+    /// (/enterprises/ID, /meters/ID), so they hold no slash, backslash, `?`, `#`, `%`, space or control character.
+    static func idProblem(_ id: String) -> String? {
+        if id.isEmpty || id.count > 128 { return "must have 1 to 128 characters" }
+        if id == "." || id == ".." { return "cannot be \".\" or \"..\"" }
+        if let bad = id.unicodeScalars.first(where: { $0.value <= 0x20 || $0.value == 0x7F || "/\\?#%".unicodeScalars.contains($0) }) {
+            return "must not contain \(bad.value <= 0x20 || bad.value == 0x7F ? "spaces or control characters" : "'\(bad)'") (it is part of console addresses)"
+        }
+        return nil
+    }
+
     private mutating func readEnterprise(_ id: String, _ s: ConfigSection) {
         if let first = enterpriseOrigins[id] { return duplicate(s, "enterprise \"\(id)\"", first: first) }
         enterpriseOrigins[id] = Origin(file: s.file, line: s.line, key: s.keyPath)
+        if let problem = Self.idProblem(id) { s.diagnostics.report(s.file, s.line, s.keyPath, "enterprise \"\(id)\" \(problem)") }
         let name = s.string("name")
         let jurisdiction = s.string("jurisdiction")
         let industry = s.string("industry")
@@ -374,6 +395,7 @@ private struct Builder {
             s.report("unit_id", "\(unitID) is not a unit id; expected 1…247, or 255 for a device addressed directly")
         }
         if energy == .production, product == nil { s.report("product", "a production counter must name its product") }
+        if let id, let problem = Self.idProblem(id) { s.report("id", "meter \"\(id)\" \(problem)") }
         if let id {
             if let first = meterOrigins[id] {
                 s.report("id", "meter \"\(id)\" is defined again (first at \(first.file):\(first.line))")

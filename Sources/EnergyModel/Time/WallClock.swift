@@ -53,11 +53,16 @@ public struct SimulatedWallClock: WallClock {
 /// Parses ISO 8601 / RFC 3339 date-times ("2026-01-01T00:00:00+08:00", "…Z", fractional seconds allowed)
 /// and plain dates ("2026-01-01", midnight in `timeZone`).
 public enum ISO8601Time {
+    /// The years a date may have: four digits, from 1000 on (older dates are typing mistakes).
+    public static let years = 1000...9999
+
+    /// What a date must look like, for error messages.
+    public static let dateRule = "a date YYYY-MM-DD from 1000-01-01 to 9999-12-31"
     /// UTC epoch milliseconds, or nil when the text is not a date-time: `YYYY-MM-DD`, optionally followed by
     /// `T` and `hh:mm[:ss[.fff]]`, optionally followed by `Z` or `±hh:mm`. Years 1000–9999; every field in range.
     public static func parseMs(_ text: String, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> Int64? {
         var scanner = DigitScanner(Array(text.utf8))
-        guard let year = scanner.number(digits: 4), (1000...9999).contains(year), scanner.take("-"),
+        guard let year = scanner.number(digits: 4), years.contains(year), scanner.take("-"),
             let month = scanner.number(digits: 2), (1...12).contains(month), scanner.take("-"),
             let day = scanner.number(digits: 2), (1...31).contains(day)
         else { return nil }
