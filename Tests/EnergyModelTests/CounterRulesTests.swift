@@ -136,6 +136,22 @@ import Testing
         #expect(replay.intervals.contains(CounterInterval(startMs: 2 * quarter, endMs: 3 * quarter, delta: 40, estimated: true)))
     }
 
+    @Test func aCounterThatNeverMovesHasItsAnchorMoveOn() throws {
+        // An export point at 0, read every quarter for 30 days: the anchor follows, at most two weeks behind, so the
+        // raw samples behind it can be pruned; in pieces or whole, the same anchor and no consumption.
+        let values = [Double](repeating: 0, count: 30 * 96)
+        let whole = CounterRules.replay(from: CounterState(), readings: readings(values), settings: settings)
+        let last = Int64(values.count - 1) * quarter
+        let anchor = try #require(whole.state.anchor)
+        #expect(last - anchor.timestampMs <= 2 * CounterRules.maximumOpenStandstillMs && anchor.timestampMs > 0)
+        #expect(total(whole) == 0 && whole.events.isEmpty)
+        let first = CounterRules.replay(from: CounterState(), readings: Array(readings(values).prefix(1500)), settings: settings)
+        let firstAnchor = try #require(first.state.anchor)
+        let rest = CounterRules.replay(
+            from: first.state, readings: readings(values).filter { $0.timestampMs > firstAnchor.timestampMs }, settings: settings)
+        #expect(rest.state == whole.state)
+    }
+
     @Test func idleCounterIsMeasuredZeroNotFrozen() {
         let values: [Double] = [0, 40, 80, 80, 80, 80, 80, 80, 120]
         let replay = CounterRules.replay(from: CounterState(), readings: readings(values), settings: settings)

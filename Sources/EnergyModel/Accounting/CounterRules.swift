@@ -155,6 +155,8 @@ public enum CounterRules {
     static let rateTolerance = 1.25
     /// A counter reading low for longer than this was reset, not glitched.
     static let glitchMaximumMs: Int64 = 3_600_000
+    /// Longest standstill kept open for a frozen counter's catch-up; older parts become final (see `settleOldStandstill`).
+    static let maximumOpenStandstillMs: Int64 = 7 * 86_400_000
 
     /// Replays `readings` (good readings after `state.anchor`, in time order); `running` says when the meter's
     /// power or flow showed it running, the evidence a standing counter needs to be judged frozen.
@@ -210,6 +212,7 @@ private struct Replayer {
             let delta = reading.value - current.value
             if delta == 0 {
                 standstill = ((standstill?.count ?? 0) + 1, reading.timestampMs)
+                settleOldStandstill(at: reading.timestampMs)
                 index += 1
                 continue
             }
@@ -261,7 +264,7 @@ private struct Replayer {
         if let stood = standstill, stood.count >= CounterRules.frozenMinimumReadings,
             stood.lastMs - current.timestampMs >= CounterRules.frozenMinimumMs, let rate = ratePerHour,
             delta > 2 * rate * Self.hours(stood.lastMs, reading.timestampMs),
-            ranLongEnough(from: current.timestampMs, through: stood.lastMs, rate: rate, catchUp: delta)
+            ranLongEnough(from: current.timestampMs, through: stood.lastMs, before: reading.timestampMs)
         {
             // It stood still while the plant ran: spread the catch-up over the whole time it stood.
             events.append(
@@ -340,16 +343,29 @@ private struct Replayer {
     }
 
     /// Whether the meter ran, during a standstill from `start` through `end`, long enough for its counter to have
-    /// moved: seen running over at least two polls, and for a time in which its rate would have counted half the
-    /// catch-up. A plant starting in the morning a few seconds before the standstill's last reading has a counter
-    /// that has not yet passed its next display step; that is no frozen counter.
-    private func ranLongEnough(from start: Int64, through end: Int64, rate: Double, catchUp: Double) -> Bool {
+    /// moved: seen running for at least two polls, and for no less time than passed from `end` to the reading that
+    /// caught up. A plant starting in the morning seconds before the standstill's last reading has a counter that has
+    /// not yet passed its next display step, and counts its first interval in full: that is no frozen counter.
+    private func ranLongEnough(from start: Int64, through end: Int64, before catchUpMs: Int64) -> Bool {
         guard let firstRun = running.firstRun(after: start, through: end) else { return false }
-        return end - firstRun >= 2 * settings.nominalIntervalMs && rate * Self.hours(firstRun, end) >= catchUp / 2
+        return end - firstRun >= max(2 * settings.nominalIntervalMs, catchUpMs - end)
     }
 
     static func rate(from start: CounterReading, to end: CounterReading) -> Double {
         (end.value - start.value) / max(hours(start.timestampMs, end.timestampMs), 1e-9)
+    }
+
+    /// Makes all but the last `maximumOpenStandstillMs` of a standstill final, once it has lasted twice that: the
+    /// anchor moves on with the counter's value, so the raw samples behind it can be pruned (a counter that never
+    /// moves, an export point at 0, would otherwise keep its first reading as anchor for good). A frozen counter's
+    /// catch-up is then spread over the standstill's last `maximumOpenStandstillMs`; its amount is unchanged.
+    private mutating func settleOldStandstill(at nowMs: Int64) {
+        guard let current = anchor, nowMs - current.timestampMs > 2 * CounterRules.maximumOpenStandstillMs else { return }
+        let cut = nowMs - CounterRules.maximumOpenStandstillMs
+        let interval = CounterInterval(startMs: current.timestampMs, endMs: cut, delta: 0, estimated: false)
+        intervals.append(interval)
+        anchor = CounterReading(cut, current.value)
+        final = CounterState(anchor: anchor, lastInterval: interval, ratePerHour: ratePerHour)
     }
 
     /// Makes a standstill since the anchor final; returns where the next interval starts.
