@@ -235,7 +235,7 @@ let package = Package(
         .testTarget(
             name: "EnergyDaemonTests",
             dependencies: [
-                "EnergyDaemon", "EnergyReports", "MeterSimulator", "TestSupport", "ModbusPolling",
+                "EnergyDaemon", "EnergyReports", "MeterSimulator", "TestSupport", "ModbusPolling", "Upstream",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

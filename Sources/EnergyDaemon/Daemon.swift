@@ -205,6 +205,8 @@ public final class Daemon: Sendable {
     public func run() async throws {
         let configuration = self.configuration
         let seriesIDs = try await store.registerSeries(for: configuration)
+        // Figures computed with factors, quotas or products changed since the last run are shipped again.
+        try await store.noteFigureSettings(FigureSettings.of(configuration), nowMs: SystemWallClock().nowMs())
         let started = await polling.apply(configuration, seriesIDs: seriesIDs)
         logger.info(
             "energyd running",
@@ -234,7 +236,8 @@ public final class Daemon: Sendable {
             Entry(service: accounting, serviceName: "accounting"),
             Entry(service: DeliveryService(sender: sender), serviceName: "delivery"),
             Entry(
-                service: UpstreamService(shipper: UpstreamShipper(store: store, configuration: configuration, logger: logger)),
+                service: UpstreamService(
+                    shipper: UpstreamShipper(store: store, configuration: { [current] in current.value }, logger: logger)),
                 serviceName: "upstream"),
             Entry(service: WriterService(writer: writer), serviceName: "writer"),
             Entry(service: retention, serviceName: "retention"),
@@ -312,6 +315,12 @@ public final class Daemon: Sendable {
             let seriesIDs = try await store.registerSeries(for: next)
             let outcome = await polling.apply(next, seriesIDs: seriesIDs)
             current.value = next
+            let requeued = try await store.noteFigureSettings(FigureSettings.of(next), nowMs: SystemWallClock().nowMs())
+            if !requeued.isEmpty {
+                logger.notice(
+                    "figures computed with changed factors, quotas or products are queued upstream again",
+                    metadata: ["enterprises": "\(requeued.joined(separator: ","))"])
+            }
             sender.apply(next.delivery)
             console.dataChanged(fromMs: .min)
             logger.notice(

@@ -46,11 +46,15 @@ extension EnergyStore {
             guard let last = chunk.last else { break }
             afterID = last.id
             let results = try await database.write { db -> [(readings: Int, quarters: Int, fromMs: Int64)] in
-                try chunk.map { record in
+                // Samples of any quality change their days' completeness (and so the verdicts), whether or not the
+                // rollups change: a meter that stops answering must not leave its last figures standing upstream.
+                var arrived: [String: Int64] = [:]
+                let results = try chunk.map { record -> (readings: Int, quarters: Int, fromMs: Int64) in
                     guard
                         let oldest = try Int64.fetchOne(
                             db.cachedStatement(sql: "SELECT min_ts FROM accounting_dirty WHERE series = ?"), arguments: [record.id])
                     else { return (0, 0, .max) }
+                    arrived[record.enterprise] = min(arrived[record.enterprise] ?? .max, oldest)
                     try db.cachedStatement(sql: "DELETE FROM accounting_dirty WHERE series = ?").execute(arguments: [record.id])
                     let checkpoint = try Self.checkpoint(record.id, db: db)
                     let result: (readings: Int, quarters: Int, fromMs: Int64)
@@ -64,12 +68,18 @@ extension EnergyStore {
                     }
                     return result
                 }
+                for (enterprise, fromMs) in arrived {
+                    try Self.noteUpstream(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: Self.wallClockMs, db)
+                }
+                return results
             }
-            for result in results where result.readings > 0 {
+            for result in results {
+                // New samples without a good reading still change completeness: figures from them on are stale too.
+                if result.fromMs < .max { pass.earliestChangeMs = min(pass.earliestChangeMs ?? .max, result.fromMs) }
+                guard result.readings > 0 else { continue }
                 pass.seriesUpdated += 1
                 pass.readings += result.readings
                 pass.quarters += result.quarters
-                pass.earliestChangeMs = min(pass.earliestChangeMs ?? .max, result.fromMs)
             }
         }
         return pass

@@ -294,6 +294,11 @@ public final class EnergyStore: Sendable {
                     CREATE INDEX upstream_pending_queue ON upstream_pending (destination, queued_at);
                     """)
         }
+        migrator.registerMigration("v9-upstream-figure-settings") { db in
+            // Per enterprise, what its shipped figures were computed with (factors, products, quotas): a change
+            // queues the figures it changes, from the earliest day it touches.
+            try db.execute(sql: "CREATE TABLE upstream_figure_settings (enterprise TEXT PRIMARY KEY, items TEXT NOT NULL)")
+        }
         return migrator
     }
 }

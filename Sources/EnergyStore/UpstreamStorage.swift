@@ -102,6 +102,42 @@ extension EnergyStore {
         try noteUpstream(.enterprise, record.enterprise, fromMs: fromMs, toMs: toMs, nowMs: wallClockMs, db)
     }
 
+    /// Records what each enterprise's figures are computed with (`settings`: per enterprise, each setting's text
+    /// with the first time it applies to) and queues, for every destination, the figures a change alters: the
+    /// enterprise's days and months and its series' 15-minute rows (their kgce) from the earliest time a setting
+    /// that came or went applies to. The first record of an enterprise queues nothing (a new destination gets the
+    /// whole history anyway). Returns the enterprises queued.
+    @discardableResult
+    public func noteFigureSettings(_ settings: [String: [String: Int64]], nowMs: Int64) async throws -> [String] {
+        try await database.write { db in
+            var queued: [String] = []
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            for (enterprise, items) in settings.sorted(by: { $0.key < $1.key }) {
+                let stored = try String.fetchOne(
+                    db, sql: "SELECT items FROM upstream_figure_settings WHERE enterprise = ?", arguments: [enterprise]
+                ).flatMap { try? JSONDecoder().decode([String: Int64].self, from: Data($0.utf8)) }
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO upstream_figure_settings (enterprise, items) VALUES (?, ?)",
+                    arguments: [enterprise, String(decoding: try encoder.encode(items), as: UTF8.self)])
+                guard let stored, stored != items else { continue }
+                let changed = Set(stored.keys).symmetricDifference(items.keys)
+                let fromMs = changed.compactMap { items[$0] ?? stored[$0] }.min() ?? .min
+                try Self.noteUpstream(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
+                for id in try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM series WHERE enterprise = ? AND kind = 'counter' AND quantity IN ('consumption', 'export', 'production')
+                        """, arguments: [enterprise])
+                {
+                    try Self.noteUpstream(.series, String(id), fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
+                }
+                queued.append(enterprise)
+            }
+            return queued
+        }
+    }
+
     /// Makes the registered destinations those configured: a new one (or one whose target changed) gets the whole
     /// local history queued, one no longer configured is forgotten with its queue. Returns the newly registered.
     @discardableResult
@@ -160,7 +196,11 @@ extension EnergyStore {
     /// shipped in part keeps the rest of its range. One that changed meanwhile keeps its range from the earliest
     /// time changed since the last acknowledgement (`noted_from_ms`), so that a series changing at every accounting
     /// pass still moves on instead of being shipped from its first change again and again.
-    public func acknowledgeUpstream(destination: String, _ progress: [UpstreamProgress], rows: Int, nowMs: Int64) async throws {
+    /// `contacted` says whether the destination took part: a round whose changes held no rows to ship moves the queue
+    /// on, but says nothing of the destination, so it is no success.
+    public func acknowledgeUpstream(
+        destination: String, _ progress: [UpstreamProgress], rows: Int, contacted: Bool = true, nowMs: Int64
+    ) async throws {
         try await database.write { db in
             let drop = try db.cachedStatement(
                 sql: "DELETE FROM upstream_pending WHERE destination = ? AND kind = ? AND key = ? AND version = ?")
@@ -179,6 +219,7 @@ extension EnergyStore {
                 // Left when it changed meanwhile (or when only part was shipped).
                 try advance.execute(arguments: [change.version, through, through, destination, change.kind.rawValue, change.key])
             }
+            guard contacted else { return }
             try db.execute(
                 sql: """
                     UPDATE upstream_destinations SET last_attempt_at = ?, last_success_at = ?, failures = 0,

@@ -227,3 +227,33 @@ public struct FigureCollector: Sendable {
         }
     }
 }
+
+/// What an enterprise's shipped figures are computed with, as `EnergyStore.noteFigureSettings` compares them: each
+/// setting as text, with the first time it applies to (a dated factor from its day; names, products and quotas always).
+public enum FigureSettings {
+    public static func of(_ configuration: EnergyConfiguration) -> [String: [String: Int64]] {
+        var settings: [String: [String: Int64]] = [:]
+        for enterprise in configuration.enterprises {
+            var items: [String: Int64] = [
+                "enterprise|\(enterprise.name)|\(enterprise.jurisdiction)|\(enterprise.industry)": .min
+            ]
+            for factor in configuration.factors.deployment + (configuration.factors.enterprises[enterprise.id] ?? []) {
+                items["factor|\(factor.energy.rawValue)|\(factor.kgcePerUnit)|\(factor.effectiveFrom)|\(factor.source)"] =
+                    factor.effectiveFromMs
+            }
+            for product in enterprise.products {
+                let corrections = product.corrections.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                items[
+                    "product|\(product.product)|\(product.quota)|\(product.boundary.joined(separator: ","))|"
+                        + "\(corrections.joined(separator: ","))|\(product.productionMeter ?? "")"] = .min
+                if let quota = configuration.quotas[product.quota] {
+                    items[
+                        "quota|\(quota.id)|\(quota.standard)|\(quota.basis.name)|\(quota.unit)|\(quota.levels)|\(quota.corrections)|"
+                            + "\(quota.illustrative)"] = .min
+                }
+            }
+            settings[enterprise.id] = items
+        }
+        return settings
+    }
+}

@@ -31,15 +31,16 @@ public final class HTTPSDestination: UpstreamDestination {
 
     public func ship(_ shipment: Shipment) async throws -> Int {
         let body: Data
+        let key: String
         switch config.format {
-        case .energyMonitorV1: body = try EnergyMonitorV1.encode(shipment, sentAt: Date())
+        case .energyMonitorV1: (body, key) = try EnergyMonitorV1.encode(shipment, sentAt: Date())
         }
         var request = HTTPClientRequest(url: config.url ?? "")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.headers.add(name: "User-Agent", value: "energyd")
         request.headers.add(name: "X-Energy-Site", value: shipment.site.id)
-        request.headers.add(name: "Idempotency-Key", value: SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined())
+        request.headers.add(name: "Idempotency-Key", value: key)
         switch config.auth {
         case .hmac:
             let timestamp = String(Int64(Date().timeIntervalSince1970))
@@ -72,7 +73,8 @@ enum EnergyMonitorV1 {
     struct Body: Encodable {
         var format = "energy-monitor-v1"
         var site: Site
-        var sent_at: String
+        /// When this attempt was sent; left out of what the idempotency key covers.
+        var sent_at: String?
         var batches: [Batch]
     }
 
@@ -112,7 +114,7 @@ enum EnergyMonitorV1 {
         var cleared: AlertRecord?
     }
 
-    static func encode(_ shipment: Shipment, sentAt: Date) throws -> Data {
+    static func encode(_ shipment: Shipment, sentAt: Date) throws -> (body: Data, idempotencyKey: String) {
         let zone = TimeZone(identifier: shipment.site.timeZone) ?? TimeZone(identifier: "UTC")!
         func time(_ ms: Int64) -> String { ISO8601Time.format(ms: ms, timeZone: zone) }
         var batches: [Batch] = []
@@ -158,6 +160,11 @@ enum EnergyMonitorV1 {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(Body(site: shipment.site, sent_at: time(Int64(sentAt.timeIntervalSince1970 * 1000)), batches: batches))
+        // The key is the SHA-256 of the content without the sending time: a resend of the same figures carries the
+        // first attempt's key, whenever it is sent.
+        let content = try encoder.encode(Body(site: shipment.site, sent_at: nil, batches: batches))
+        let key = SHA256.hash(data: content).map { String(format: "%02x", $0) }.joined()
+        let body = try encoder.encode(Body(site: shipment.site, sent_at: time(Int64(sentAt.timeIntervalSince1970 * 1000)), batches: batches))
+        return (body, key)
     }
 }

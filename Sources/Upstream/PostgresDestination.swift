@@ -13,6 +13,12 @@ public protocol UpstreamDestination: Sendable {
     func ship(_ shipment: Shipment) async throws -> Int
     /// Closes connections; called once, at shutdown.
     func close() async
+    /// Gives up the connection of a shipment that overran its deadline: the next round connects afresh.
+    func abandon() async
+}
+
+extension UpstreamDestination {
+    public func abandon() async {}
 }
 
 /// The central PostgreSQL database: one connection, kept open between rounds and opened again after a failure;
@@ -33,6 +39,15 @@ public actor PostgresDestination: UpstreamDestination {
     public func close() async {
         try? await connection?.close().get()
         connection = nil
+    }
+
+    public func abandon() async {
+        let abandoned = connection
+        connection = nil
+        partitions = []
+        // Closed without waiting: the call that overran may never see the close complete.
+        let closing: EventLoopFuture<Void>? = abandoned?.close()
+        closing?.whenFailure { _ in }
     }
 
     public func ship(_ shipment: Shipment) async throws -> Int {
@@ -74,6 +89,10 @@ public actor PostgresDestination: UpstreamDestination {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: nextConnectionID, logger: logger)
             nextConnectionID += 1
             do {
+                if let role = config.role {
+                    // Acting as the group role: what this session creates is the group's, which every site may use.
+                    try await connection.query(PostgresQuery(unsafeSQL: "SET ROLE " + Self.identifier(role)), logger: logger)
+                }
                 try await migrate(connection)
             } catch {
                 try? await connection.close().get()
@@ -256,8 +275,8 @@ public actor PostgresDestination: UpstreamDestination {
                         completeness, factor, factor_source)
                     SELECT $1, enterprise, period::date, quantity, energy, product, round(amount::numeric, 6), unit, nullif(kgce, 'NaN'),
                         round(estimated::numeric, 6), completeness, nullif(factor, 'NaN'), nullif(factor_source, '')
-                    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::float8[],
-                        $10::float8[], $11::float8[], $12::float8[], $13::text[])
+                    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[],
+                        $10::text[], $11::float8[], $12::float8[], $13::text[])
                         AS r (enterprise, period, quantity, energy, product, amount, unit, kgce, estimated, completeness, factor, factor_source)
                     ON CONFLICT (site_id, enterprise, \(column), quantity, energy, product) DO UPDATE SET amount = excluded.amount,
                         unit = excluded.unit, kgce = excluded.kgce, estimated = excluded.estimated, completeness = excluded.completeness,
@@ -265,7 +284,9 @@ public actor PostgresDestination: UpstreamDestination {
                     """,
                 binds: try binds(
                     site, rows.map(\.0.enterprise), dates, lines.map(\.quantity), lines.map(\.energy), lines.map { $0.product ?? "" },
-                    lines.map(\.amount), lines.map(\.unit), lines.map { $0.kgce ?? .nan }, lines.map(\.estimated),
+                    // Amounts as decimal text, the shortest that reads back as the same double: a float8 cast to
+                    // numeric keeps only 15 significant digits.
+                    lines.map { String($0.amount) }, lines.map(\.unit), lines.map { $0.kgce ?? .nan }, lines.map { String($0.estimated) },
                     lines.map(\.completeness), lines.map { $0.factor ?? .nan }, lines.map { $0.factorSource ?? "" })),
             logger: logger)
     }
@@ -289,6 +310,9 @@ public actor PostgresDestination: UpstreamDestination {
                 """, logger: logger)
         }
     }
+
+    /// A quoted SQL identifier.
+    static func identifier(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
     /// Positional binds of `values`, in order.
     private static func binds(_ values: any PostgresEncodable...) throws -> PostgresBindings {

@@ -2,6 +2,7 @@ import EnergyModel
 import EnergyStore
 import Foundation
 import Logging
+import Synchronization
 
 /// Ships the store's queued changes to every configured destination, each in a task of its own with its own queue,
 /// so that a slow or dead destination holds back neither the others nor the daemon.
@@ -11,16 +12,24 @@ import Logging
 /// again at the next start: every write upstream replaces what it covers, so nothing is doubled.
 public final class UpstreamShipper: Sendable {
     let store: EnergyStore
-    let configuration: EnergyConfiguration
+    /// The configuration in force: destinations are those at start, figures are computed with the current factors,
+    /// quotas and products (a reload's correction is shipped as computed with it).
+    let current: @Sendable () -> EnergyConfiguration
     let logger: Logger
     /// Real time, for queueing and status (the data may follow a simulated clock).
     let nowMs: @Sendable () -> Int64
 
-    public init(store: EnergyStore, configuration: EnergyConfiguration, logger: Logger) {
+    var configuration: EnergyConfiguration { current() }
+
+    public init(store: EnergyStore, configuration: @escaping @Sendable () -> EnergyConfiguration, logger: Logger) {
         self.store = store
-        self.configuration = configuration
+        self.current = configuration
         self.logger = logger
         self.nowMs = { Int64(Date().timeIntervalSince1970 * 1000) }
+    }
+
+    public convenience init(store: EnergyStore, configuration: EnergyConfiguration, logger: Logger) {
+        self.init(store: store, configuration: { configuration }, logger: logger)
     }
 
     /// Registers the configured destinations (a new one gets the local history queued), then ships until cancelled.
@@ -47,11 +56,11 @@ public final class UpstreamShipper: Sendable {
     /// One destination's loop: rounds back to back while changes wait, a pause when none do, back-off after failures.
     func ship(to config: UpstreamConfig) async {
         let destination = Self.destination(config, logger: logger)
-        let collector = FigureCollector(store: store, configuration: configuration)
         var failures = 0
         while !Task.isCancelled {
             let pause: Int
             do {
+                let collector = FigureCollector(store: store, configuration: configuration)
                 pause = try await round(config, destination, collector) ? 0 : config.intervalSeconds
                 if failures > 0 { logger.notice("upstream destination reachable again", metadata: ["destination": "\(config.name)"]) }
                 failures = 0
@@ -66,7 +75,7 @@ public final class UpstreamShipper: Sendable {
             }
             if pause > 0 { try? await Task.sleep(for: .seconds(pause)) }
         }
-        await destination.close()
+        _ = try? await withDeadline(seconds: config.timeoutSeconds, "closing") { await destination.close() } onTimeout: {}
     }
 
     /// Registers `config` alone and ships rounds until its queue is empty; returns the rows shipped (benchmarks).
@@ -94,8 +103,17 @@ public final class UpstreamShipper: Sendable {
         let changes = try await store.upstreamQueue(destination: config.name, limit: 1000)
         guard !changes.isEmpty else { return false }
         let (shipment, progress) = try await collector.collect(changes)
-        let rows = shipment.rowCount > 0 ? try await destination.ship(shipment) : 0
-        try await store.acknowledgeUpstream(destination: config.name, progress, rows: rows, nowMs: nowMs())
+        let contacted = shipment.rowCount > 0
+        // The round's own deadline: whatever the driver does (a transaction that never returns once its connection
+        // is closed under it), the round fails within timeout_s and is retried, and a stop does not wait for it.
+        let rows =
+            contacted
+            ? try await withDeadline(seconds: config.timeoutSeconds, "shipping \(shipment.rowCount) rows") {
+                try await destination.ship(shipment)
+            } onTimeout: {
+                await destination.abandon()
+            } : 0
+        try await store.acknowledgeUpstream(destination: config.name, progress, rows: rows, contacted: contacted, nowMs: nowMs())
         logger.debug(
             "shipped upstream",
             metadata: [
@@ -104,5 +122,71 @@ public final class UpstreamShipper: Sendable {
                     "\((ContinuousClock.now - started).components.seconds)\(String(format: ".%03d", (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000))",
             ])
         return true
+    }
+}
+
+/// Runs `operation`, but returns (throwing `UpstreamFailure`) once `seconds` have passed or the calling task is
+/// cancelled, without waiting for it: a call into a driver that never returns is left behind, not waited on.
+/// `onTimeout` runs when the deadline passes first (to close what the operation holds).
+func withDeadline<T: Sendable>(
+    seconds: Int, _ what: String, _ operation: @escaping @Sendable () async throws -> T, onTimeout: @escaping @Sendable () async -> Void
+) async throws -> T {
+    let race = DeadlineRace<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            race.start(
+                continuation,
+                operation: Task { race.finish(await Result(catching: operation)) },
+                timer: Task {
+                    guard (try? await Task.sleep(for: .seconds(seconds))) != nil else { return }
+                    if race.finish(.failure(UpstreamFailure("\(what) took more than \(seconds) s (timeout_s); abandoned and retried"))) {
+                        await onTimeout()
+                    }
+                })
+        }
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// The first of an operation's result, its deadline and a cancellation, handed to the waiting caller once.
+private final class DeadlineRace<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, tasks: [Task<Void, Never>], outcome: Result<T, any Error>?)>(
+        (nil, [], nil))
+
+    func start(_ continuation: CheckedContinuation<T, any Error>, operation: Task<Void, Never>, timer: Task<Void, Never>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            state.tasks = [operation, timer]
+            guard let outcome = state.outcome else {
+                state.continuation = continuation
+                return nil
+            }
+            return outcome
+        }
+        if let early {
+            continuation.resume(with: early)
+            operation.cancel()
+            timer.cancel()
+        }
+    }
+
+    /// Resumes the caller with `result` unless something finished first; returns whether this did.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let (continuation, tasks, first) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>], Bool) in
+            guard state.outcome == nil else { return (nil, [], false) }
+            state.outcome = result
+            defer { state.continuation = nil }
+            return (state.continuation, state.tasks, true)
+        }
+        continuation?.resume(with: result)
+        if first { tasks.forEach { $0.cancel() } }
+        return first
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

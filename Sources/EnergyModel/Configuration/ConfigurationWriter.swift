@@ -42,6 +42,7 @@ public enum ConfigurationWriter {
                     "user = \(quoted(u.user ?? ""))",
                 ]
                 if let password = u.password { out.append("password = \(quoted(password))") }
+                if let role = u.role { out.append("role = \(quoted(role))") }
                 out.append("tls = \(quoted(u.tls.rawValue))")
             case .https:
                 out += ["url = \(quoted(u.url ?? ""))", "auth = \(quoted(u.auth.rawValue))", "format = \(quoted(u.format.rawValue))"]

@@ -42,6 +42,9 @@ public struct UpstreamConfig: Sendable, Hashable {
     public var database: String?
     public var user: String?
     public var password: String?
+    /// PostgreSQL: the group role the session acts as (`SET ROLE`), which owns the schema's tables, so that each
+    /// site logs in with a role of its own and every site may write and add partitions (docs/UPSTREAM.md).
+    public var role: String?
     public var tls: UpstreamTLS
     /// HTTPS: the receiver's URL, how requests authenticate, the layout.
     public var url: String?
@@ -62,7 +65,7 @@ public struct UpstreamConfig: Sendable, Hashable {
     /// A destination with defaults; the loader fills it from TOML.
     public init(
         name: String, kind: UpstreamKind, host: String? = nil, port: Int = 5432, database: String? = nil, user: String? = nil,
-        password: String? = nil, tls: UpstreamTLS = .disable, url: String? = nil, auth: UpstreamAuth = .hmac,
+        password: String? = nil, role: String? = nil, tls: UpstreamTLS = .disable, url: String? = nil, auth: UpstreamAuth = .hmac,
         secret: String? = nil, format: UpstreamFormat = .energyMonitorV1, caFile: String? = nil, timeoutSeconds: Int = 30,
         intervalSeconds: Int = 60, retryFirstSeconds: Int = 5, retryMaxSeconds: Int = 600
     ) {
@@ -73,6 +76,7 @@ public struct UpstreamConfig: Sendable, Hashable {
         self.database = database
         self.user = user
         self.password = password
+        self.role = role
         self.tls = tls
         self.url = url
         self.auth = auth
@@ -137,6 +141,7 @@ struct UpstreamReader {
                 destination.database = s.string("database")
                 destination.user = s.string("user")
                 destination.password = s.secret("password", required: false)
+                destination.role = s.string("role", required: false)
                 destination.tls = s.choice("tls", required: false) ?? .disable
                 if destination.tls == .disable, let host = destination.host, !["127.0.0.1", "::1", "localhost"].contains(host),
                     !host.hasPrefix("/")
