@@ -250,29 +250,24 @@ extension DistrictReport {
     /// The lines under the district table, the same in `energyctl report district`, the console's /report and the
     /// monthly mail: compliance against its target, products under illustrative quotas, unit consumption year on year.
     public func notes(zh: Bool) -> [String] {
+        func t(_ chinese: String, _ english: String) -> String { zh ? chinese : english }
         let compliance = total.complianceRate.map { $0 >= complianceTarget }
         let improvement = total.yearOnYear.map { -$0 >= improvementTarget }
-        var lines: [String] = []
-        if zh {
+        var lines = [
+            t("对标达标率（达到 \(benchmarkLevel) 级及以上）", "compliance (level \(benchmarkLevel) or better) ")
+                + optionalPercent(total.complianceRate) + t("，目标 ≥ 70%：", ", target ≥ 70 %: ")
+                + (compliance.map { $0 ? t("达标", "met") : t("未达标", "missed") } ?? t("无可判定产品", "nothing judged"))
+        ]
+        if total.illustrativeProducts > 0 {
             lines.append(
-                "对标达标率（达到 \(benchmarkLevel) 级及以上）\(optionalPercent(total.complianceRate))，目标 ≥ 70%："
-                    + (compliance.map { $0 ? "达标" : "未达标" } ?? "无可判定产品"))
-            if total.illustrativeProducts > 0 {
-                lines.append("另有 \(total.illustrativeProducts) 个产品适用示例限额（无已发布标准），仅供参考，不计入对标达标率。")
-            }
-            lines.append(
-                "单位产品能耗同比 \(optionalPercent(total.yearOnYear))，目标下降 ≥ 10%：" + (improvement.map { $0 ? "达标" : "未达标" } ?? "无上年同期数据"))
-        } else {
-            lines.append(
-                "compliance (level \(benchmarkLevel) or better) \(optionalPercent(total.complianceRate)), target ≥ 70 %: "
-                    + (compliance.map { $0 ? "met" : "missed" } ?? "nothing judged"))
-            if total.illustrativeProducts > 0 {
-                lines.append("\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted.")
-            }
-            lines.append(
-                "unit consumption year on year \(optionalPercent(total.yearOnYear)), target −10 %: "
-                    + (improvement.map { $0 ? "met" : "missed" } ?? "no figure a year earlier"))
+                t(
+                    "另有 \(total.illustrativeProducts) 个产品适用示例限额（无已发布标准），仅供参考，不计入对标达标率。",
+                    "\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted."))
         }
+        lines.append(
+            t("单位产品能耗同比 ", "unit consumption year on year ") + optionalPercent(total.yearOnYear)
+                + t("，目标下降 ≥ 10%：", ", target −10 %: ")
+                + (improvement.map { $0 ? t("达标", "met") : t("未达标", "missed") } ?? t("无上年同期数据", "no figure a year earlier")))
         return lines
     }
 }

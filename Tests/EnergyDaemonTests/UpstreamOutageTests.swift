@@ -91,7 +91,6 @@ import Testing
         ]
         let shipper = UpstreamShipper(store: store, configuration: withDestination, logger: Self.logger)
         let running = Task { await shipper.run() }
-        var generator = SeededGenerator(seed: 29)
         var interrupted = 0
         for stop in 0..<5 {
             // The whole history queued again (as a corrected factor would), then the server stopped under the
@@ -106,7 +105,8 @@ import Testing
             _ = await eventually(timeout: .seconds(30), interval: .milliseconds(5)) {
                 (try? await status(store, "city"))?.shippedRows ?? 0 > before
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...300, using: &generator)))
+            // Moments spread over a round's length, the same in every run.
+            try await Task.sleep(for: .milliseconds(stop * 73 % 300))
             let failuresBefore = try await status(store, "city")?.failures ?? 0
             try postgres.stop()
             // While changes wait, a round fails within its timeout (none hangs on the closed connection).
@@ -223,15 +223,3 @@ import Testing
     }
 }
 
-/// SplitMix64: the same moments for the same seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
