@@ -105,7 +105,8 @@ struct EnterpriseCommand: AsyncParsableCommand {
                 rightAligned: [2, 3, 7, 8])
             for p in report.products {
                 products.rows.append([
-                    p.product + (p.illustrative ? (zh ? "（示例限额）" : " (illustrative quota)") : ""), p.standard, fixed(p.output),
+                    DomainNames.product(p.product, zh: zh) + (p.illustrative ? (zh ? "（示例限额）" : " (illustrative quota)") : ""), p.standard,
+                    fixed(p.output),
                     p.unitConsumption.map(fixed) ?? "-", p.unit, p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
                     (zh ? p.verdictChinese : p.verdict)
                         + (p.incompleteMeters.isEmpty
