@@ -124,13 +124,8 @@ extension EnergyStore {
                 let changed = Set(stored.keys).symmetricDifference(items.keys)
                 let fromMs = changed.compactMap { items[$0] ?? stored[$0] }.min() ?? .min
                 try Self.noteUpstream(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
-                for id in try Int64.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id FROM series WHERE enterprise = ? AND kind = 'counter' AND quantity IN ('consumption', 'export', 'production')
-                        """, arguments: [enterprise])
-                {
-                    try Self.noteUpstream(.series, String(id), fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
+                for record in try SeriesRecord.stored(db, "WHERE enterprise = ?", arguments: [enterprise]) where record.isAccounted {
+                    try Self.noteUpstream(.series, String(record.id), fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
                 }
                 queued.append(enterprise)
             }

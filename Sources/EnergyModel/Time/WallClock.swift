@@ -57,7 +57,8 @@ public enum ISO8601Time {
     public static let years = 1000...9999
 
     /// What a date must look like, for error messages.
-    public static let dateRule = "a date YYYY-MM-DD from 1000-01-01 to 9999-12-31"
+    public static let dateRule = "a date YYYY-MM-DD from \(years.lowerBound)-01-01 to \(years.upperBound)-12-31"
+
     /// UTC epoch milliseconds, or nil when the text is not a date-time: `YYYY-MM-DD`, optionally followed by
     /// `T` and `hh:mm[:ss[.fff]]`, optionally followed by `Z` or `±hh:mm`. Years 1000–9999; every field in range.
     public static func parseMs(_ text: String, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> Int64? {
