@@ -63,18 +63,21 @@ public final class PostgresServer: Sendable {
         return output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
     }
 
-    /// Runs a command to its end with posix_spawn, its output into a file. Not Foundation's Process: the server
-    /// pg_ctl starts inherits what Process watches for the child's exit, and Process then waits as long as it runs.
+    /// Runs a command to its end with posix_spawn, its standard output into a file and its standard error into
+    /// another (a warning psql prints must not read as a row); returns the output, with the errors in a failure.
+    /// Not Foundation's Process: the server pg_ctl starts inherits what Process watches for the child's exit, and
+    /// Process then waits as long as it runs.
     @discardableResult
     static func run(_ command: [String]) throws -> String {
         let outputPath = NSTemporaryDirectory() + "/postgres-command-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let errorPath = outputPath + ".err"
+        defer { for path in [outputPath, errorPath] { try? FileManager.default.removeItem(atPath: path) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
         let arguments = ["/usr/bin/env"] + command
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -84,7 +87,10 @@ public final class PostgresServer: Sendable {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        guard status == 0 else { throw TestSetupError("\(command.joined(separator: " ")) failed (\(status)): \(text)") }
+        guard status == 0 else {
+            let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+            throw TestSetupError("\(command.joined(separator: " ")) failed (\(status)): \(text)\(errors)")
+        }
         return text
     }
 }
