@@ -2,9 +2,11 @@
 import PackageDescription
 
 /// Upcoming features on every target, as hummingbird does: explicit `any` and imports that say what they use.
+/// Warnings are errors in our own targets (not in dependencies), so none accumulate.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(
@@ -81,12 +83,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The web console and JSON API (/ and /api/v1/), accounts and sessions, on energyd's HTTP server.
+        // Console accounts: who sees what, passwords, tokens, the login limiter (the console's and energyctl's).
+        .target(
+            name: "Accounts",
+            dependencies: [
+                "EnergyModel", "EnergyStore",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The web console and JSON API (/ and /api/v1/) and sessions, on energyd's HTTP server.
         .target(
             name: "WebConsole",
             dependencies: [
-                "EnergyModel", "EnergyStore", "EnergyReports",
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                "Accounts", "EnergyModel", "EnergyStore", "EnergyReports",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "energyctl",
             dependencies: [
-                "EnergyStore", "EnergyModel", "EnergyReports", "Spreadsheet", "WebConsole",
+                "Accounts", "EnergyStore", "EnergyModel", "EnergyReports", "Spreadsheet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -152,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "energy-bench",
             dependencies: [
-                "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport", "WebConsole", "Upstream",
+                "Accounts", "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport", "WebConsole", "Upstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -193,7 +204,7 @@ let package = Package(
         ),
         // toml-test/: the official TOML test suite's 1.0.0 cases (MIT licence), data for the parser's conformance test.
         .testTarget(
-            name: "EnergyModelTests", dependencies: ["EnergyModel"], exclude: ["toml-test"], swiftSettings: swiftSettings),
+            name: "EnergyModelTests", dependencies: ["EnergyModel", "TestSupport"], exclude: ["toml-test"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModbusPollingTests",
             dependencies: ["ModbusPolling", "MeterSimulator", "CModbus", "TestSupport"],
@@ -225,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "WebConsoleTests",
             dependencies: [
-                "WebConsole", "EnergyModel", "EnergyStore", "EnergyReports", "MeterSimulator", "TestSupport",
+                "Accounts", "WebConsole", "EnergyModel", "EnergyStore", "EnergyReports", "MeterSimulator", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

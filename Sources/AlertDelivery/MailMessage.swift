@@ -20,7 +20,9 @@ struct MailMessage {
         ]
         // Text in MIME's canonical form: every line ends in CRLF, also inside the Base64 (RFC 2045 § 6.8).
         let canonical = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        let text = ["Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: base64", "", Self.base64Lines(Data(canonical.utf8))]
+        let text = [
+            "Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: base64", "", Self.base64Lines(Data(canonical.utf8)),
+        ]
         var lines: [String]
         if let attachment {
             let boundary = "=_energyd_" + messageID.filter { $0.isLetter || $0.isNumber }

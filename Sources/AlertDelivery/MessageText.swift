@@ -1,5 +1,4 @@
 import EnergyModel
-import EnergyReports
 import EnergyStore
 import Foundation
 

@@ -50,7 +50,7 @@ public final class AlertLog: Sendable {
         if let handle { return handle }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         let opened = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try opened.seekToEnd()
         handle = opened

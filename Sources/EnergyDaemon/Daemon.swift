@@ -6,9 +6,9 @@ import Logging
 import ModbusPolling
 import NIOHTTP1
 import ServiceLifecycle
-import Upstream
 import Synchronization
 import UnixSignals
+import Upstream
 import WebConsole
 
 /// How energyd was started.

@@ -262,7 +262,8 @@ extension DistrictReport {
             lines.append(
                 t(
                     "另有 \(total.illustrativeProducts) 个产品适用示例限额（无已发布标准），仅供参考，不计入对标达标率。",
-                    "\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted."))
+                    "\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted."
+                ))
         }
         lines.append(
             t("单位产品能耗同比 ", "unit consumption year on year ") + optionalPercent(total.yearOnYear)

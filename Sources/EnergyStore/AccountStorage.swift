@@ -2,18 +2,17 @@ import EnergyModel
 import Foundation
 import GRDB
 
-/// A console account as stored: the role and scope are checked by the console, the hash by its password rules.
+/// A console account as stored: the scope is checked by the console, the hash by its password rules.
 public struct StoredAccount: Sendable, Hashable {
     public var name: String
-    /// inspector, jurisdiction, enterprise or admin.
-    public var role: String
+    public var role: Role
     /// Towns/parks of a jurisdiction account, the enterprise of an enterprise account; empty otherwise.
     public var scope: [String]
     public var passwordHash: String
     public var disabled: Bool
     public var createdMs: Int64
 
-    public init(name: String, role: String, scope: [String], passwordHash: String, disabled: Bool = false, createdMs: Int64) {
+    public init(name: String, role: Role, scope: [String], passwordHash: String, disabled: Bool = false, createdMs: Int64) {
         self.name = name
         self.role = role
         self.scope = scope
@@ -22,9 +21,11 @@ public struct StoredAccount: Sendable, Hashable {
         self.createdMs = createdMs
     }
 
-    init(row: Row) {
+    /// nil for a row whose role this version does not know (written by hand): such an account cannot sign in.
+    init?(row: Row) {
+        guard let role = Role(rawValue: row["role"]) else { return nil }
+        self.role = role
         name = row["name"]
-        role = row["role"]
         scope = (row["scope"] as String).split(separator: "\n").map(String.init)
         passwordHash = row["password_hash"]
         disabled = row["disabled"]
@@ -60,7 +61,7 @@ extension EnergyStore {
                     ON CONFLICT (name) DO NOTHING
                     """,
                 arguments: [
-                    account.name, account.role, account.scope.joined(separator: "\n"), account.passwordHash, account.disabled,
+                    account.name, account.role.rawValue, account.scope.joined(separator: "\n"), account.passwordHash, account.disabled,
                     account.createdMs,
                 ])
             return db.changesCount == 1
@@ -93,14 +94,14 @@ extension EnergyStore {
     /// All accounts, by name.
     public func accounts() async throws -> [StoredAccount] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY name").map(StoredAccount.init(row:))
+            try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY name").compactMap(StoredAccount.init(row:))
         }
     }
 
     /// One account.
     public func account(named name: String) async throws -> StoredAccount? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE name = ?", arguments: [name]).map(StoredAccount.init(row:))
+            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE name = ?", arguments: [name]).flatMap(StoredAccount.init(row:))
         }
     }
 
@@ -123,9 +124,10 @@ extension EnergyStore {
                     sql: """
                         SELECT a.*, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.name = s.account
                         WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0
-                        """, arguments: [tokenHash, nowMs])
+                        """, arguments: [tokenHash, nowMs]),
+                let account = StoredAccount(row: row)
             else { return nil }
-            return StoredSession(account: StoredAccount(row: row), csrf: row["csrf"], expiresMs: row["expires_at"])
+            return StoredSession(account: account, csrf: row["csrf"], expiresMs: row["expires_at"])
         }
     }
 
@@ -150,7 +152,7 @@ extension EnergyStore {
                 db,
                 sql: "SELECT a.* FROM api_tokens t JOIN accounts a ON a.name = t.account WHERE t.token_hash = ? AND a.disabled = 0",
                 arguments: [tokenHash]
-            ).map(StoredAccount.init(row:))
+            ).flatMap(StoredAccount.init(row:))
         }
     }
 

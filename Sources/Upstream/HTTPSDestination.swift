@@ -164,7 +164,8 @@ enum EnergyMonitorV1 {
         // first attempt's key, whenever it is sent.
         let content = try encoder.encode(Body(site: shipment.site, sent_at: nil, batches: batches))
         let key = SHA256.hash(data: content).map { String(format: "%02x", $0) }.joined()
-        let body = try encoder.encode(Body(site: shipment.site, sent_at: time(Int64(sentAt.timeIntervalSince1970 * 1000)), batches: batches))
+        let body = try encoder.encode(
+            Body(site: shipment.site, sent_at: time(Int64(sentAt.timeIntervalSince1970 * 1000)), batches: batches))
         return (body, key)
     }
 }

@@ -75,7 +75,10 @@ public final class UpstreamShipper: Sendable {
             }
             if pause > 0 { try? await Task.sleep(for: .seconds(pause)) }
         }
-        _ = try? await withDeadline(seconds: config.timeoutSeconds, "closing") { await destination.close() } onTimeout: {}
+        _ = try? await withDeadline(seconds: config.timeoutSeconds, "closing") {
+            await destination.close()
+        } onTimeout: {
+        }
     }
 
     /// Registers `config` alone and ships rounds until its queue is empty; returns the rows shipped (benchmarks).
@@ -151,7 +154,9 @@ func withDeadline<T: Sendable>(
 
 /// The first of an operation's result, its deadline and a cancellation, handed to the waiting caller once.
 private final class DeadlineRace<T: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, tasks: [Task<Void, Never>], outcome: Result<T, any Error>?)>(
+    private let state = Mutex<
+        (continuation: CheckedContinuation<T, any Error>?, tasks: [Task<Void, Never>], outcome: Result<T, any Error>?)
+    >(
         (nil, [], nil))
 
     func start(_ continuation: CheckedContinuation<T, any Error>, operation: Task<Void, Never>, timer: Task<Void, Never>) {

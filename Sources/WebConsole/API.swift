@@ -1,3 +1,4 @@
+import Accounts
 import EnergyModel
 import EnergyReports
 import EnergyStore
@@ -309,7 +310,7 @@ struct AccountView: Codable {
 
     init(_ account: StoredAccount) {
         name = account.name
-        role = account.role
+        role = account.role.rawValue
         scope = account.scope
         disabled = account.disabled
         createdMs = account.createdMs

@@ -1,3 +1,4 @@
+import EnergyModel
 import EnergyReports
 import Foundation
 

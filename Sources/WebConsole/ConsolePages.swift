@@ -1,3 +1,4 @@
+import Accounts
 import EnergyModel
 import EnergyReports
 import EnergyStore
@@ -262,7 +263,8 @@ extension WebConsole {
             [l.t("日期", "Date"), l.t("产品", "Product"), l.t("产量", "Quantity"), l.t("录入人", "Entered by"), l.t("录入时间", "Entered at")],
             entries.map {
                 [
-                    String(ISO8601Time.formatLocal(ms: $0.dayMs, timeZone: zone).prefix(10)), escape(DomainNames.product($0.product, zh: l.zh)),
+                    String(ISO8601Time.formatLocal(ms: $0.dayMs, timeZone: zone).prefix(10)),
+                    escape(DomainNames.product($0.product, zh: l.zh)),
                     fixed($0.quantity),
                     escape($0.source),
                     $0.enteredMs.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } ?? "-",
@@ -394,7 +396,7 @@ extension WebConsole {
             [l.t("账号", "Account"), l.t("角色", "Role"), l.t("范围", "Scope"), l.t("状态", "State")],
             try await store.accounts().map { a in
                 [
-                    escape(a.name), escape(Role(rawValue: a.role).map { Pages.roleName($0, l) } ?? a.role),
+                    escape(a.name), escape(Pages.roleName(a.role, l)),
                     escape(a.scope.joined(separator: "、")),
                     a.disabled ? l.t("已停用", "disabled") : l.t("启用", "enabled"),
                 ]

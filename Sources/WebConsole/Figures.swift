@@ -1,3 +1,4 @@
+import Accounts
 import EnergyModel
 import EnergyReports
 import EnergyStore

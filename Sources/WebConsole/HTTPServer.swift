@@ -146,7 +146,8 @@ public final class HTTPService: Service {
                     guard let id = connections.admit(channel) else {
                         // Every connection is busy answering: say so (over plain HTTP) rather than keep the client waiting.
                         if context == nil {
-                            let busy = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            let busy =
+                                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                             channel.writeAndFlush(channel.allocator.buffer(string: busy)).whenComplete { _ in channel.close(promise: nil) }
                         } else {
                             channel.close(promise: nil)
@@ -232,7 +233,10 @@ final class ConnectionTable: Sendable {
             }
             var evicted: (any Channel)? = nil
             if let pool {
-                guard let victim = pool.filter({ $0.value.waitingSinceNs != nil }).min(by: { $0.value.waitingSinceNs! < $1.value.waitingSinceNs! })
+                guard
+                    let victim = pool.filter({ $0.value.waitingSinceNs != nil }).min(by: {
+                        $0.value.waitingSinceNs! < $1.value.waitingSinceNs!
+                    })
                 else { return (nil, nil) }
                 evicted = state.entries.removeValue(forKey: victim.key)?.channel
             }
@@ -361,8 +365,9 @@ private final class HTTPHandler: ChannelInboundHandler {
                     handler.value.table.set(handler.value.connection, waiting: true)
                     handler.value.armDeadline(context: context)
                 }
+                let channel = context.channel
                 context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
-                    if !keepAlive { context.close(promise: nil) }
+                    if !keepAlive { channel.close(promise: nil) }
                 }
             }
         }
@@ -384,6 +389,7 @@ private final class HTTPHandler: ChannelInboundHandler {
         headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: "bad request\n")))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 }

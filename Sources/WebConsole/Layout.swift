@@ -1,3 +1,5 @@
+import Accounts
+import EnergyModel
 import EnergyStore
 import Foundation
 import NIOHTTP1

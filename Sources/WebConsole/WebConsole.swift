@@ -1,3 +1,4 @@
+import Accounts
 import EnergyModel
 import EnergyReports
 import EnergyStore
@@ -138,16 +139,13 @@ public final class WebConsole: Sendable {
     func authenticate(_ request: HTTPRequest) async throws -> Principal? {
         if let authorization = request.header("Authorization"), authorization.lowercased().hasPrefix("bearer ") {
             let token = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-            guard let account = try await store.accountOfAPIToken(tokenHash: Secrets.tokenHash(token)),
-                let role = Role(rawValue: account.role)
-            else { return nil }
-            return Principal(account: account, role: role, csrf: nil)
+            guard let account = try await store.accountOfAPIToken(tokenHash: Secrets.tokenHash(token)) else { return nil }
+            return Principal(account: account)
         }
         guard let token = request.cookie(Self.sessionCookie),
-            let session = try await store.session(tokenHash: Secrets.tokenHash(token), nowMs: nowMs()),
-            let role = Role(rawValue: session.account.role)
+            let session = try await store.session(tokenHash: Secrets.tokenHash(token), nowMs: nowMs())
         else { return nil }
-        return Principal(account: session.account, role: role, csrf: session.csrf)
+        return Principal(account: session.account, csrf: session.csrf)
     }
 
     /// The login page with a fresh login CSRF token, in the form and in a cookie only this site's pages send back.

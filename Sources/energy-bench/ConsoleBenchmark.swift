@@ -1,3 +1,4 @@
+import Accounts
 import EnergyModel
 import EnergyStore
 import Foundation
@@ -46,7 +47,7 @@ struct ConsoleBenchmark {
         try blocking {
             _ = try await store.addAccount(
                 StoredAccount(
-                    name: "bench", role: "inspector", scope: [], passwordHash: await Secrets.hashPassword("bench-password"), createdMs: 0))
+                    name: "bench", role: .inspector, scope: [], passwordHash: await Secrets.hashPassword("bench-password"), createdMs: 0))
             try await store.addAPIToken(tokenHash: Secrets.tokenHash(token), account: "bench", label: "bench", nowMs: 0)
         }
         let http = configuration.daemon.httpEndpoint!.port

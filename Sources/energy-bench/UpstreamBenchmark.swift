@@ -54,7 +54,7 @@ struct UpstreamBenchmark {
         precondition(shipped == rows, "shipped \(shipped) of \(rows) rows")
 
         // The same rows, read from the same store, streamed by COPY into a plain table with the same key and index.
-        try postgres.query(
+        _ = try postgres.query(
             """
             CREATE TABLE copy_quarter (LIKE em_quarter INCLUDING DEFAULTS, PRIMARY KEY (site_id, meter, point, bucket));
             CREATE INDEX ON copy_quarter (site_id, enterprise, bucket)

@@ -10,7 +10,8 @@ struct Energyctl: AsyncParsableCommand {
         commandName: "energyctl",
         abstract: "Reads what energyd stored: samples, consumption, inspection reports and alerts; enters production figures.",
         subcommands: [
-            Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Outbox.self, UpstreamCommand.self, User.self,
+            Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Outbox.self,
+            UpstreamCommand.self, User.self,
         ])
 }
 

@@ -1,8 +1,8 @@
+import Accounts
 import ArgumentParser
 import EnergyModel
 import EnergyStore
 import Foundation
-import WebConsole
 
 struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,7 +81,7 @@ struct User: AsyncParsableCommand {
             let hash = await Secrets.hashPassword(try password.read())
             let energyStore = try await EnergyStore.open(path: path)
             let added = try await energyStore.addAccount(
-                StoredAccount(name: name, role: role.rawValue, scope: scope, passwordHash: hash, createdMs: SystemWallClock().nowMs()))
+                StoredAccount(name: name, role: role, scope: scope, passwordHash: hash, createdMs: SystemWallClock().nowMs()))
             guard added else { throw ValidationError("an account \(name) exists already") }
             try await User.audit(energyStore, "account_added", "\(name) \(role.rawValue) \(scope.joined(separator: ","))")
             print("added \(name) (\(role.rawValue))")
@@ -145,11 +145,11 @@ struct User: AsyncParsableCommand {
             for account in accounts {
                 let state = account.disabled ? "disabled" : "enabled"
                 table.rows.append([
-                    account.name, account.role, account.scope.joined(separator: ","), state,
+                    account.name, account.role.rawValue, account.scope.joined(separator: ","), state,
                     ISO8601Time.formatLocal(ms: account.createdMs, timeZone: zone),
                 ])
                 objects.append([
-                    "name": account.name, "role": account.role, "scope": account.scope, "state": state,
+                    "name": account.name, "role": account.role.rawValue, "scope": account.scope, "state": state,
                     "created": jsonTime(account.createdMs, zone),
                 ])
             }

@@ -100,7 +100,7 @@ import Testing
     /// `energyctl rebuild` over the whole stored range gives the same rows and events, to the last millionth.
     func checkRebuildEqualsIncremental(_ month: Month) async throws {
         func snapshot() async throws -> ([Row], [Row]) {
-            try await month.store.database.read { db in
+            try month.store.database.read { db in
                 (
                     try Row.fetchAll(db, sql: "SELECT * FROM consumption ORDER BY series, resolution, bucket"),
                     try Row.fetchAll(db, sql: "SELECT * FROM counter_events ORDER BY series, ts, kind")

@@ -86,7 +86,10 @@ import Testing
         // A command that writes refuses until the file is right.
         let add = try ChildProcess(
             "energyctl",
-            ["production", "add", "--enterprise", "E05", "--product", "dyed_fabric", "--date", "2026-01-02", "--quantity", "1", "--config", config])
+            [
+                "production", "add", "--enterprise", "E05", "--product", "dyed_fabric", "--date", "2026-01-02", "--quantity", "1",
+                "--config", config,
+            ])
         #expect(await add.waitForExit() == 64, "\(add.printed)")
     }
 
@@ -101,7 +104,8 @@ import Testing
         for arguments in [["energyctl", "summary", "--database", path], ["energyctl", "outbox", "list", "--database", path]] {
             let process = try ChildProcess(arguments[0], Array(arguments.dropFirst()))
             #expect(await process.waitForExit() != 0)
-            #expect(process.printed.contains("newer energy-monitor") && process.printed.contains("v99-from-the-future"), "\(process.printed)")
+            #expect(
+                process.printed.contains("newer energy-monitor") && process.printed.contains("v99-from-the-future"), "\(process.printed)")
         }
         let daemon = try ChildProcess("energyd", ["run", "--config", try configuration(in: directory)])
         #expect(await daemon.waitForExit() != 0)
@@ -114,7 +118,10 @@ import Testing
         _ = try await EnergyStore.open(path: directory.file("energy.sqlite"))
         let process = try ChildProcess(
             "energyctl",
-            ["consumption", "--enterprise", "E01", "--from", "0001-01-01", "--to", "2026-02-01", "--config", try configuration(in: directory)])
+            [
+                "consumption", "--enterprise", "E01", "--from", "0001-01-01", "--to", "2026-02-01", "--config",
+                try configuration(in: directory),
+            ])
         #expect(await process.waitForExit() == 64)
         #expect(process.printed.contains("from 1000-01-01 to 9999-12-31"), "\(process.printed)")
     }

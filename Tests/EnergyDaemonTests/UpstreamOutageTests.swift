@@ -56,7 +56,9 @@ import Testing
         defer { close(silent) }
         var bound = sockaddr_in()
         var length = socklen_t(16)
-        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) }
+        }
         let destination = UpstreamConfig(
             name: "silent", kind: .postgres, host: "127.0.0.1", port: Int(UInt16(bigEndian: bound.sin_port)), database: "energy",
             user: "energyd", timeoutSeconds: 2, intervalSeconds: 1, retryFirstSeconds: 1, retryMaxSeconds: 1)
@@ -99,7 +101,8 @@ import Testing
             // shipment at a random moment.
             var corrected = configuration
             corrected.factors.deployment.append(
-                CoalFactor(energy: .electricity, kgcePerUnit: 0.1229 + Double(stop + 1) * 1e-4, effectiveFrom: "2026-01-01",
+                CoalFactor(
+                    energy: .electricity, kgcePerUnit: 0.1229 + Double(stop + 1) * 1e-4, effectiveFrom: "2026-01-01",
                     effectiveFromMs: Self.january, source: "requeue \(stop)"))
             try await store.noteFigureSettings(FigureSettings.of(stop == 0 ? configuration : corrected), nowMs: 0)
             if stop == 0 { try await store.noteFigureSettings(FigureSettings.of(corrected), nowMs: 0) }
@@ -150,7 +153,8 @@ import Testing
             var (store, configuration) = try await Self.district(days: site == "site-a" ? 2 : 3, in: directory)
             configuration.daemon.siteID = site
             let destination = UpstreamConfig(
-                name: "city", kind: .postgres, host: "127.0.0.1", port: postgres.port, database: postgres.database, user: user, role: "energy_monitor",
+                name: "city", kind: .postgres, host: "127.0.0.1", port: postgres.port, database: postgres.database, user: user,
+                role: "energy_monitor",
                 timeoutSeconds: 10, intervalSeconds: 1, retryFirstSeconds: 1, retryMaxSeconds: 1)
             let rows = try await UpstreamShipper(store: store, configuration: configuration, logger: Self.logger).drain(destination)
             #expect(rows > 0)
@@ -207,7 +211,8 @@ import Testing
         let january2 = try #require(try upstreamDay("E01", "2026-01-02", "electricity"))
         let from = try #require(configuration.calendar.startOfDay("2026-01-02"))
         configuration.factors.deployment.append(
-            CoalFactor(energy: .electricity, kgcePerUnit: 0.2, effectiveFrom: "2026-01-02", effectiveFromMs: from, source: "test correction"))
+            CoalFactor(
+                energy: .electricity, kgcePerUnit: 0.2, effectiveFrom: "2026-01-02", effectiveFromMs: from, source: "test correction"))
         let queued = try await store.noteFigureSettings(FigureSettings.of(configuration), nowMs: 0)
         #expect(Set(queued) == Set(configuration.enterprises.map(\.id)))
         #expect(try await store.upstreamQueue(destination: "city", limit: 10_000).allSatisfy { $0.kind == .alert || $0.fromMs == from })
@@ -225,4 +230,3 @@ import Testing
         #expect(first.idempotencyKey == second.idempotencyKey)
     }
 }
-

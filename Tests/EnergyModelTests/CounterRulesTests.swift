@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import EnergyModel
@@ -256,18 +257,5 @@ import Testing
         let pieces = piecewise(list, cuts: cuts, settings: settings)
         #expect(pieces.intervals == full.intervals, "seed \(seed)")
         #expect(pieces.events == full.events, "seed \(seed)")
-    }
-}
-
-/// A small seeded generator for property tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

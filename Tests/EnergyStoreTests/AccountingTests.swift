@@ -15,8 +15,8 @@ import Testing
     /// An ADW300 (i32 × 0.01 kWh) counter and its power read every 15 minutes for `days`, with a rollover, a
     /// reset, a glitch, a spike, a frozen spell while the power reads non-zero, and an outage; returns the samples
     /// and the true consumption.
-    func history(_ series: (counter: Int64, power: Int64), days: Int) -> (samples: [Sample], truth: Double) {
-        var random = SystemRandomNumberGenerator()
+    func history(_ series: (counter: Int64, power: Int64), days: Int, seed: UInt64 = 1) -> (samples: [Sample], truth: Double) {
+        var random = SplitMix(seed: seed)
         var samples: [Sample] = []
         let wrap = 21_474_836.48
         var counter = wrap - 20_000
@@ -48,7 +48,7 @@ import Testing
     }
 
     func snapshot(_ store: EnergyStore) async throws -> [Row] {
-        try await store.database.read { db in
+        try store.database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM consumption ORDER BY series, resolution, bucket")
                 + Row.fetchAll(db, sql: "SELECT series, ts, kind FROM counter_events ORDER BY series, ts, kind")
         }
@@ -70,7 +70,7 @@ import Testing
         let (samples, truth) = history(series, days: 7)
         // Samples land in batches of varying size, accounting running after each.
         var offset = 0
-        var random = SystemRandomNumberGenerator()
+        var random = SplitMix(seed: 2)
         while offset < samples.count {
             let size = Int.random(in: 1...40, using: &random)
             try await store.insert(Array(samples[offset..<min(offset + size, samples.count)]))

@@ -1,3 +1,4 @@
+import Accounts
 import EnergyModel
 import EnergyReports
 import EnergyStore
@@ -48,8 +49,8 @@ import WebConsole
             try await store.record(raise: alerts, clear: [], atMs: january + 31 * day)
             let hash = await Secrets.hashPassword(ConsoleAccessTests.password)
             for (name, role, scope) in [
-                ("inspector", "inspector", [String]()), ("longhe", "jurisdiction", ["龙河镇"]), ("e02", "enterprise", ["E02"]),
-                ("admin", "admin", []),
+                ("inspector", Role.inspector, [String]()), ("longhe", .jurisdiction, ["龙河镇"]), ("e02", .enterprise, ["E02"]),
+                ("admin", .admin, []),
             ] {
                 _ = try await store.addAccount(StoredAccount(name: name, role: role, scope: scope, passwordHash: hash, createdMs: 0))
             }

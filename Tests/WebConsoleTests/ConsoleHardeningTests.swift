@@ -1,3 +1,4 @@
+import Accounts
 import EnergyStore
 import Foundation
 import TestSupport
@@ -42,7 +43,9 @@ import Testing
             ("/\\evil.example", "/"), ("/alerts\r\nSet-Cookie: x=1", "/"), ("https://evil.example/", "/"),
         ] {
             let answer = try await site.postLogin("inspector", password: ConsoleAccessTests.password, next: next)
-            #expect(answer.status == 303 && answer.header("Location") == expected, "\(next.debugDescription) → \(answer.header("Location") ?? "-")")
+            #expect(
+                answer.status == 303 && answer.header("Location") == expected,
+                "\(next.debugDescription) → \(answer.header("Location") ?? "-")")
         }
     }
 

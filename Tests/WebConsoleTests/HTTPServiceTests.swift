@@ -3,8 +3,8 @@ import Logging
 import MeterSimulator
 import NIOCore
 import NIOHTTP1
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
 import WebConsole
 
@@ -111,7 +111,8 @@ import WebConsole
         let answer = try await offThePool {
             try HTTPGet.exchange(
                 port: port,
-                request: "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                request:
+                    "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                 timeoutSeconds: 5)
         }
         let bodies = answer.components(separatedBy: "\r\n\r\n").dropFirst().map { $0.prefix { $0 != "\n" } }

@@ -1,3 +1,4 @@
+import Accounts
 import EnergyStore
 import Foundation
 import TestSupport

@@ -349,7 +349,8 @@ private struct Builder {
         if id.isEmpty || id.count > 128 { return "must have 1 to 128 characters" }
         if id == "." || id == ".." { return "cannot be \".\" or \"..\"" }
         if let bad = id.unicodeScalars.first(where: { $0.value <= 0x20 || $0.value == 0x7F || "/\\?#%".unicodeScalars.contains($0) }) {
-            return "must not contain \(bad.value <= 0x20 || bad.value == 0x7F ? "spaces or control characters" : "'\(bad)'") (it is part of console addresses)"
+            return
+                "must not contain \(bad.value <= 0x20 || bad.value == 0x7F ? "spaces or control characters" : "'\(bad)'") (it is part of console addresses)"
         }
         return nil
     }

@@ -5,24 +5,18 @@ import Foundation
 import HummingbirdBcrypt
 import Synchronization
 
-/// What an account may see and do.
-public enum Role: String, Sendable, CaseIterable, Codable {
-    /// The district's inspection team: everything.
-    case inspector
-    /// A town's or park's office: the enterprises of its towns/parks.
-    case jurisdiction
-    /// An enterprise's energy manager: its own enterprise, and its production figures to enter.
-    case enterprise
-    /// Manages accounts and reads the audit log; sees everything.
-    case admin
-}
-
 /// The account behind a request.
 public struct Principal: Sendable {
     public var account: StoredAccount
-    public var role: Role
     /// The session's CSRF token; nil for API tokens, which browsers never send by themselves.
     public var csrf: String? = nil
+
+    public init(account: StoredAccount, csrf: String? = nil) {
+        self.account = account
+        self.csrf = csrf
+    }
+
+    public var role: Role { account.role }
 
     /// Whether the account may see `enterprise`.
     public func sees(_ enterprise: EnterpriseConfig) -> Bool {
@@ -98,27 +92,29 @@ public enum AccountName {
 
     public static func isValid(_ name: String) -> Bool {
         (1...64).contains(name.utf8.count)
-            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._@-".unicodeScalars.contains($0)) }
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._@-".unicodeScalars.contains($0))
+            }
     }
 }
 
 /// Failed logins per account and per address, to slow down guessing: after `limit` failures within `window`
 /// further attempts are refused until the oldest failure leaves the window. Keys without a failure in the window
 /// are dropped, and at most `maximumKeys` are kept (those failing most recently), so memory stays bounded.
-final class LoginLimiter: Sendable {
+public final class LoginLimiter: Sendable {
     private let failures = Mutex<[String: [Int64]]>([:])
-    let accountLimit = 5
-    let addressLimit = 20
-    let windowMs: Int64 = 15 * 60_000
-    let maximumKeys: Int
+    public let accountLimit = 5
+    public let addressLimit = 20
+    public let windowMs: Int64 = 15 * 60_000
+    public let maximumKeys: Int
 
-    init(maximumKeys: Int = 10_000) { self.maximumKeys = maximumKeys }
+    public init(maximumKeys: Int = 10_000) { self.maximumKeys = maximumKeys }
 
     /// Keys held now (tests).
-    var keyCount: Int { failures.withLock { $0.count } }
+    public var keyCount: Int { failures.withLock { $0.count } }
 
     /// Seconds to wait before the next attempt, or nil when one may be made now.
-    func retryAfter(account: String, address: String, nowMs: Int64) -> Int? {
+    public func retryAfter(account: String, address: String, nowMs: Int64) -> Int? {
         failures.withLock { failures in
             var wait: Int64?
             for (key, limit) in [("account:" + account, accountLimit), ("address:" + address, addressLimit)] {
@@ -131,7 +127,7 @@ final class LoginLimiter: Sendable {
         }
     }
 
-    func failed(account: String, address: String, nowMs: Int64) {
+    public func failed(account: String, address: String, nowMs: Int64) {
         failures.withLock { failures in
             for key in ["account:" + account, "address:" + address] {
                 // A key's list never grows past its limit's worth of the window: older failures no longer count.
@@ -148,7 +144,7 @@ final class LoginLimiter: Sendable {
         }
     }
 
-    func succeeded(account: String) {
+    public func succeeded(account: String) {
         failures.withLock { _ = $0.removeValue(forKey: "account:" + account) }
     }
 }
