@@ -41,73 +41,103 @@ struct AlertView: Sendable, Codable {
 
 /// The JSON API, /api/v1/… (documented in openapi.yaml).
 extension WebConsole {
-    /// Every route `api` answers, for the Allow header of a 405.
-    static let apiRoutes: [(method: HTTPMethod, template: String)] = [
-        (.GET, "v1/me"), (.GET, "v1/district"), (.GET, "v1/enterprises"), (.GET, "v1/enterprises/*"),
-        (.GET, "v1/enterprises/*/consumption"), (.GET, "v1/enterprises/*/unit-consumption"), (.GET, "v1/enterprises/*/meters"),
-        (.GET, "v1/enterprises/*/production"), (.POST, "v1/enterprises/*/production"), (.GET, "v1/meters/*/samples"),
-        (.GET, "v1/alerts"), (.GET, "v1/audit"), (.GET, "v1/accounts"),
+    /// The API's routes, /api/v1/… (a part of `routes`).
+    static let apiRoutes: [Route] = [
+        Route(
+            .GET, "api/v1/me",
+            .signedIn { _, _, principal in
+                json(
+                    Me(account: principal.account.name, role: principal.role.rawValue, scope: principal.account.scope, csrf: principal.csrf)
+                )
+            }),
+        Route(
+            .GET, "api/v1/district",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                return json(try await console.districtReport(principal, configuration, period))
+            }),
+        Route(
+            .GET, "api/v1/enterprises",
+            .signedIn { console, _, principal in
+                json(["enterprises": principal.scoped(console.configuration()).enterprises.map(EnterpriseSummary.init)])
+            }),
+        Route(
+            .GET, "api/v1/enterprises/*",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                _ = try console.enterprise(call.id, for: principal, in: configuration)
+                let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                return json(try await console.enterpriseReport(call.id, configuration, period))
+            }),
+        Route(
+            .GET, "api/v1/enterprises/*/consumption",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                _ = try console.enterprise(call.id, for: principal, in: configuration)
+                return json(try await console.consumption(call.id, call.request, configuration))
+            }),
+        Route(
+            .GET, "api/v1/enterprises/*/unit-consumption",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                return json(try await console.unitConsumption(enterprise, period: period, configuration))
+            }),
+        Route(
+            .GET, "api/v1/enterprises/*/meters",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                return json(["meters": try await console.meterStates(enterprise, configuration)])
+            }),
+        Route(
+            .GET, "api/v1/enterprises/*/production",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                _ = try console.enterprise(call.id, for: principal, in: configuration)
+                let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                return json([
+                    "entries": try await console.store.productionEntries(enterprise: call.id, fromMs: period.fromMs, toMs: period.toMs)
+                ])
+            }),
+        Route(
+            .POST, "api/v1/enterprises/*/production",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                guard let entry = try? JSONDecoder().decode(ProductionInput.self, from: Data(call.request.body)) else {
+                    throw WebError.badRequest("send JSON {\"product\": …, \"date\": \"YYYY-MM-DD\", \"quantity\": …}")
+                }
+                let recorded = try await console.enterProduction(entry, of: enterprise, by: principal, request: call.request, configuration)
+                return json(["recorded": recorded])
+            }),
+        Route(
+            .GET, "api/v1/meters/*/samples",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let (_, meter) = try console.meter(call.id, for: principal, in: configuration)
+                return json(try await console.meterSamples(meter, call.request, configuration))
+            }),
+        Route(
+            .GET, "api/v1/alerts",
+            .signedIn { console, call, principal in
+                json(["alerts": try await console.alerts(call.request.query, principal.scoped(console.configuration()))])
+            }),
+        Route(
+            .GET, "api/v1/audit",
+            .signedIn { console, _, principal in
+                guard principal.role == .admin else { throw WebError.forbidden }
+                return json(["entries": try await console.store.auditLog()])
+            }),
+        Route(
+            .GET, "api/v1/accounts",
+            .signedIn { console, _, principal in
+                guard principal.role == .admin else { throw WebError.forbidden }
+                return json(["accounts": try await console.store.accounts().map(AccountView.init)])
+            }),
     ]
-
-    func api(_ path: [String], _ request: HTTPRequest, _ principal: Principal) async throws -> HTTPAnswer {
-        let configuration = configuration()
-        let scoped = principal.scoped(configuration)
-        let calendar = configuration.calendar
-        let route = Route(method: request.method, path: path)
-        if route.match(.GET, "v1/me") != nil {
-            return Self.json(
-                Me(account: principal.account.name, role: principal.role.rawValue, scope: principal.account.scope, csrf: principal.csrf))
-        } else if route.match(.GET, "v1/district") != nil {
-            let period = try await period(request.query, calendar: calendar)
-            return Self.json(try await districtReport(principal, configuration, period))
-        } else if route.match(.GET, "v1/enterprises") != nil {
-            return Self.json(["enterprises": scoped.enterprises.map(EnterpriseSummary.init)])
-        } else if let id = route.match(.GET, "v1/enterprises/*")?.first {
-            _ = try enterprise(id, for: principal, in: configuration)
-            let period = try await period(request.query, calendar: calendar)
-            return Self.json(try await enterpriseReport(id, configuration, period))
-        } else if let id = route.match(.GET, "v1/enterprises/*/consumption")?.first {
-            _ = try enterprise(id, for: principal, in: configuration)
-            return Self.json(try await consumption(id, request, configuration))
-        } else if let id = route.match(.GET, "v1/enterprises/*/unit-consumption")?.first {
-            let enterprise = try enterprise(id, for: principal, in: configuration)
-            return Self.json(
-                try await unitConsumption(enterprise, period: try await period(request.query, calendar: calendar), configuration))
-        } else if let id = route.match(.GET, "v1/enterprises/*/meters")?.first {
-            let enterprise = try enterprise(id, for: principal, in: configuration)
-            return Self.json(["meters": try await meterStates(enterprise, configuration)])
-        } else if let id = route.match(.GET, "v1/enterprises/*/production")?.first {
-            _ = try enterprise(id, for: principal, in: configuration)
-            let period = try await period(request.query, calendar: calendar)
-            return Self.json(["entries": try await store.productionEntries(enterprise: id, fromMs: period.fromMs, toMs: period.toMs)])
-        } else if let id = route.match(.POST, "v1/enterprises/*/production")?.first {
-            let enterprise = try enterprise(id, for: principal, in: configuration)
-            guard let entry = try? JSONDecoder().decode(ProductionInput.self, from: Data(request.body)) else {
-                throw WebError.badRequest("send JSON {\"product\": …, \"date\": \"YYYY-MM-DD\", \"quantity\": …}")
-            }
-            let recorded = try await enterProduction(entry, of: enterprise, by: principal, request: request, configuration)
-            return Self.json(["recorded": recorded])
-        } else if let id = route.match(.GET, "v1/meters/*/samples")?.first {
-            let (_, meter) = try meter(id, for: principal, in: configuration)
-            return Self.json(try await meterSamples(meter, request, configuration))
-        } else if route.match(.GET, "v1/alerts") != nil {
-            return Self.json(["alerts": try await alerts(request.query, scoped)])
-        } else if route.match(.GET, "v1/audit") != nil {
-            guard principal.role == .admin else { throw WebError.forbidden }
-            return Self.json(["entries": try await store.auditLog()])
-        } else if route.match(.GET, "v1/accounts") != nil {
-            guard principal.role == .admin else { throw WebError.forbidden }
-            return Self.json(["accounts": try await store.accounts().map(AccountView.init)])
-        } else {
-            let allowed = Self.apiRoutes.filter { route.match(route.method, $0.template) != nil }.map(\.method)
-            guard allowed.isEmpty else {
-                throw WebError(
-                    status: .methodNotAllowed, message: "\(request.method) is not allowed here",
-                    headers: [("Allow", allowed.map { "\($0)" }.joined(separator: ", "))])
-            }
-            throw WebError.notFound("no API route \(request.method) \(request.path)")
-        }
-    }
 
     // MARK: Queries the pages share
 

@@ -7,46 +7,32 @@ import NIOHTTP1
 
 /// The console's pages: the same figures as `energyctl report`, with charts.
 extension WebConsole {
-    func page(_ path: [String], _ request: HTTPRequest, _ principal: Principal, _ l: Language) async throws -> HTTPAnswer {
-        let configuration = configuration()
-        let route = Route(method: request.method, path: path)
-        if route.match(.POST, "logout") != nil {
-            if let token = request.cookie(Self.sessionCookie) { try await store.removeSession(tokenHash: Secrets.tokenHash(token)) }
-            try await store.audit(
-                account: principal.account.name, action: "logout", detail: "", remote: request.remoteAddress, atMs: nowMs())
-            return HTTPAnswer(
-                status: .seeOther, contentType: "text/plain", body: "",
-                headers: [("Location", "/login"), ("Set-Cookie", sessionCookie("", request: request, maxAge: 0))])
-        } else if route.match(.GET, "") != nil {
-            if principal.role == .enterprise, let own = principal.account.scope.first {
-                return HTTPAnswer(status: .seeOther, contentType: "text/plain", body: "", headers: [("Location", "/enterprises/" + own)])
-            }
-            return Pages.html(try await overview(request, principal, l, configuration), language: l)
-        } else if route.match(.GET, "report") != nil {
-            guard principal.role != .enterprise else { throw WebError.forbidden }
-            return Pages.html(try await districtReport(request, principal, l, configuration), language: l)
-        } else if let id = route.match(.GET, "enterprises/*")?.first {
-            let enterprise = try enterprise(id, for: principal, in: configuration)
-            return Pages.html(try await enterprisePage(enterprise, request, principal, l, configuration), language: l)
-        } else if let id = route.match(.POST, "enterprises/*/production")?.first {
-            let enterprise = try enterprise(id, for: principal, in: configuration)
-            let form = request.form
-            let input = ProductionInput(
-                product: form["product"] ?? "", date: form["date"] ?? "", quantity: Double(form["quantity"] ?? "") ?? .nan)
-            _ = try await enterProduction(input, of: enterprise, by: principal, request: request, configuration)
-            return HTTPAnswer(
-                status: .seeOther, contentType: "text/plain", body: "", headers: [("Location", "/enterprises/\(id)#production")])
-        } else if let id = route.match(.GET, "meters/*")?.first {
-            let (enterprise, meter) = try meter(id, for: principal, in: configuration)
-            return Pages.html(try await meterPage(enterprise, meter, request, principal, l, configuration), language: l)
-        } else if route.match(.GET, "alerts") != nil {
-            return Pages.html(try await alertsPage(request, principal, l, configuration), language: l)
-        } else if route.match(.GET, "admin") != nil {
-            guard principal.role == .admin else { throw WebError.forbidden }
-            return Pages.html(try await adminPage(principal, l), language: l)
-        } else {
-            throw WebError.notFound("no page \(request.path)")
+    func logout(_ request: HTTPRequest, _ principal: Principal) async throws -> HTTPAnswer {
+        if let token = request.cookie(Self.sessionCookie) { try await store.removeSession(tokenHash: Secrets.tokenHash(token)) }
+        try await store.audit(account: principal.account.name, action: "logout", detail: "", remote: request.remoteAddress, atMs: nowMs())
+        return HTTPAnswer(
+            status: .seeOther, contentType: "text/plain", body: "",
+            headers: [("Location", "/login"), ("Set-Cookie", sessionCookie("", request: request, maxAge: 0))])
+    }
+
+    /// The district overview; an enterprise account goes to its own page.
+    func home(_ call: Call, _ principal: Principal) async throws -> HTTPAnswer {
+        if principal.role == .enterprise, let own = principal.account.scope.first {
+            return HTTPAnswer(status: .seeOther, contentType: "text/plain", body: "", headers: [("Location", "/enterprises/" + own)])
         }
+        return Pages.html(try await overview(call.request, principal, call.language, configuration()), language: call.language)
+    }
+
+    /// The enterprise page's production form.
+    func productionForm(_ call: Call, _ principal: Principal) async throws -> HTTPAnswer {
+        let configuration = configuration()
+        let enterprise = try enterprise(call.id, for: principal, in: configuration)
+        let form = call.request.form
+        let input = ProductionInput(
+            product: form["product"] ?? "", date: form["date"] ?? "", quantity: Double(form["quantity"] ?? "") ?? .nan)
+        _ = try await enterProduction(input, of: enterprise, by: principal, request: call.request, configuration)
+        return HTTPAnswer(
+            status: .seeOther, contentType: "text/plain", body: "", headers: [("Location", "/enterprises/\(call.id)#production")])
     }
 
     // MARK: District

@@ -90,19 +90,13 @@ public final class WebConsole: Sendable {
 
     private func answer(_ request: HTTPRequest, segments: [String], isAPI: Bool, language: Language) async -> HTTPAnswer {
         do {
-            let route = Route(method: request.method, path: segments)
-            if route.match(.GET, "console.css") != nil {
-                return HTTPAnswer(
-                    status: .ok, contentType: "text/css; charset=utf-8", body: Pages.styleSheet,
-                    headers: [("Cache-Control", "max-age=3600")])
-            } else if route.match(.GET, "login") != nil {
-                return loginPage(language, error: nil, next: Self.sameSitePath(request.query["next"]))
-            }
+            let match = RouteMatch(Self.routes, method: request.method, path: segments)
             // A write must come from this site's own pages (or from a client that is no browser, which sends no Origin).
             if request.method == .POST, !Self.isSameOrigin(request) {
                 throw WebError(status: .forbidden, message: "cross-site request refused (Origin or Sec-Fetch-Site)")
             }
-            if route.match(.POST, "login") != nil { return await login(request, language: language) }
+            let call = Call(request: request, parameters: match.parameters, language: language)
+            if case .open(let handler) = match.route?.handler { return try await handler(self, call) }
             guard let principal = try await authenticate(request) else {
                 if isAPI { return Self.json(status: .unauthorized, ["error": "log in, or send Authorization: Bearer TOKEN"]) }
                 return HTTPAnswer(
@@ -113,8 +107,15 @@ public final class WebConsole: Sendable {
                 let sent = request.header("X-CSRF-Token") ?? request.form["csrf"]
                 guard sent == expected else { throw WebError(status: .forbidden, message: "missing or wrong CSRF token") }
             }
-            if isAPI { return try await api(Array(segments.dropFirst()), request, principal) }
-            return try await page(segments, request, principal, language)
+            guard let route = match.route, case .signedIn(let handler) = route.handler else {
+                guard match.allowed.isEmpty else {
+                    throw WebError(
+                        status: .methodNotAllowed, message: "\(request.method) is not allowed here",
+                        headers: [("Allow", match.allowed.map { "\($0)" }.joined(separator: ", "))])
+                }
+                throw WebError.notFound(isAPI ? "no API route \(request.method) \(request.path)" : "no page \(request.path)")
+            }
+            return try await handler(self, call, principal)
         } catch let error as WebError {
             var answer =
                 isAPI
@@ -279,26 +280,5 @@ public final class WebConsole: Sendable {
 
     static func formEncode(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? ""
-    }
-}
-
-/// A request's method and path segments, matched against templates such as "v1/enterprises/*/meters".
-struct Route {
-    let method: HTTPMethod
-    let path: [String]
-
-    /// The segments at the template's `*`s when method and path match it.
-    func match(_ method: HTTPMethod, _ template: String) -> [String]? {
-        let parts = template.split(separator: "/", omittingEmptySubsequences: true)
-        guard method == self.method, parts.count == path.count else { return nil }
-        var captures: [String] = []
-        for (part, segment) in zip(parts, path) {
-            if part == "*" {
-                captures.append(segment)
-            } else if part != segment {
-                return nil
-            }
-        }
-        return captures
     }
 }

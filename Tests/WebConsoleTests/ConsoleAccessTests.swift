@@ -8,7 +8,8 @@ import MeterSimulator
 import NIOHTTP1
 import TestSupport
 import Testing
-import WebConsole
+
+@testable import WebConsole
 
 /// The console and API over real HTTP on loopback, on the demo district's January fed into a real store:
 /// who may see and do what, sessions, CSRF, the login limit, the audit log, and figures equal to the reports'.
@@ -167,6 +168,33 @@ import WebConsole
         }
         // Nothing was written by all that.
         #expect(try await site.store.productionEntries(enterprise: "E02", fromMs: 0, toMs: .max).isEmpty)
+    }
+
+    @Test func oneRouteTableAnswersEachDocumentedMethodAndNamesThemInA405() async throws {
+        let site = try await Site()
+        defer { site.directory.remove() }
+        // The table's API routes are openapi.yaml's, method for method.
+        let documented = try Self.documentedRoutes().map { "\($0.method) \($0.path.replacingOccurrences(of: "E02", with: "*"))" }
+        let table = WebConsole.routes.filter { $0.template.first == "api" }.map { "\($0.method) /\($0.template.joined(separator: "/"))" }
+        #expect(documented.sorted() == table.sorted())
+        let inspector = try await site.login("inspector")
+        let withToken = inspector.headers.merging(["X-CSRF-Token": inspector.csrf]) { $1 }
+        // Any other method on a known path: 405, and Allow names exactly the documented ones.
+        let methods = Dictionary(grouping: try Self.documentedRoutes(), by: \.path).mapValues { Set($0.map(\.method)) }
+        for (path, allowed) in methods {
+            let answer = try await site.send("DELETE", path, headers: withToken)
+            #expect(answer.status == 405, "\(path)")
+            #expect(Set((answer.header("Allow") ?? "").components(separatedBy: ", ")) == allowed, "\(path): \(answer.headers)")
+        }
+        // Pages too; HEAD is GET without the body; an unknown path is 404 for pages and the API.
+        let post = try await site.send("POST", "/alerts", headers: withToken, form: ["csrf": inspector.csrf])
+        #expect(post.status == 405 && post.header("Allow") == "GET")
+        let head = try await site.send("HEAD", "/alerts", headers: inspector.headers)
+        #expect(head.status == 200 && head.body.isEmpty && Int(head.header("Content-Length") ?? "") ?? 0 > 1000)
+        #expect(try await site.send("GET", "/alerts/x", headers: inspector.headers).status == 404)
+        #expect(try await site.send("GET", "/api/v1/nothing", headers: inspector.headers).status == 404)
+        // Anonymous: the same paths say 401, not which methods exist.
+        #expect(try await site.send("DELETE", "/api/v1/alerts").status == 401)
     }
 
     @Test func eachRoleSeesOnlyWhatItIsFor() async throws {
