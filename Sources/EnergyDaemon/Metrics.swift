@@ -9,7 +9,7 @@ enum MetricsText {
 
     static func render(
         gateways: [(id: String, counters: GatewayCounters)], writer: WriterCounters, databaseBytes: Int64, openAlerts: [String: Int],
-        outbox: [OutboxBacklog] = [], deliveries: [String: ChannelCounts] = [:], upstream: [UpstreamStatus] = []
+        outbox: [OutboxBacklog] = [], deliveries: [String: ChannelCounts] = [:], upstream: [UpstreamStatus] = [], nowMs: Int64
     ) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
@@ -67,7 +67,7 @@ enum MetricsText {
         family(
             "energyd_writer_seconds_since_commit", "gauge",
             "Seconds since the writer last committed (a stall while the disk refuses writes).")
-        sample("energyd_writer_seconds_since_commit", Double(max(0, SystemWallClock().nowMs() - writer.lastProgressRealMs)) / 1000)
+        sample("energyd_writer_seconds_since_commit", Double(max(0, nowMs - writer.lastProgressRealMs)) / 1000)
         family("energyd_writer_queue_depth", "gauge", "Samples waiting to be committed.")
         sample("energyd_writer_queue_depth", Double(writer.queueDepth))
         family("energyd_database_size_bytes", "gauge", "Size of the SQLite file and its WAL.")
@@ -83,7 +83,6 @@ enum MetricsText {
             sample("energyd_outbox_messages", Double(line.count), labels: [("channel", line.channel), ("state", line.state.rawValue)])
         }
         family("energyd_outbox_oldest_pending_seconds", "gauge", "Age of the oldest message waiting to be delivered, by channel.")
-        let nowMs = SystemWallClock().nowMs()
         for line in outbox where line.state == .pending {
             sample(
                 "energyd_outbox_oldest_pending_seconds", Double(max(0, nowMs - line.oldestCreatedAtMs)) / 1000,

@@ -8,6 +8,7 @@ import ServiceLifecycle
 /// gateway or meters changed.
 public actor PollingService: Service {
     private let clock: any WallClock
+    private let realTime: any WallClock
     private let sink: any SampleSink
     private let logger: Logger
     private let policy: PollingPolicy
@@ -17,8 +18,12 @@ public actor PollingService: Service {
     private var generation = 0
 
     /// Creates the service with nothing to poll; `apply` gives it a configuration.
-    public init(clock: any WallClock, sink: any SampleSink, logger: Logger, policy: PollingPolicy = PollingPolicy()) {
+    public init(
+        clock: any WallClock, realTime: any WallClock = SystemWallClock(), sink: any SampleSink, logger: Logger,
+        policy: PollingPolicy = PollingPolicy()
+    ) {
         self.clock = clock
+        self.realTime = realTime
         self.sink = sink
         self.logger = logger
         self.policy = policy
@@ -66,7 +71,8 @@ public actor PollingService: Service {
         guard !stopped, generation == mine else { return (0, kept, stale.count) }
         var started = 0
         for (id, (gateway, meters)) in wanted where !meters.isEmpty {
-            let poller = GatewayPoller(gateway: gateway, meters: meters, clock: clock, sink: sink, logger: logger, policy: policy)
+            let poller = GatewayPoller(
+                gateway: gateway, meters: meters, clock: clock, realTime: realTime, sink: sink, logger: logger, policy: policy)
             pollers[id] = poller
             poller.start()
             started += 1

@@ -9,7 +9,10 @@ public struct RetentionService: Service {
     let store: EnergyStore
     let rawRetentionDays: Int
     let rollupRetentionDays: Int
+    /// The readings' clock (samples and rollups are pruned by it).
     let clock: any WallClock
+    /// Real time (outbox times are real time, whatever clock the readings follow).
+    let realTime: any WallClock
     let logger: Logger
 
     /// How long delivered messages stay in the outbox, for `energyctl outbox list`.
@@ -27,8 +30,7 @@ public struct RetentionService: Service {
                 } catch {
                     logger.error("cannot prune raw samples or rollups", metadata: ["error": "\(error)"])
                 }
-                // Outbox times are real time, whatever clock the readings follow.
-                if let pruned = try? await store.pruneOutbox(deliveredBeforeMs: SystemWallClock().nowMs() - Self.deliveredKeptMs),
+                if let pruned = try? await store.pruneOutbox(deliveredBeforeMs: realTime.nowMs() - Self.deliveredKeptMs),
                     pruned > 0
                 {
                     logger.info("pruned delivered messages", metadata: ["deleted": "\(pruned)"])

@@ -46,7 +46,9 @@ public final class SampleWriter: SampleSink, Sendable {
     private let flushIntervalMs: Int
     private let logger: Logger
     private let pending = Mutex<[Sample]>([])
-    private let counters = Mutex(WriterCounters(lastProgressRealMs: SystemWallClock().nowMs()))
+    /// Real time, for the progress health checks watch (the readings may follow a simulated clock).
+    private let realTime: any WallClock
+    private let counters: Mutex<WriterCounters>
     /// Samples taken from the buffer and not yet committed.
     private let inFlight = Atomic<Int>(0)
     private let wakeups: AsyncStream<Void>
@@ -54,8 +56,13 @@ public final class SampleWriter: SampleSink, Sendable {
 
     /// Creates a writer; `run()` commits until cancelled. While the database refuses writes at most
     /// `bufferMaxSamples` wait in memory; past that the oldest are dropped, counted and logged.
-    public init(store: EnergyStore, batchMaxSamples: Int, flushIntervalMs: Int, bufferMaxSamples: Int = 2_000_000, logger: Logger) {
+    public init(
+        store: EnergyStore, batchMaxSamples: Int, flushIntervalMs: Int, bufferMaxSamples: Int = 2_000_000,
+        realTime: any WallClock = SystemWallClock(), logger: Logger
+    ) {
         self.store = store
+        self.realTime = realTime
+        counters = Mutex(WriterCounters(lastProgressRealMs: realTime.nowMs()))
         self.batchMaxSamples = batchMaxSamples
         self.bufferMaxSamples = max(bufferMaxSamples, batchMaxSamples)
         self.flushIntervalMs = flushIntervalMs
@@ -112,7 +119,7 @@ public final class SampleWriter: SampleSink, Sendable {
 
     /// Commits everything pending, in batches of at most `batchMaxSamples`, one transaction each.
     public func flush() async {
-        counters.withLock { $0.lastAttemptRealMs = SystemWallClock().nowMs() }
+        counters.withLock { $0.lastAttemptRealMs = realTime.nowMs() }
         // Take the whole buffer at once: slicing batches off its front would move the rest every time.
         var queue = pending.withLock { buffer -> [Sample] in
             defer { buffer = [] }
@@ -139,7 +146,7 @@ public final class SampleWriter: SampleSink, Sendable {
                     $0.samplesWritten += UInt64(batch.count - rejected.count)
                     $0.rejected += UInt64(rejected.count)
                     $0.batches += 1
-                    $0.lastProgressRealMs = SystemWallClock().nowMs()
+                    $0.lastProgressRealMs = realTime.nowMs()
                     return $0.samplesWritten
                 }
                 logger.debug("committed samples", metadata: ["batch": "\(batch.count)", "total": "\(total)"])
@@ -150,7 +157,7 @@ public final class SampleWriter: SampleSink, Sendable {
                 pending.withLock { $0.insert(contentsOf: unwritten, at: 0) }
                 counters.withLock {
                     $0.failures += 1
-                    $0.lastAttemptRealMs = SystemWallClock().nowMs()
+                    $0.lastAttemptRealMs = realTime.nowMs()
                     $0.lastError = "\(error)"
                 }
                 logger.error(
@@ -160,7 +167,7 @@ public final class SampleWriter: SampleSink, Sendable {
             }
         }
         counters.withLock {
-            $0.lastProgressRealMs = SystemWallClock().nowMs()
+            $0.lastProgressRealMs = realTime.nowMs()
             $0.lastAttemptRealMs = $0.lastProgressRealMs
             $0.lastError = nil
         }

@@ -53,6 +53,8 @@ public final class GatewayPoller: Sendable {
     /// Counters for metrics and health.
     public let statistics: PollerStatistics
     private let clock: any WallClock
+    /// Real time, for the heartbeat health checks watch (the readings may follow a simulated `clock`).
+    let realTime: any WallClock
     private let sink: any SampleSink
     private let logger: Logger
     private let policy: PollingPolicy
@@ -64,21 +66,22 @@ public final class GatewayPoller: Sendable {
 
     /// Creates a poller; `start()` begins polling.
     public init(
-        gateway: GatewayConfig, meters: [PolledMeter], clock: any WallClock, sink: any SampleSink, logger: Logger,
-        policy: PollingPolicy = PollingPolicy(), worker: PollingWorker = PollingWorkers.next()
+        gateway: GatewayConfig, meters: [PolledMeter], clock: any WallClock, realTime: any WallClock = SystemWallClock(),
+        sink: any SampleSink, logger: Logger, policy: PollingPolicy = PollingPolicy(), worker: PollingWorker = PollingWorkers.next()
     ) {
         self.worker = worker
         owner = worker.newOwner()
         self.gateway = gateway
         self.meters = meters.sorted { $0.meter.unitID < $1.meter.unitID }
         self.clock = clock
+        self.realTime = realTime
         self.sink = sink
         var logger = logger
         logger[metadataKey: "gateway"] = "\(gateway.id)"
         self.logger = logger
         self.policy = policy
         self.statistics = PollerStatistics(gatewayID: gateway.id)
-        let now = SystemWallClock().nowMs()
+        let now = realTime.nowMs()
         statistics.update {
             $0.metersConfigured = meters.count
             $0.lastProgressRealMs = now
@@ -213,7 +216,7 @@ private struct PollLoop {
     }
 
     private func heartbeat() {
-        let now = SystemWallClock().nowMs()
+        let now = poller.realTime.nowMs()
         poller.statistics.update { $0.lastProgressRealMs = now }
     }
 
