@@ -46,6 +46,12 @@ let package = Package(
             name: "EnergyModel",
             swiftSettings: swiftSettings
         ),
+        // Configuration files: TOML, section readers with FILE:LINE errors, cross-references, the writer.
+        .target(
+            name: "ConfigurationFiles",
+            dependencies: ["EnergyModel"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ModbusPolling",
             dependencies: [
@@ -127,7 +133,8 @@ let package = Package(
         .target(
             name: "EnergyDaemon",
             dependencies: [
-                "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports", "AlertDelivery", "WebConsole", "Upstream",
+                "ConfigurationFiles", "EnergyModel", "ModbusPolling", "EnergyStore", "EnergyReports", "AlertDelivery", "WebConsole",
+                "Upstream",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -140,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "energyd",
             dependencies: [
-                "EnergyDaemon", "CSystemShims",
+                "ConfigurationFiles", "EnergyDaemon", "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -148,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "energyctl",
             dependencies: [
-                "Accounts", "EnergyStore", "EnergyModel", "EnergyReports", "Spreadsheet",
+                "Accounts", "ConfigurationFiles", "EnergyStore", "EnergyModel", "EnergyReports", "Spreadsheet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -163,7 +170,8 @@ let package = Package(
         .executableTarget(
             name: "energy-bench",
             dependencies: [
-                "Accounts", "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport", "WebConsole", "Upstream",
+                "Accounts", "ConfigurationFiles", "EnergyModel", "EnergyStore", "CModbus", "MeterSimulator", "TestSupport", "WebConsole",
+                "Upstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -174,7 +182,7 @@ let package = Package(
         .target(
             name: "MeterSimulator",
             dependencies: [
-                "EnergyModel",
+                "ConfigurationFiles", "EnergyModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -185,7 +193,7 @@ let package = Package(
         .executableTarget(
             name: "metersim",
             dependencies: [
-                "MeterSimulator",
+                "ConfigurationFiles", "MeterSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -196,7 +204,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "EnergyModel", "MeterSimulator",
+                "ConfigurationFiles", "EnergyModel", "MeterSimulator",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
@@ -204,7 +212,8 @@ let package = Package(
         ),
         // toml-test/: the official TOML test suite's 1.0.0 cases (MIT licence), data for the parser's conformance test.
         .testTarget(
-            name: "EnergyModelTests", dependencies: ["EnergyModel", "TestSupport"], exclude: ["toml-test"], swiftSettings: swiftSettings),
+            name: "EnergyModelTests", dependencies: ["ConfigurationFiles", "EnergyModel", "TestSupport"], exclude: ["toml-test"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ModbusPollingTests",
             dependencies: ["ModbusPolling", "MeterSimulator", "CModbus", "TestSupport"],
@@ -246,7 +255,7 @@ let package = Package(
         .testTarget(
             name: "EnergyDaemonTests",
             dependencies: [
-                "EnergyDaemon", "EnergyReports", "MeterSimulator", "TestSupport", "ModbusPolling", "Upstream",
+                "ConfigurationFiles", "EnergyDaemon", "EnergyReports", "MeterSimulator", "TestSupport", "ModbusPolling", "Upstream",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import AlertDelivery
+import ConfigurationFiles
 import EnergyModel
 import EnergyStore
 import Foundation

@@ -287,13 +287,14 @@ extension WebConsole {
         _ configuration: EnergyConfiguration
     ) async throws -> ProductionEntry {
         guard principal.entersProduction(of: enterprise) else { throw WebError.forbidden }
-        guard enterprise.products.contains(where: { $0.product == entry.product }) else {
-            throw WebError.badRequest("\(enterprise.id) has no product \(entry.product)")
+        let figure: ProductionFigure
+        do {
+            figure = try ProductionFigure.checked(
+                enterprise: enterprise.id, product: entry.product, date: entry.date, quantity: entry.quantity, in: configuration)
+        } catch {
+            throw WebError.badRequest(error.description)
         }
-        guard let day = configuration.calendar.startOfDay(entry.date) else {
-            throw WebError.badRequest("date \(entry.date) is not \(ISO8601Time.dateRule)")
-        }
-        guard entry.quantity >= 0, entry.quantity.isFinite else { throw WebError.badRequest("quantity must be a number ≥ 0") }
+        let day = figure.dayMs
         let now = nowMs()
         let source = "web:" + principal.account.name
         try await store.setProduction(

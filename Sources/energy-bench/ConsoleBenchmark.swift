@@ -1,4 +1,5 @@
 import Accounts
+import ConfigurationFiles
 import EnergyModel
 import EnergyStore
 import Foundation

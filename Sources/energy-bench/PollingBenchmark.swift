@@ -1,4 +1,5 @@
 import CModbus
+import ConfigurationFiles
 import EnergyModel
 import EnergyStore
 import Foundation

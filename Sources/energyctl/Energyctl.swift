@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfigurationFiles
 import EnergyModel
 import EnergyReports
 import EnergyStore

@@ -271,18 +271,21 @@ struct Production: AsyncParsableCommand {
 
 func addProduction(path: String, configuration: EnergyConfiguration, rows: [(String, String, String, Double)], source: String) async throws
 {
+    // Every row is checked before the first is written: a bad line leaves the store as it was.
+    var figures: [ProductionFigure] = []
+    for (number, row) in rows.enumerated() {
+        do {
+            figures.append(try ProductionFigure.checked(enterprise: row.0, product: row.1, date: row.2, quantity: row.3, in: configuration))
+        } catch {
+            throw ValidationError(rows.count == 1 ? error.description : "row \(number + 1): \(error.description)")
+        }
+    }
     let store = try await EnergyStore.open(path: path)
-    for (enterprise, product, date, quantity) in rows {
-        guard let config = configuration.enterprises.first(where: { $0.id == enterprise }) else {
-            throw ValidationError("no enterprise \(enterprise)")
-        }
-        guard config.products.contains(where: { $0.product == product }) else {
-            throw ValidationError("\(enterprise) has no product \(product)")
-        }
-        let day = try localDay(date, option: "date", configuration.calendar)
-        guard quantity >= 0, quantity.isFinite else { throw ValidationError("quantity must be a number ≥ 0") }
+    let now = SystemWallClock().nowMs()
+    for figure in figures {
         try await store.setProduction(
-            enterprise: enterprise, product: product, dayMs: day, quantity: quantity, source: source, enteredMs: SystemWallClock().nowMs())
+            enterprise: figure.enterprise, product: figure.product, dayMs: figure.dayMs, quantity: figure.quantity, source: source,
+            enteredMs: now)
     }
     print("recorded \(rows.count) production figure\(rows.count == 1 ? "" : "s")")
 }

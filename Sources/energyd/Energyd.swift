@@ -1,5 +1,6 @@
 import ArgumentParser
 import CSystemShims
+import ConfigurationFiles
 import EnergyDaemon
 import EnergyModel
 import Foundation

@@ -39,7 +39,15 @@ import Testing
             ),
             (["production", "import", csv] + store, "an import row dated …TZ"),
         ]
+        // A good row before a bad one: refused as a whole, naming the row; nothing written.
+        let mixed = directory.file("mixed.csv")
+        try "E05,dyed_fabric,2026-01-01,12\nE05,cement,2026-01-02,1\n".write(toFile: mixed, atomically: true, encoding: .utf8)
+        let importing = try ChildProcess("energyctl", ["production", "import", mixed] + store)
+        #expect(await importing.waitForExit() != 0)
+        #expect(importing.printed.contains("row 2: E05 has no product cement"), "\(importing.printed)")
         for (arguments, because) in cases { try await expectRefused("energyctl", arguments, because) }
+        let written = try await EnergyStore.open(path: database).productionEntries(enterprise: "E05", fromMs: 0, toMs: .max)
+        #expect(written.isEmpty, "\(written)")
         try await expectRefused("energyd", ["run", "--config", shippedConfigPath, "--clock-start", ""], "empty --clock-start")
         try await expectRefused("energyd", ["run", "--config", shippedConfigPath, "--clock-start", "2026-01-01TZ"], "--clock-start …TZ")
     }

@@ -1,3 +1,5 @@
+import ConfigurationFiles
+import TestSupport
 import Testing
 
 @testable import EnergyModel

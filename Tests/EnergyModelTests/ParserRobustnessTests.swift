@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import ConfigurationFiles
 @testable import EnergyModel
 
 /// Hostile and random inputs to the TOML parser and the date parser: a bounded error, never a crash, and time

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import ConfigurationFiles
 @testable import EnergyModel
 
 /// The parser against the official toml-test suite (TOML 1.0.0 cases, carried in `toml-test/` under its MIT licence):

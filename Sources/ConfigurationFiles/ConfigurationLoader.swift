@@ -1,3 +1,4 @@
+import EnergyModel
 import Foundation
 
 /// Reads and validates the TOML configuration: one main file plus an optional directory of per-enterprise files.

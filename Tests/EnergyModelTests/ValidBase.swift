@@ -1,13 +1,8 @@
+import ConfigurationFiles
 import Foundation
+import TestSupport
 
 @testable import EnergyModel
-
-/// The package's root directory, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().path
-
-/// The configuration shipped in Config/.
-let shippedConfigPath = packageRoot + "/Config/energyd.toml"
 
 /// The valid base configuration with `text` appended, loaded as main.toml: the configuration, or its errors.
 func loadOnValidBase(_ text: String) -> (EnergyConfiguration?, [String]) {

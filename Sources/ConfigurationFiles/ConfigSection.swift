@@ -1,3 +1,4 @@
+import EnergyModel
 import Foundation
 
 /// Collects configuration errors while a file is read, so that every error is reported, not just the first.

@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// A TOML date, time or date-time, checked field by field (RFC 3339 as TOML 1.0 narrows it).
 struct TOMLDateTime {
     /// toml-test's names for the four kinds.

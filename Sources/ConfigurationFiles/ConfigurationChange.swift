@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// Whether a configuration may replace the one in force: a file emptied or cut short by an editor, a failed
 /// deployment or a full disk must not stop the monitoring of a district.
 public enum ConfigurationChange {

@@ -1,3 +1,4 @@
+import EnergyModel
 import Foundation
 
 /// Reads `[delivery]`, `[channels.NAME]` and `[[routes]]` and checks what they name.

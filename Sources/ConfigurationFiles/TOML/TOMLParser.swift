@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// A TOML syntax error at a line.
 public struct TOMLSyntaxError: Error, Sendable, Equatable {
     /// 1-based line.

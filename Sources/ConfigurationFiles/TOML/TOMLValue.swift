@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// A parsed TOML value that remembers the line it was written on, so every configuration error can name it.
 public struct TOMLNode: Sendable, Equatable {
     /// The value itself.

@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// Renders a configuration as TOML that `ConfigurationLoader` reads back to the same value; used to generate
 /// configurations for tests and benchmarks (`metersim generate`).
 public enum ConfigurationWriter {

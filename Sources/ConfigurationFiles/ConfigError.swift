@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// One thing wrong in a configuration, printed as `FILE:LINE: key: what is wrong`.
 public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The file, as given.
