@@ -41,7 +41,7 @@ public struct MonthlyReportMail {
         }
         var queued: [String] = []
         // Closed by the rule the alert checks close months by, so the report and the quota checks agree on it.
-        let lastClosed = AlertChecks.lastClosedMonth(nowMs: horizonMs, dayCloseDelayMs: delay, calendar: calendar)
+        let lastClosed = CheckProgress.lastClosedMonth(nowMs: horizonMs, dayCloseDelayMs: delay, calendar: calendar)
         while month <= lastClosed {
             let end = calendar.next(.month, after: month)
             let label = String(ISO8601Time.formatLocal(ms: month, timeZone: calendar.timeZone).prefix(7))
