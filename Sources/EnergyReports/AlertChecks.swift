@@ -45,7 +45,7 @@ public struct AlertChecks: Sendable {
         // The series are read once for every check and evaluation of this pass.
         let series = try await store.allSeries()
         // The meters' own series: accounted counters, without the export ones.
-        let meterSeries = series.filter { $0.isAccounted && $0.quantity != "export" }
+        let meterSeries = series.filter { $0.isAccounted && $0.quantity != .export }
         let findings = try await offline(nowMs: nowMs, open: open, series: meterSeries) + anomalies(nowMs: nowMs, open: open)
         var batches = [Batch(timeMs: nowMs, findings: findings)]
         let evaluator = ProductEvaluator(store: store, configuration: configuration, series: series)

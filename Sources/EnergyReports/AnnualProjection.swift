@@ -14,7 +14,7 @@ extension AnnualProjection {
         let yearDays = Double(calendar.startOfDay("\(year + 1)-01-01")! - yearStart) / 86_400_000
         let lastYearStart = calendar.startOfDay("\(year - 1)-01-01")!
         let lastYearDays = Double(yearStart - lastYearStart) / 86_400_000
-        let energySeries = series.filter { $0.isAccounted && $0.energy != EnergyType.production.rawValue }
+        let energySeries = series.filter { $0.isAccounted && $0.energy != .production }
         let thisYear = try await days(store, configuration, calendar, energySeries, fromMs: yearStart, toMs: throughMs)
         var lastYear: [String: [Int64: (kgce: Double, complete: Bool)]]?
         var projections: [String: AnnualProjection] = [:]
@@ -57,14 +57,15 @@ extension AnnualProjection {
         let (kgce, good) = try await store.reduceRollups(
             into: ([String: [Int64: Double]](), [Int64: [Int64: Int]]()), enterprise: nil, resolution: .day, fromMs: fromMs, toMs: toMs
         ) { sums, row in
-            guard let energy = EnergyType(rawValue: row.series.energy), energy != .production else { return }
+            let energy = row.series.energy
+            guard energy != .production else { return }
             if let factor = factors.factor(energy, enterprise: row.series.enterprise, atMs: row.bucketMs) {
                 sums.0[row.series.enterprise, default: [:]][row.bucketMs, default: 0] +=
                     row.series.boundarySign * row.amount.units * factor.kgcePerUnit
             }
-            if row.series.quantity == "consumption" { sums.1[row.series.id, default: [:]][row.bucketMs] = row.good }
+            if row.series.quantity == .consumption { sums.1[row.series.id, default: [:]][row.bucketMs] = row.good }
         }
-        let meters = Dictionary(grouping: series.filter { $0.quantity == "consumption" }, by: \.enterprise)
+        let meters = Dictionary(grouping: series.filter { $0.quantity == .consumption }, by: \.enterprise)
         var result: [String: [Int64: (kgce: Double, complete: Bool)]] = [:]
         for (enterprise, byDay) in kgce {
             for (day, amount) in byDay {

@@ -73,7 +73,7 @@ public struct ConsumptionReport: Sendable {
         let allSeries = try await store.series(enterprise: enterprise).filter(\.isAccounted)
         var groups: [String: [SeriesRecord]] = [:]
         for series in allSeries {
-            let product = series.quantity == "production" ? (products[series.meter] ?? nil) ?? "-" : ""
+            let product = series.quantity == .production ? (products[series.meter] ?? nil) ?? "-" : ""
             groups["\(series.quantity)|\(series.energy)|\(product)", default: []].append(series)
         }
         var lines: [ConsumptionLine] = []
@@ -92,7 +92,7 @@ public struct ConsumptionReport: Sendable {
                 let members = groups[key]!
                 let ids = Set(members.map(\.id))
                 let rows = inPeriod.filter { ids.contains($0.series.id) }
-                let energy = EnergyType(rawValue: members[0].energy)
+                let energy: EnergyType? = members[0].energy
                 var amount = 0.0
                 var estimated = 0.0
                 var kgce = 0.0
@@ -103,22 +103,22 @@ public struct ConsumptionReport: Sendable {
                     if let energy, let dayFactor = configuration.factors.factor(energy, enterprise: enterprise, atMs: row.bucketMs) {
                         factor = dayFactor
                         kgce += row.amount.units * dayFactor.kgcePerUnit
-                        if members[0].quantity != "export" { estimatedKgce += row.estimated.units * dayFactor.kgcePerUnit }
+                        if members[0].quantity != .export { estimatedKgce += row.estimated.units * dayFactor.kgcePerUnit }
                     }
                 }
                 let hasFactor = energy != nil && energy != .production
                 let sign = members[0].boundarySign
                 let lineGood = rows.map(\.good).reduce(0, +)
                 let lineExpected = members.map { Self.expectedSamples($0, from: start, to: min(end, horizon + 1)) }.reduce(0, +)
-                if members[0].quantity != "export" {
+                if members[0].quantity != .export {
                     good += lineGood
                     expected += lineExpected
                 }
                 if hasFactor { totalKgce += sign * kgce }
                 lines.append(
                     ConsumptionLine(
-                        period: label, periodStartMs: period, energy: members[0].energy, quantity: members[0].quantity,
-                        product: members[0].quantity == "production" ? key.split(separator: "|").last.map(String.init) : nil,
+                        period: label, periodStartMs: period, energy: members[0].energy.rawValue, quantity: members[0].quantity.rawValue,
+                        product: members[0].quantity == .production ? key.split(separator: "|").last.map(String.init) : nil,
                         amount: amount, unit: Self.unit(members[0]), kgce: hasFactor ? sign * kgce + 0 : nil, estimated: estimated,
                         completeness: lineExpected > 0 ? min(1, Double(lineGood) / lineExpected) : 0, factor: factor?.kgcePerUnit,
                         factorSource: factor?.source))
@@ -138,7 +138,8 @@ public struct ConsumptionReport: Sendable {
     }
 
     static func unit(_ series: SeriesRecord) -> String {
-        guard let energy = EnergyType(rawValue: series.energy), energy != .production else { return series.unit }
+        guard series.energy != .production else { return series.unit }
+        let energy = series.energy
         return energy.accountingUnit
     }
 

@@ -56,7 +56,7 @@ public struct ProductReportLine: Sendable, Hashable, Codable {
     public var energy: Double
     public var unitConsumption: Double?
     public var levels: [Double]
-    public var verdict: String
+    public var verdict: QuotaVerdict
     public var verdictChinese: String
     public var completeness: Double
     public var illustrative: Bool
@@ -183,7 +183,7 @@ public struct InspectionReports: Sendable {
                     product: product.product, quota: quota.id, standard: quota.standard, title: quota.title, unit: quota.unit,
                     output: evaluation.evaluation.output, energy: evaluation.evaluation.energy,
                     unitConsumption: evaluation.evaluation.verdict == .insufficientData ? nil : evaluation.evaluation.unitConsumption,
-                    levels: evaluation.evaluation.levels, verdict: evaluation.evaluation.verdict.name,
+                    levels: evaluation.evaluation.levels, verdict: evaluation.evaluation.verdict,
                     verdictChinese: evaluation.evaluation.verdict.chinese, completeness: evaluation.evaluation.completeness,
                     illustrative: quota.illustrative, incompleteMeters: evaluation.incompleteMeters, yearOnYear: yearOnYear))
         }
@@ -225,9 +225,9 @@ public struct InspectionReports: Sendable {
             let ids = Set(members.map(\.id))
             let meters = configuration.enterprises.filter { ids.contains($0.id) }.flatMap(\.meters)
             let counted = members.flatMap { member in member.products.filter { !$0.illustrative }.map { (member, $0) } }
-            let met = counted.filter { Int($0.1.verdict.dropFirst("level-".count)).map { $0 <= benchmark } ?? false }
-            let over = members.filter { $0.products.contains { $0.verdict == "over-limit" } }.map(\.name)
-            let unjudged = counted.filter { !$0.1.verdict.hasPrefix("level") && $0.1.verdict != "over-limit" }
+            let met = counted.filter { $0.1.verdict.meets(level: benchmark) }
+            let over = members.filter { $0.products.contains { $0.verdict == .overLimit } }.map(\.name)
+            let unjudged = counted.filter { $0.1.verdict != .overLimit && !$0.1.verdict.meets(level: 3) }
                 .map { "\($0.0.name) \($0.1.product)（\($0.1.verdictChinese)）" }
             let inspection = members.filter { (projections[$0.id]?.projectedTce ?? 0) >= threshold }.map(\.name)
             let changes = members.flatMap(\.products).compactMap(\.yearOnYear)

@@ -32,8 +32,8 @@ public struct ProductEvaluator: Sendable {
         var good: [String: Int] = [:]
         var expected: [String: Double] = [:]
         let end = min(toMs, horizonMs + 1)
-        for record in series where boundary.contains(record.meter) && record.quantity != "production" {
-            guard let energy = EnergyType(rawValue: record.energy) else { continue }
+        for record in series where boundary.contains(record.meter) && record.quantity != .production {
+            let energy = record.energy
             let sign = record.boundarySign
             for row in days where row.series.id == record.id {
                 switch quota.basis {
@@ -46,15 +46,15 @@ public struct ProductEvaluator: Sendable {
                 case .energy:
                     break
                 }
-                if record.quantity == "consumption" { good[record.meter, default: 0] += row.good }
+                if record.quantity == .consumption { good[record.meter, default: 0] += row.good }
             }
-            if record.quantity == "consumption" {
+            if record.quantity == .consumption {
                 expected[record.meter, default: 0] += ConsumptionReport.expectedSamples(record, from: fromMs, to: end)
             }
         }
         var output = 0.0
         var outputSource = "entered"
-        if let meter = product.productionMeter, let record = series.first(where: { $0.meter == meter && $0.quantity == "production" }) {
+        if let meter = product.productionMeter, let record = series.first(where: { $0.meter == meter && $0.quantity == .production }) {
             outputSource = meter
             for row in days where row.series.id == record.id {
                 output += row.amount.units

@@ -75,7 +75,7 @@ public enum ReportSheets {
                     .text(DomainNames.product(p.product, zh: zh)), .text(p.standard), .number(p.output), .number(p.energy),
                     p.unitConsumption.map(Cell.number) ?? .empty,
                     .text(p.unit), .number(p.levels[0]), .number(p.levels[1]), .number(p.levels[2]),
-                    .text(zh ? p.verdictChinese : p.verdict),
+                    .text(zh ? p.verdictChinese : p.verdict.name),
                     .percent(p.completeness), .text(p.incompleteMeters.joined(separator: "、")), p.yearOnYear.map(Cell.percent) ?? .empty,
                     .text(p.illustrative ? (zh ? "是" : "yes") : ""),
                 ]

@@ -174,39 +174,4 @@ extension EnergyStore {
             }
         }
     }
-
-    /// Production entered by hand in [fromMs, toMs) of an enterprise, with who entered it.
-    public func productionEntries(enterprise: String, fromMs: Int64, toMs: Int64) async throws -> [ProductionEntry] {
-        try await database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT product, day, quantity, source, entered_at FROM production
-                    WHERE enterprise = ? AND day >= ? AND day < ? ORDER BY day, product
-                    """, arguments: [enterprise, fromMs, toMs]
-            ).map {
-                ProductionEntry(
-                    product: $0["product"], dayMs: $0["day"], quantity: $0["quantity"], source: $0["source"], enteredMs: $0["entered_at"])
-            }
-        }
-    }
-}
-
-/// A production figure entered by hand.
-public struct ProductionEntry: Sendable, Hashable, Codable {
-    public var product: String
-    /// Start of its day, UTC epoch ms.
-    public var dayMs: Int64
-    public var quantity: Double
-    /// Who entered it: "energyctl", "web:NAME".
-    public var source: String
-    public var enteredMs: Int64?
-
-    public init(product: String, dayMs: Int64, quantity: Double, source: String, enteredMs: Int64?) {
-        self.product = product
-        self.dayMs = dayMs
-        self.quantity = quantity
-        self.source = source
-        self.enteredMs = enteredMs
-    }
 }

@@ -112,7 +112,7 @@ extension EnergyStore {
     }
 
     private static func unitFactor(_ record: SeriesRecord) -> Double {
-        EnergyType(rawValue: record.energy).flatMap { UnitConversion.factor(from: record.unit, to: $0) } ?? 1
+        UnitConversion.factor(from: record.unit, to: record.energy) ?? 1
     }
 
     private static func checkpoint(_ series: Int64, db: Database) throws -> AccountingCheckpoint {

@@ -106,56 +106,6 @@ extension EnergyStore {
             }
         }
     }
-
-    // MARK: Production entered by hand
-
-    /// Records `quantity` of `product` made on the day starting at `dayMs` (replacing an earlier figure), entered
-    /// by `source` at `enteredMs`.
-    public func setProduction(
-        enterprise: String, product: String, dayMs: Int64, quantity: Double, source: String, enteredMs: Int64? = nil
-    ) async throws {
-        try await database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO production (enterprise, product, day, quantity, source, entered_at) VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [enterprise, product, dayMs, quantity, source, enteredMs])
-            try Self.noteUpstream(.enterprise, enterprise, fromMs: dayMs, toMs: dayMs + 1, nowMs: Self.wallClockMs, db)
-        }
-    }
-
-    /// Production entered by hand in [fromMs, toMs), by day.
-    public func production(enterprise: String, product: String, fromMs: Int64, toMs: Int64) async throws -> [Int64: Double] {
-        try await database.read { db in
-            Dictionary(
-                uniqueKeysWithValues: try Row.fetchAll(
-                    db, sql: "SELECT day, quantity FROM production WHERE enterprise = ? AND product = ? AND day >= ? AND day < ?",
-                    arguments: [enterprise, product, fromMs, toMs]
-                ).map { ($0[0] as Int64, $0[1] as Double) })
-        }
-    }
-
-    /// Time of the oldest stored sample of each series, UTC epoch ms, in one read: when monitoring of it began
-    /// (or the retention's edge).
-    public func firstSamplesMs(seriesIDs: [Int64]) async throws -> [Int64: Int64] {
-        try await timePerSeries(seriesIDs, sql: "SELECT ts FROM samples WHERE series = ? ORDER BY ts LIMIT 1")
-    }
-
-    /// Time of the latest good sample of each series, UTC epoch ms, in one read.
-    public func lastGoodSamplesMs(seriesIDs: [Int64]) async throws -> [Int64: Int64] {
-        // Backwards along the (series, ts) key until the first good one: a max() with the quality filter would read them all.
-        try await timePerSeries(seriesIDs, sql: "SELECT ts FROM samples WHERE series = ? AND quality = 0 ORDER BY ts DESC LIMIT 1")
-    }
-
-    /// `sql`, a query of one time for one series, run for each of `seriesIDs` in one read.
-    private func timePerSeries(_ seriesIDs: [Int64], sql: String) async throws -> [Int64: Int64] {
-        try await database.read { db in
-            let statement = try db.cachedStatement(sql: sql)
-            var result: [Int64: Int64] = [:]
-            for id in seriesIDs { result[id] = try Int64.fetchOne(statement, arguments: [id]) }
-            return result
-        }
-    }
 }
 
 extension EnergyStore {
@@ -166,14 +116,6 @@ extension EnergyStore {
                 uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM alerts WHERE cleared_at IS NULL GROUP BY kind")
                     .map { ($0[0] as String, $0[1] as Int) })
         }
-    }
-
-    /// Bytes of the database as SQLite counts them (pages × page size), plus its WAL.
-    public func databaseBytes() async throws -> Int64 {
-        let pages = try await database.read { db in
-            (try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0) * (try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0)
-        }
-        return pages + fileSizeBytes(of: path + "-wal")
     }
 }
 

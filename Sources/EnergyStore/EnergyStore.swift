@@ -322,3 +322,13 @@ public struct StoreError: Error, CustomStringConvertible {
     /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
+
+extension EnergyStore {
+    /// Bytes of the database as SQLite counts them (pages × page size), plus its WAL.
+    public func databaseBytes() async throws -> Int64 {
+        let pages = try await database.read { db in
+            (try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0) * (try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0)
+        }
+        return pages + fileSizeBytes(of: path + "-wal")
+    }
+}

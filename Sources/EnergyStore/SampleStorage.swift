@@ -169,3 +169,27 @@ extension EnergyStore {
         }
     }
 }
+
+extension EnergyStore {
+    /// Time of the oldest stored sample of each series, UTC epoch ms, in one read: when monitoring of it began
+    /// (or the retention's edge).
+    public func firstSamplesMs(seriesIDs: [Int64]) async throws -> [Int64: Int64] {
+        try await timePerSeries(seriesIDs, sql: "SELECT ts FROM samples WHERE series = ? ORDER BY ts LIMIT 1")
+    }
+
+    /// Time of the latest good sample of each series, UTC epoch ms, in one read.
+    public func lastGoodSamplesMs(seriesIDs: [Int64]) async throws -> [Int64: Int64] {
+        // Backwards along the (series, ts) key until the first good one: a max() with the quality filter would read them all.
+        try await timePerSeries(seriesIDs, sql: "SELECT ts FROM samples WHERE series = ? AND quality = 0 ORDER BY ts DESC LIMIT 1")
+    }
+
+    /// `sql`, a query of one time for one series, run for each of `seriesIDs` in one read.
+    private func timePerSeries(_ seriesIDs: [Int64], sql: String) async throws -> [Int64: Int64] {
+        try await database.read { db in
+            let statement = try db.cachedStatement(sql: sql)
+            var result: [Int64: Int64] = [:]
+            for id in seriesIDs { result[id] = try Int64.fetchOne(statement, arguments: [id]) }
+            return result
+        }
+    }
+}

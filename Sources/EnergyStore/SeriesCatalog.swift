@@ -3,7 +3,7 @@ import GRDB
 import Synchronization
 
 /// A stored series: one measured point of one meter.
-public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
+public struct SeriesRecord: Sendable, Hashable {
     /// Row id, referenced by samples.
     public var id: Int64
     /// Enterprise id.
@@ -12,14 +12,13 @@ public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
     public var meter: String
     /// Point name within the meter's model.
     public var point: String
-    /// Energy type (machine name).
-    public var energy: String
-    /// What the point measures (machine name).
-    public var quantity: String
+    /// Energy type.
+    public var energy: EnergyType
+    /// What the point measures.
+    public var quantity: PointQuantity
     /// Engineering unit.
     public var unit: String
-    /// counter or gauge.
-    public var kind: String
+    public var kind: PointKind
     /// Counter wrap, in `unit`.
     public var wrap: Double?
     /// The meter's maximum rate per hour, in `unit`.
@@ -30,15 +29,19 @@ public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
     public var runsContinuously: Bool
 
     /// Columns read by position, in `SeriesRecord.columns` order: name lookups and Codable cost more than the query.
-    public init(row: Row) {
+    /// nil for a row naming an energy, quantity or kind this version does not know.
+    public init?(row: Row) {
+        guard let energy = EnergyType(rawValue: row[4]), let quantity = PointQuantity(rawValue: row[5]),
+            let kind = PointKind(rawValue: row[7])
+        else { return nil }
+        self.energy = energy
+        self.quantity = quantity
+        self.kind = kind
         id = row[0]
         enterprise = row[1]
         meter = row[2]
         point = row[3]
-        energy = row[4]
-        quantity = row[5]
         unit = row[6]
-        kind = row[7]
         wrap = row[8]
         maxRate = row[9]
         intervalMs = row[10]
@@ -53,14 +56,14 @@ public struct SeriesRecord: Sendable, Hashable, FetchableRecord {
     static func stored(_ db: Database, _ clause: String = "", arguments: StatementArguments = StatementArguments()) throws
         -> [SeriesRecord]
     {
-        try fetchAll(db, sql: "SELECT \(columns) FROM series \(clause)", arguments: arguments)
+        try Row.fetchAll(db, sql: "SELECT \(columns) FROM series \(clause)", arguments: arguments).compactMap(SeriesRecord.init(row:))
     }
 
     /// Whether accounting reads it: a consumption, export or production counter.
-    public var isAccounted: Bool { kind == "counter" && ["consumption", "export", "production"].contains(quantity) }
+    public var isAccounted: Bool { kind == .counter && [.consumption, .export, .production].contains(quantity) }
 
     /// How the series counts toward comprehensive consumption: energy sent out of the boundary is subtracted.
-    public var boundarySign: Double { quantity == "export" ? -1 : 1 }
+    public var boundarySign: Double { quantity == .export ? -1 : 1 }
 }
 
 extension EnergyStore {

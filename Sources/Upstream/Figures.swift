@@ -154,17 +154,16 @@ public struct FigureCollector: Sendable {
         else { return nil }
         let end = min(span.last + QuarterAllocation.quarterMs, span.first + Int64(Self.chunkDays) * 86_400_000)
         let rows = try await store.buckets(series: record.id, resolution: .quarter, fromMs: span.first, toMs: end)
-        let energy = EnergyType(rawValue: record.energy)
-        let unit = energy.map { $0 == .production ? record.unit : $0.accountingUnit } ?? record.unit
+        let energy = record.energy
+        let unit = energy == .production ? record.unit : energy.accountingUnit
         shipment.quarterRanges.append(QuarterRange(meter: record.meter, point: record.point, fromMs: span.first, toMs: end))
         for row in rows {
-            let factor = energy.flatMap {
-                configuration.factors.factor($0, enterprise: record.enterprise, atMs: calendar.start(of: .day, containing: row.bucketMs))
-            }
+            let factor = configuration.factors.factor(
+                energy, enterprise: record.enterprise, atMs: calendar.start(of: .day, containing: row.bucketMs))
             shipment.quarters.append(
                 QuarterFigure(
-                    enterprise: record.enterprise, meter: record.meter, point: record.point, energy: record.energy,
-                    quantity: record.quantity,
+                    enterprise: record.enterprise, meter: record.meter, point: record.point, energy: energy.rawValue,
+                    quantity: record.quantity.rawValue,
                     unit: unit, bucketMs: row.bucketMs, amount: row.amount, estimated: row.estimated, good: row.good,
                     kgce: energy == .production ? nil : factor.map { row.amount.units * $0.kgcePerUnit }))
         }

@@ -157,7 +157,8 @@ extension WebConsole {
             let rows = try await store.rollups(enterprise: id, resolution: resolution, fromMs: period.fromMs, toMs: period.toMs)
             let buckets = rows.map {
                 Bucket(
-                    meter: $0.series.meter, point: $0.series.point, energy: $0.series.energy, quantity: $0.series.quantity,
+                    meter: $0.series.meter, point: $0.series.point, energy: $0.series.energy.rawValue,
+                    quantity: $0.series.quantity.rawValue,
                     unit: $0.series.unit, start: ISO8601Time.formatLocal(ms: $0.bucketMs, timeZone: zone), amount: $0.amount.units,
                     estimated: $0.estimated.units, goodSamples: $0.good)
             }
@@ -195,7 +196,8 @@ extension WebConsole {
             let points = series.filter { $0.meter == meter.id }.map { record in
                 let readings = latest[record.id]
                 return MeterState.Point(
-                    point: record.point, quantity: record.quantity, unit: record.unit, lastTime: time(readings?.latest.timestampMs),
+                    point: record.point, quantity: record.quantity.rawValue, unit: record.unit,
+                    lastTime: time(readings?.latest.timestampMs),
                     lastValue: readings?.latest.value, quality: readings.map { "\($0.latest.quality)" },
                     lastGoodTime: time(readings?.lastGood?.timestampMs), lastGoodValue: readings?.lastGood?.value)
             }
@@ -241,7 +243,7 @@ extension WebConsole {
             meter: meter.id, from: time(readings.fromMs), to: time(readings.toMs),
             points: readings.points.map { point in
                 .init(
-                    point: point.record.point, unit: point.record.unit, kind: point.record.kind,
+                    point: point.record.point, unit: point.record.unit, kind: point.record.kind.rawValue,
                     samples: point.samples.map { .init(t: time($0.timestampMs), v: $0.value, q: "\($0.quality)") })
             },
             events: readings.events.map {

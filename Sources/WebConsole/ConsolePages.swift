@@ -162,7 +162,7 @@ extension WebConsole {
                     fixed(p.output),
                     p.unitConsumption.map(fixed) ?? "-", escape(p.unit),
                     p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
-                    "<span class=\"\(p.verdict == "over-limit" ? "bad" : p.verdict.hasPrefix("level") ? "good" : "")\">\(escape(l.zh ? p.verdictChinese : p.verdict))</span>",
+                    "<span class=\"\(p.verdict == .overLimit ? "bad" : p.verdict.meets(level: 3) ? "good" : "")\">\(escape(l.zh ? p.verdictChinese : p.verdict.name))</span>",
                     percent(p.completeness), p.yearOnYear.map(percent) ?? "-",
                 ]
             }, id: "products", numeric: [2, 3, 7, 8])

@@ -84,7 +84,8 @@ struct Summary: AsyncParsableCommand {
         for summary in summaries {
             let goodShare = summary.samples == 0 ? nil : 100 * Double(summary.good) / Double(summary.samples)
             table.rows.append([
-                summary.series.enterprise, summary.series.meter, summary.series.point, summary.series.energy, String(summary.samples),
+                summary.series.enterprise, summary.series.meter, summary.series.point, summary.series.energy.rawValue,
+                String(summary.samples),
                 goodShare.map { String(format: "%.1f", $0) } ?? "-", time(summary.firstMs), time(summary.lastMs),
                 summary.lastGoodValue.map { String(format: "%.2f", $0) } ?? "-", summary.series.unit,
             ])

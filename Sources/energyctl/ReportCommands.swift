@@ -69,7 +69,7 @@ struct EnterpriseCommand: AsyncParsableCommand {
             for p in report.products {
                 table.rows.append([
                     p.product, p.standard, String(p.output), String(p.energy), p.unitConsumption.map { String($0) } ?? "", p.unit,
-                    String(p.levels[0]), String(p.levels[1]), String(p.levels[2]), p.verdict, String(p.completeness),
+                    String(p.levels[0]), String(p.levels[1]), String(p.levels[2]), p.verdict.name, String(p.completeness),
                     p.yearOnYear.map { String($0) } ?? "",
                 ])
             }
@@ -108,7 +108,7 @@ struct EnterpriseCommand: AsyncParsableCommand {
                     DomainNames.product(p.product, zh: zh) + (p.illustrative ? (zh ? "（示例限额）" : " (illustrative quota)") : ""), p.standard,
                     fixed(p.output),
                     p.unitConsumption.map(fixed) ?? "-", p.unit, p.levels.map { String(format: "%g", $0) }.joined(separator: "/"),
-                    (zh ? p.verdictChinese : p.verdict)
+                    (zh ? p.verdictChinese : p.verdict.name)
                         + (p.incompleteMeters.isEmpty
                             ? "" : (zh ? "（" : " (") + p.incompleteMeters.joined(separator: ", ") + (zh ? " 不足 90%）" : " below 90 %)")),
                     percent(p.completeness), optionalPercent(p.yearOnYear),

@@ -37,7 +37,7 @@ import Testing
         let store = try await EnergyStore.open(path: harness.databasePath)
         let truth = GroundTruth.rows(plant: harness.simulator.plant, fromMs: Self.january, toMs: Self.february)
         let monthly = try await store.rollups(enterprise: nil, resolution: .month, fromMs: Self.january, toMs: Self.february)
-            .filter { $0.series.quantity != "export" }
+            .filter { $0.series.quantity != .export }
         let daily = try await store.rollups(enterprise: nil, resolution: .day, fromMs: Self.january, toMs: Self.february)
         return Month(
             harness: harness, store: store, truth: Dictionary(uniqueKeysWithValues: truth.map { ($0.meter, $0) }),

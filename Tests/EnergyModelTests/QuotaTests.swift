@@ -89,4 +89,13 @@ import Testing
         #expect(object["measured"] is NSNull)
         #expect(try JSONDecoder().decode(AlertRecord.self, from: JSONEncoder().encode(record)) == record)
     }
+
+    @Test func verdictsTravelAsTheirMachineNames() throws {
+        let verdicts: [QuotaVerdict] = [.level(1), .level(2), .level(3), .overLimit, .insufficientData, .noProduction]
+        let text = String(decoding: try JSONEncoder().encode(verdicts), as: UTF8.self)
+        #expect(text == #"["level-1","level-2","level-3","over-limit","insufficient-data","no-production"]"#)
+        #expect(try JSONDecoder().decode([QuotaVerdict].self, from: Data(text.utf8)) == verdicts)
+        for name in ["level-0", "level-4", "level-", "Level-1", ""] { #expect(QuotaVerdict(name: name) == nil, "\(name)") }
+        #expect(QuotaVerdict.level(2).meets(level: 2) && !QuotaVerdict.level(3).meets(level: 2) && !QuotaVerdict.overLimit.meets(level: 3))
+    }
 }

@@ -67,13 +67,13 @@ import Testing
         defer { district.directory.remove() }
         let report = try #require(try await district.reports.enterprise("E02", period: period("2026-01-12")))
         let clinker = try #require(report.products.first)
-        #expect(clinker.verdict == "insufficient-data")
+        #expect(clinker.verdict == .insufficientData)
         #expect(clinker.unitConsumption == nil)
         #expect(clinker.incompleteMeters == ["E02-coal"])
         #expect(abs(clinker.completeness - 0.75) < 0.011)
         // The day before, every meter is complete and the verdict stands.
         let before = try #require(try await district.reports.enterprise("E02", period: period("2026-01-11"))?.products.first)
-        #expect(before.verdict == "over-limit" && before.incompleteMeters.isEmpty)
+        #expect(before.verdict == .overLimit && before.incompleteMeters.isEmpty)
     }
 
     @Test func districtColumnsFollowThePeriodAndTheListNeedsAMonthOfData() async throws {
@@ -167,7 +167,7 @@ import Testing
         let truth = Dictionary(
             uniqueKeysWithValues: GroundTruth.rows(plant: district.plant, fromMs: Self.january, toMs: february).map { ($0.meter, $0) })
         let months = try await district.store.rollups(enterprise: nil, resolution: .month, fromMs: Self.january, toMs: february)
-            .filter { $0.series.quantity != "export" }
+            .filter { $0.series.quantity != .export }
         #expect(months.count == 17)
         for row in months {
             let expected = try #require(truth[row.series.meter])

@@ -19,6 +19,38 @@ public enum QuotaVerdict: Sendable, Hashable, Codable {
         }
     }
 
+    /// The verdict of a machine name; nil for any other text.
+    public init?(name: String) {
+        switch name {
+        case "over-limit": self = .overLimit
+        case "insufficient-data": self = .insufficientData
+        case "no-production": self = .noProduction
+        default:
+            guard name.hasPrefix("level-"), let level = Int(name.dropFirst("level-".count)), (1...3).contains(level) else { return nil }
+            self = .level(level)
+        }
+    }
+
+    /// Written and read as its machine name ("level-2"), as reports and the API show it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let verdict = QuotaVerdict(name: name) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "no verdict \(name)")
+        }
+        self = verdict
+    }
+
+    /// Whether the product meets `level` (1 the best) or better.
+    public func meets(level benchmark: Int) -> Bool {
+        if case .level(let level) = self { level <= benchmark } else { false }
+    }
+
     /// Chinese text for reports and alerts.
     public var chinese: String {
         switch self {
