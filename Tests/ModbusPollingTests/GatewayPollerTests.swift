@@ -131,8 +131,9 @@ import Testing
             let stats = live.statistics.snapshot
             #expect(stats.requestFailures == 0)
             #expect(stats.metersOnline == 2)
-            // Polls start within a few ms of their tick although gw2's reads take 300 ms each to time out.
-            #expect(stats.lag.quantile(0.99) < 0.05, "p99 lag \(stats.lag.quantile(0.99)) s")
+            // A poll held up by gw2 would start at least its 300 ms timeout late; how few milliseconds late polls
+            // really start is a figure for energy-bench (polling lag), not a bound a busy test machine must meet.
+            #expect(stats.lag.quantile(0.99) < 0.3, "p99 lag \(stats.lag.quantile(0.99)) s")
         }
     }
 
