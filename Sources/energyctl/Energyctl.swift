@@ -91,7 +91,7 @@ struct Summary: AsyncParsableCommand {
             ])
             objects.append([
                 "enterprise": summary.series.enterprise, "meter": summary.series.meter, "point": summary.series.point,
-                "energy": summary.series.energy, "samples": summary.samples, "good_percent": jsonValue(goodShare),
+                "energy": summary.series.energy.rawValue, "samples": summary.samples, "good_percent": jsonValue(goodShare),
                 "first": jsonTime(summary.firstMs, zone), "last": jsonTime(summary.lastMs, zone),
                 "latest_value": jsonValue(summary.lastGoodValue), "unit": summary.series.unit,
             ])

@@ -102,6 +102,13 @@ import Testing
         #expect(stored > 0)
         #expect(reported == stored, "every sample read before SIGTERM was committed")
         #expect(try await EnergyStore.open(path: harness.databasePath).integrityCheck() == "ok")
+        // energyctl's JSON summary names each series' energy and counts what the store holds.
+        let summary = try ChildProcess("energyctl", ["summary", "--database", harness.databasePath, "--format", "json"])
+        #expect(await summary.waitForExit() == 0, "\(summary.printed)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(summary.standardOutput.utf8)) as? [[String: Any]])
+        #expect(
+            !rows.isEmpty && rows.allSatisfy { ($0["energy"] as? String).flatMap(EnergyType.init(rawValue:)) != nil }, "\(rows.prefix(2))")
+        #expect(rows.compactMap { $0["samples"] as? Int }.reduce(0, +) == stored)
     }
 
     @Test func killNineLosesNoCommittedSampleAndTheDaemonResumes() async throws {
