@@ -108,12 +108,22 @@ public final class Daemon: Sendable {
     /// The configuration in force.
     public var configuration: EnergyConfiguration { current.value }
 
+    /// Queues upstream again the figures computed with factors, quotas or products that `configuration` changes
+    /// (since the last run, or by a reload).
+    func requeueChangedFigures(_ configuration: EnergyConfiguration) async throws {
+        let requeued = try await store.noteFigureSettings(FigureSettings.of(configuration), nowMs: options.realTime.nowMs())
+        if !requeued.isEmpty {
+            logger.notice(
+                "figures computed with changed factors, quotas or products are queued upstream again",
+                metadata: ["enterprises": "\(requeued.joined(separator: ","))"])
+        }
+    }
+
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then shuts down in order.
     public func run() async throws {
         let configuration = self.configuration
         let seriesIDs = try await store.registerSeries(for: configuration)
-        // Figures computed with factors, quotas or products changed since the last run are shipped again.
-        try await store.noteFigureSettings(FigureSettings.of(configuration), nowMs: options.realTime.nowMs())
+        try await requeueChangedFigures(configuration)
         let started = await polling.apply(configuration, seriesIDs: seriesIDs)
         logger.info(
             "energyd running",

@@ -52,11 +52,12 @@ extension Daemon {
             let seriesIDs = try await store.registerSeries(for: next)
             let outcome = await polling.apply(next, seriesIDs: seriesIDs)
             current.value = next
-            let requeued = try await store.noteFigureSettings(FigureSettings.of(next), nowMs: options.realTime.nowMs())
-            if !requeued.isEmpty {
-                logger.notice(
-                    "figures computed with changed factors, quotas or products are queued upstream again",
-                    metadata: ["enterprises": "\(requeued.joined(separator: ","))"])
+            do {
+                try await requeueChangedFigures(next)
+            } catch {
+                // The configuration is in force by now; the comparison is made again at the next start or reload.
+                logger.error(
+                    "cannot queue the figures of changed factors, quotas or products upstream again", metadata: ["error": "\(error)"])
             }
             sender.apply(next.delivery)
             console.dataChanged(fromMs: .min)

@@ -70,8 +70,6 @@ public struct AlertChecks: Sendable {
         return batches
     }
 
-    func dayLabel(_ ms: Int64) -> String { String(ISO8601Time.formatLocal(ms: ms, timeZone: calendar.timeZone).prefix(10)) }
-
     func offline(nowMs: Int64, open: Set<String>, series: [SeriesRecord]) async throws -> [AlertFinding] {
         let times = try await store.lastGoodSamplesMs(seriesIDs: series.map(\.id))
         let rule = OfflineRule(
@@ -90,7 +88,7 @@ public struct AlertChecks: Sendable {
 
     func dayChecks(day: Int64, nowMs: Int64, evaluator: ProductEvaluator, series: [SeriesRecord]) async throws -> [AlertFinding] {
         let dayEnd = calendar.next(.day, after: day)
-        let label = dayLabel(day)
+        let label = calendar.dayLabel(day)
         var findings: [AlertFinding] = []
         // The day's good readings per series, and each meter's first series, looked up rather than searched per meter.
         let goodBySeries = try await store.reduceRollups(
@@ -120,7 +118,7 @@ public struct AlertChecks: Sendable {
                 // Early warning on the last 30 days.
                 let from = calendar.start(of: .day, containing: dayEnd - 30 * 86_400_000 + 3_600_000)
                 if let rolling = try await evaluator.evaluate(product, of: enterprise, fromMs: from, toMs: dayEnd, horizonMs: nowMs) {
-                    let period = "\(dayLabel(from))..\(label)"
+                    let period = "\(calendar.dayLabel(from))..\(label)"
                     findings.append(
                         QuotaRule.finding(.quotaEarlyWarning, rolling, period: period, severity: .warning, prefix: "近 30 日（\(period)）"))
                 }
@@ -141,7 +139,7 @@ public struct AlertChecks: Sendable {
     /// judged year-to-date once `quota_ytd_min_months` months of it are closed, and on the whole year in December.
     func monthChecks(month: Int64, evaluator: ProductEvaluator) async throws -> [AlertFinding] {
         let end = calendar.next(.month, after: month)
-        let label = String(dayLabel(month).prefix(7))
+        let label = String(calendar.dayLabel(month).prefix(7))
         let year = String(label.prefix(4))
         let yearStart = calendar.startOfDay("\(year)-01-01")!
         let monthsClosed = Int(label.suffix(2))!

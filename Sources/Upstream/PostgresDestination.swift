@@ -243,7 +243,7 @@ public actor PostgresDestination: UpstreamDestination {
             }
             let calendar = CalendarBuckets(timeZone: TimeZone(identifier: shipment.site.timeZone) ?? TimeZone(identifier: "UTC")!)
             for entry in figures.production {
-                let day = String(ISO8601Time.formatLocal(ms: entry.dayMs, timeZone: calendar.timeZone).prefix(10))
+                let day = calendar.dayLabel(entry.dayMs)
                 try await connection.query(
                     """
                     INSERT INTO em_production (site_id, enterprise, product, day, quantity, source)

@@ -10,15 +10,13 @@ extension WebConsole {
     func logout(_ request: HTTPRequest, _ principal: Principal) async throws -> HTTPAnswer {
         if let token = request.cookie(Self.sessionCookie) { try await store.removeSession(tokenHash: Secrets.tokenHash(token)) }
         try await store.audit(account: principal.account.name, action: "logout", detail: "", remote: request.remoteAddress, atMs: nowMs())
-        return HTTPAnswer(
-            status: .seeOther, contentType: "text/plain", body: "",
-            headers: [("Location", "/login"), ("Set-Cookie", sessionCookie("", request: request, maxAge: 0))])
+        return .seeOther("/login", setCookies: [sessionCookie("", request: request, maxAge: 0)])
     }
 
     /// The district overview; an enterprise account goes to its own page.
     func home(_ call: Call, _ principal: Principal) async throws -> HTTPAnswer {
         if principal.role == .enterprise, let own = principal.account.scope.first {
-            return HTTPAnswer(status: .seeOther, contentType: "text/plain", body: "", headers: [("Location", "/enterprises/" + own)])
+            return .seeOther("/enterprises/" + own)
         }
         return Pages.html(try await overview(call.request, principal, call.language, configuration()), language: call.language)
     }
@@ -31,8 +29,7 @@ extension WebConsole {
         let input = ProductionInput(
             product: form["product"] ?? "", date: form["date"] ?? "", quantity: Double(form["quantity"] ?? "") ?? .nan)
         _ = try await enterProduction(input, of: enterprise, by: principal, request: call.request, configuration)
-        return HTTPAnswer(
-            status: .seeOther, contentType: "text/plain", body: "", headers: [("Location", "/enterprises/\(call.id)#production")])
+        return .seeOther("/enterprises/\(call.id)#production")
     }
 
     // MARK: District
@@ -249,7 +246,7 @@ extension WebConsole {
             [l.t("日期", "Date"), l.t("产品", "Product"), l.t("产量", "Quantity"), l.t("录入人", "Entered by"), l.t("录入时间", "Entered at")],
             entries.map {
                 [
-                    String(ISO8601Time.formatLocal(ms: $0.dayMs, timeZone: zone).prefix(10)),
+                    configuration.calendar.dayLabel($0.dayMs),
                     escape(DomainNames.product($0.product, zh: l.zh)),
                     fixed($0.quantity),
                     escape($0.source),

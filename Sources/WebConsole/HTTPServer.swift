@@ -89,6 +89,13 @@ public struct HTTPAnswer: Sendable {
         self.init(status: status, contentType: contentType, body: Array(body.utf8), headers: headers)
     }
 
+    /// 303 See Other to `location`, with the cookies to set on the way.
+    public static func seeOther(_ location: String, setCookies: [String] = []) -> HTTPAnswer {
+        HTTPAnswer(
+            status: .seeOther, contentType: "text/plain", body: "",
+            headers: [("Location", location)] + setCookies.map { ("Set-Cookie", $0) })
+    }
+
     /// The body as text (tests).
     public var text: String { String(decoding: body, as: UTF8.self) }
 }

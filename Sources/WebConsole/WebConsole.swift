@@ -99,9 +99,7 @@ public final class WebConsole: Sendable {
             if case .open(let handler) = match.route?.handler { return try await handler(self, call) }
             guard let principal = try await authenticate(request) else {
                 if isAPI { return Self.json(status: .unauthorized, ["error": "log in, or send Authorization: Bearer TOKEN"]) }
-                return HTTPAnswer(
-                    status: .seeOther, contentType: "text/plain", body: "",
-                    headers: [("Location", "/login?next=" + Self.formEncode(request.path))])
+                return .seeOther("/login?next=" + Self.formEncode(request.path))
             }
             if request.method == .POST, let expected = principal.csrf {
                 let sent = request.header("X-CSRF-Token") ?? request.form["csrf"]
@@ -222,11 +220,11 @@ public final class WebConsole: Sendable {
             logger.error("cannot store a session", metadata: ["error": "\(error)"])
             return HTTPAnswer(status: .internalServerError, contentType: "text/plain", body: "cannot store the session\n")
         }
-        return HTTPAnswer(
-            status: .seeOther, contentType: "text/plain", body: "",
-            headers: [
-                ("Location", next), ("Set-Cookie", sessionCookie(token, request: request, maxAge: sessionMs / 1000)),
-                ("Set-Cookie", "\(Self.loginCSRFCookie)=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict"),
+        return .seeOther(
+            next,
+            setCookies: [
+                sessionCookie(token, request: request, maxAge: sessionMs / 1000),
+                "\(Self.loginCSRFCookie)=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict",
             ])
     }
 

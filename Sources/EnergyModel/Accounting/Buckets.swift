@@ -137,4 +137,7 @@ public struct CalendarBuckets: Sendable {
         guard date.utf8.count == 10 else { return nil }
         return ISO8601Time.parseMs(date, timeZone: timeZone).map { start(of: .day, containing: $0) }
     }
+
+    /// The local "YYYY-MM-DD" of the day holding `timeMs` (the inverse of `startOfDay`).
+    public func dayLabel(_ timeMs: Int64) -> String { String(ISO8601Time.formatLocal(ms: timeMs, timeZone: timeZone).prefix(10)) }
 }

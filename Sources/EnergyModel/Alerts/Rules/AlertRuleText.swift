@@ -6,7 +6,4 @@ enum AlertRuleText {
 
     /// Local RFC 3339 time.
     static func time(_ ms: Int64, _ calendar: CalendarBuckets) -> String { ISO8601Time.formatLocal(ms: ms, timeZone: calendar.timeZone) }
-
-    /// Local date, YYYY-MM-DD.
-    static func day(_ ms: Int64, _ calendar: CalendarBuckets) -> String { String(time(ms, calendar).prefix(10)) }
 }

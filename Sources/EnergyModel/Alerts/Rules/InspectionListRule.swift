@@ -6,7 +6,7 @@ public enum InspectionListRule {
         _ enterprise: EnterpriseConfig, _ projection: AnnualProjection, thresholdTce threshold: Double, through dayEnd: Int64,
         calendar: CalendarBuckets
     ) -> AlertFinding {
-        let through = AlertRuleText.day(dayEnd - 1, calendar)
+        let through = calendar.dayLabel(dayEnd - 1)
         let condition: AlertCondition
         var message = "\(enterprise.name) \(projection.year) 年初至 \(through) 综合能耗 \(fixed(projection.tceYearToDate)) tce，"
         if let projected = projection.projectedTce {
