@@ -52,10 +52,15 @@ let package = Package(
             dependencies: ["EnergyModel"],
             swiftSettings: swiftSettings
         ),
+        // Frames of the serial-line protocols spoken through serial device servers: Modbus RTU, DL/T 645-2007.
+        .target(
+            name: "MeterProtocols",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ModbusPolling",
             dependencies: [
-                "CEpoll", "CModbus", "CSystemShims", "EnergyModel",
+                "CEpoll", "CModbus", "CSystemShims", "EnergyModel", "MeterProtocols",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -182,7 +187,7 @@ let package = Package(
         .target(
             name: "MeterSimulator",
             dependencies: [
-                "ConfigurationFiles", "EnergyModel",
+                "ConfigurationFiles", "EnergyModel", "MeterProtocols",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -234,7 +239,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeterSimulatorTests",
-            dependencies: ["MeterSimulator", "CModbus", "TestSupport"],
+            dependencies: ["MeterSimulator", "MeterProtocols", "CModbus", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import EnergyModel
 import Logging
+import MeterProtocols
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -22,6 +23,30 @@ struct MBAPFrameDecoder: ByteToMessageDecoder {
 }
 
 struct MalformedRequest: Error {}
+
+/// Splits the byte stream of a serial line passed through to TCP into Modbus RTU requests, as a slave on the line
+/// does: a frame whose CRC does not match, or of a function it cannot read, is dropped with whatever followed it
+/// in the stream, unanswered.
+struct RTUFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = [UInt8]
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let frame = buffer.getBytes(at: buffer.readerIndex, length: ModbusRTU.readRequestLength) else { return .needMoreData }
+        guard ModbusRTU.hasValidCRC(frame) else {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return .needMoreData
+        }
+        buffer.moveReaderIndex(forwardBy: frame.count)
+        // As a Modbus TCP request, transaction 0, so that one plant answers both framings.
+        let tcp: [UInt8] = [0, 0, 0, 0, 0, UInt8(frame.count - 2)] + frame.dropLast(2)
+        context.fireChannelRead(wrapInboundOut(tcp))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        .needMoreData
+    }
+}
 
 /// Answers the requests of one connection to one simulated gateway.
 final class ModbusConnectionHandler: ChannelInboundHandler {
@@ -109,7 +134,11 @@ public final class MeterSimulatorServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MBAPFrameDecoder()))
+                    if gateway.wire.isSerialLine {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RTUFrameDecoder()))
+                    } else {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MBAPFrameDecoder()))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ModbusConnectionHandler(plant: plant, gatewayID: gateway.id))
                 }
             }

@@ -1,4 +1,5 @@
 import EnergyModel
+import MeterProtocols
 import Synchronization
 
 /// What the server does with one request.
@@ -193,6 +194,9 @@ public final class SimulatedPlant: Sendable {
             return .close
         }
         if faults.active(.noAnswer, targets: targets, at: now) != nil { return .silence }
+        let wire = scenario.configuration.gateways[gatewayID]?.wire ?? .modbusTCP
+        // On a serial line nobody answers for an address no meter has.
+        if wire.isSerialLine, meter == nil { return .silence }
 
         let pdu: [UInt8]
         if let fault = faults.active(.exception, targets: targets, at: now) {
@@ -200,9 +204,15 @@ public final class SimulatedPlant: Sendable {
         } else {
             pdu = answerPDU(request, meter: meter, atMs: now)
         }
-        var protocolID: UInt16 = 0
-        if faults.active(.malformed, targets: targets, at: now) != nil { protocolID = 0x1234 }
-        let frame = ModbusFraming.encode(answering: request, pdu: pdu, protocolID: protocolID)
+        let malformed = faults.active(.malformed, targets: targets, at: now) != nil
+        var frame: [UInt8]
+        if wire.isSerialLine {
+            frame = ModbusRTU.framed([request.unitID] + pdu)
+            // A garbled answer on a serial line: its CRC does not match.
+            if malformed { frame[frame.count - 1] ^= 0x5A }
+        } else {
+            frame = ModbusFraming.encode(answering: request, pdu: pdu, protocolID: malformed ? 0x1234 : 0)
+        }
         if let slow = faults.active(.slow, targets: targets, at: now) {
             return .answerLater(frame, delayMs: Int(slow.parameter ?? 2000))
         }

@@ -332,6 +332,13 @@ private struct Builder {
         let host = s.string("host")
         var gateway = GatewayConfig(id: id, host: host ?? "")
         if let v = s.integer("port", range: 1...65535) { gateway.port = v }
+        if let v: WireProtocol = s.choice("protocol", required: false) {
+            if v == .dlt645 {
+                s.report("protocol", "\"dlt645\" is not read yet; use \"modbus-tcp\" or \"modbus-rtu-over-tcp\"")
+            }
+            gateway.wire = v
+        }
+        if let v = s.integer("baud_rate", range: 300...921_600) { gateway.baudRate = v }
         if let v = s.integer("timeout_ms", range: 10...60_000) { gateway.timeoutMs = v }
         if let v = s.integer("pause_between_requests_ms", range: 0...60_000) { gateway.pauseBetweenRequestsMs = v }
         if let v = s.integer("pause_after_connect_ms", range: 0...60_000) { gateway.pauseAfterConnectMs = v }

@@ -80,6 +80,10 @@ public enum ConfigurationWriter {
             out.append("\n[gateways.\(key(gateway.id))]")
             out.append("host = \(quoted(gateway.host))")
             out.append("port = \(gateway.port)")
+            if gateway.wire != .modbusTCP {
+                out.append("protocol = \(quoted(gateway.wire.rawValue))")
+                out.append("baud_rate = \(gateway.baudRate)")
+            }
             out.append("timeout_ms = \(gateway.timeoutMs)")
             out.append("pause_between_requests_ms = \(gateway.pauseBetweenRequestsMs)")
             out.append("pause_after_connect_ms = \(gateway.pauseAfterConnectMs)")

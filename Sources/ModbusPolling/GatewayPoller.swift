@@ -167,9 +167,7 @@ private struct PollLoop {
     init(poller: GatewayPoller) {
         self.poller = poller
         (clock, sink, logger, policy) = poller.loopContext
-        connection = ModbusConnection(
-            host: poller.gateway.host, port: poller.gateway.port, timeoutMs: poller.gateway.timeoutMs, worker: poller.worker,
-            owner: poller.owner)
+        connection = ModbusConnection(gateway: poller.gateway, worker: poller.worker, owner: poller.owner)
         let now = clock.nowMs()
         states = poller.meters.map { [policy] polled in
             let intervalMs = Int64(polled.meter.intervalSeconds) * 1000
@@ -348,15 +346,12 @@ private struct PollLoop {
     private mutating func handle(_ failure: ModbusFailure, request: Int, log: MeterLog) {
         log.debug("read failed", metadata: ["request": "\(request)", "error": "\(failure)"])
         switch failure {
-        case .timeout:
-            // The late answer may still arrive and would be read as the next request's (libmodbus then reports
-            // invalid data for a healthy meter): only a new connection is clean.
-            closeConnection()
+        case .timeout, .badResponse:
+            // A late or garbled answer may still arrive and be read as the next request's (libmodbus then reports
+            // invalid data for a healthy meter): only a new connection is clean, unless the line drains itself.
+            if !connection.survivesBadAnswers { closeConnection() }
         case .exception:
             break
-        case .badResponse:
-            // A late or garbled answer may still be in the socket; a fresh connection is the only clean state.
-            closeConnection()
         case .connectionLost, .connectFailed, .descriptorLimit:
             log.warning("connection lost; reconnecting at the next poll", metadata: ["error": "\(failure)"])
             closeConnection()

@@ -53,7 +53,9 @@ public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One gateway's Modbus TCP connection, driven by its polling worker: the only place in energyd that calls libmodbus.
+/// One gateway's connection, driven by its polling worker: the only place in energyd that calls libmodbus.
+/// Modbus TCP goes through libmodbus; the serial-line protocols a serial device server passes through
+/// (Modbus RTU) are framed by MeterProtocols on the same socket (SerialLineExchange.swift).
 ///
 /// The socket is non-blocking and waited on by the worker's epoll, so a gateway that does not answer holds a timer,
 /// not a thread. libmodbus builds and sends each request (`modbus_send_raw_request`: header, transaction id) and
@@ -65,18 +67,25 @@ public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
 final class ModbusConnection {
     private let host: String
     private let port: Int
-    private let timeoutMs: Int
-    private let worker: PollingWorker
-    private let owner: Int
+    let timeoutMs: Int
+    /// What the gateway speaks, and the speed of the serial line behind it.
+    let wire: WireProtocol
+    let baudRate: Int
+    let worker: PollingWorker
+    let owner: Int
     private var context: OpaquePointer?
-    private var socket: Int32 = -1
+    private(set) var socket: Int32 = -1
     private var answer = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
+    /// When the last frame on a serial line ended (uptime ns): the next one waits the line's inter-frame silence.
+    var lineQuietSince: UInt64 = 0
 
-    /// Creates an unconnected connection for a gateway; `owner` is its task's id on the worker.
-    init(host: String, port: Int, timeoutMs: Int, worker: PollingWorker, owner: Int) {
-        self.host = host
-        self.port = port
-        self.timeoutMs = timeoutMs
+    /// Creates an unconnected connection to `gateway`; `owner` is its task's id on the worker.
+    init(gateway: GatewayConfig, worker: PollingWorker, owner: Int) {
+        self.host = gateway.host
+        self.port = gateway.port
+        self.timeoutMs = gateway.timeoutMs
+        self.wire = gateway.wire
+        self.baudRate = gateway.baudRate
         self.worker = worker
         self.owner = owner
     }
@@ -87,12 +96,22 @@ final class ModbusConnection {
     }
 
     /// Whether a socket is open.
-    var isConnected: Bool { context != nil }
+    var isConnected: Bool { socket >= 0 }
+
+    /// Whether a timeout or a garbled answer leaves the connection usable: on a serial line stale bytes are
+    /// drained before each request (and a new TCP connection would not silence the line); a Modbus TCP answer
+    /// carries no usable transaction id, so there only a new connection is clean.
+    var survivesBadAnswers: Bool { wire.isSerialLine }
 
     /// Opens the TCP connection, waiting at most the timeout.
     func connect() async throws(ModbusFailure) {
         close()
         let fd = try await openSocket()
+        guard wire == .modbusTCP else {
+            socket = fd
+            lineQuietSince = 0
+            return
+        }
         guard let ctx = modbus_new_tcp_pi(host, String(port)) else {
             worker.forget(fd)
             Glibc.close(fd)
@@ -109,16 +128,24 @@ final class ModbusConnection {
 
     /// Closes the socket and frees the context.
     func close() {
-        guard let ctx = context else { return }
+        guard socket >= 0 else { return }
         worker.forget(socket)
         Glibc.close(socket)
-        modbus_free(ctx)
+        if let context { modbus_free(context) }
         context = nil
         socket = -1
     }
 
     /// Reads `count` registers with function 3 or 4 from `unitID`.
     func read(function: RegisterFunction, address: Int, count: Int, unitID: Int) async throws(ModbusFailure) -> [UInt16] {
+        switch wire {
+        case .modbusTCP: try await readTCP(function: function, address: address, count: count, unitID: unitID)
+        case .modbusRTUOverTCP, .dlt645: try await readRTU(function: function, address: address, count: count, unitID: unitID)
+        }
+    }
+
+    /// A Modbus TCP read through libmodbus.
+    private func readTCP(function: RegisterFunction, address: Int, count: Int, unitID: Int) async throws(ModbusFailure) -> [UInt16] {
         guard let ctx = context else { throw .connectionLost("not connected") }
         let code = UInt8(function == .holding ? MODBUS_FC_READ_HOLDING_REGISTERS : MODBUS_FC_READ_INPUT_REGISTERS)
         let request: [UInt8] = [
@@ -174,7 +201,7 @@ final class ModbusConnection {
     }
 
     /// When a request or connect started now has timed out (uptime ns).
-    private func timeoutDeadline() -> UInt64 { DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000 }
+    func timeoutDeadline() -> UInt64 { DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000 }
 
     /// The registers of a read answer, after checking it answers this request. libmodbus sends raw requests as
     /// transaction 0; with one request in flight and a new connection after any timeout or bad answer, an answer

@@ -75,6 +75,11 @@ import Testing
         ),
         ("[gateways.h]\nhost = \"x\"\nport = 70000\n", "main.toml:3: gateways.h.port: 70000 is out of range; expected 1…65535"),
         (
+            "[gateways.h]\nhost = \"x\"\nprotocol = \"modbus-rtu\"\n",
+            "main.toml:3: gateways.h.protocol: \"modbus-rtu\" is not one of \"modbus-tcp\", \"modbus-rtu-over-tcp\", \"dlt645\""
+        ),
+        ("[gateways.h]\nhost = \"x\"\nbaud_rate = 100\n", "main.toml:3: gateways.h.baud_rate: 100 is out of range; expected 300…921600"),
+        (
             "[gateways.h]\nhost = \"127.0.0.1\"\n",
             "main.toml:1: gateways.h: 127.0.0.1:502 is also gateway \"g\"; one connection per gateway means one entry per address"
         ),
@@ -113,6 +118,14 @@ import Testing
             return "\(parts[0]):\(line - baseLines):\(parts[2])"
         }
         #expect(found.contains(expected), "\(found)")
+    }
+
+    @Test func aGatewayBehindASerialServerSaysItsProtocolAndLineSpeed() throws {
+        let text =
+            Self.validBase + "[gateways.rtu]\nhost = \"10.0.0.9\"\nport = 4001\nprotocol = \"modbus-rtu-over-tcp\"\nbaud_rate = 2400\n"
+        let configuration = try ConfigurationLoader.parse(main: ConfigSource(path: "main.toml", text: text))
+        #expect(configuration.gateways["rtu"]?.wire == .modbusRTUOverTCP && configuration.gateways["rtu"]?.baudRate == 2400)
+        #expect(configuration.gateways["g"]?.wire == .modbusTCP, "Modbus TCP unless said otherwise")
     }
 
     @Test func reportsEveryErrorNotJustTheFirst() {
@@ -162,6 +175,9 @@ import Testing
         var flattened = shipped
         flattened.daemon.enterpriseDirectory = nil
         flattened.daemon.quotaLibrary = nil
+        let gateway = try #require(flattened.gateways.keys.sorted().first)
+        flattened.gateways[gateway]?.wire = .modbusRTUOverTCP
+        flattened.gateways[gateway]?.baudRate = 4800
         let text = ConfigurationWriter.toml(flattened)
         let reread = try ConfigurationLoader.parse(main: ConfigSource(path: "written.toml", text: text))
         #expect(reread == flattened)

@@ -1,6 +1,7 @@
 import CModbus
 import EnergyModel
 import Foundation
+import MeterProtocols
 import MeterSimulator
 import TestSupport
 import Testing
@@ -79,5 +80,61 @@ import Testing
         #expect(be32(try client.read(100, 2)) == 103)  // × 10 kg: 1025 kg is 102.5, rounded half up
         client.setUnit(unit("production_counter_t"))
         #expect(le32(try client.read(0, 2)) == 102_500)
+    }
+}
+
+/// Modbus RTU frames against the worked examples of the Modbus specifications, and metersim's RTU gateways
+/// against pymodbus' RTU framer.
+@Suite struct RTUFramingTests {
+    @Test func framesMatchTheSpecificationsWorkedExamples() throws {
+        // Modbus Application Protocol V1.1b3 §6.3 (read registers 108–110), framed for slave 1.
+        #expect(ModbusRTU.readRequest(unit: 1, function: 3, address: 0x6B, count: 3) == [0x01, 0x03, 0x00, 0x6B, 0x00, 0x03, 0x74, 0x17])
+        let answer = ModbusRTU.framed([0x01, 0x03, 0x06, 0x02, 0x2B, 0x00, 0x00, 0x00, 0x64])
+        #expect(ModbusRTU.answerLength(prefix: answer.prefix(3)) == answer.count)
+        #expect(try ModbusRTU.answer(in: answer, unit: 1, function: 3, count: 3) == .registers([0x022B, 0, 0x64]))
+        // An exception answer is five bytes whatever follows.
+        let exception = ModbusRTU.framed([0x01, 0x83, 0x02])
+        #expect(ModbusRTU.answerLength(prefix: exception.prefix(3)) == 5)
+        #expect(try ModbusRTU.answer(in: exception, unit: 1, function: 3, count: 3) == .exception(2))
+    }
+
+    @Test func aBadFrameSaysWhatIsWrongWithIt() {
+        var noisy = ModbusRTU.framed([0x01, 0x03, 0x02, 0x00, 0x07])
+        noisy[3] ^= 0x10
+        #expect(throws: ModbusRTU.FrameError.badCRC) { try ModbusRTU.answer(in: noisy, unit: 1, function: 3, count: 1) }
+        let foreign = ModbusRTU.framed([0x02, 0x03, 0x02, 0x00, 0x07])
+        #expect(throws: ModbusRTU.FrameError.foreignUnit(2)) { try ModbusRTU.answer(in: foreign, unit: 1, function: 3, count: 1) }
+        let otherFunction = ModbusRTU.framed([0x01, 0x04, 0x02, 0x00, 0x07])
+        #expect(throws: ModbusRTU.FrameError.foreignFunction(4)) { try ModbusRTU.answer(in: otherFunction, unit: 1, function: 3, count: 1) }
+        #expect(throws: ModbusRTU.FrameError.wrongCount(1)) { try ModbusRTU.answer(in: foreign, unit: 2, function: 3, count: 2) }
+    }
+
+    @Test func theLineIsQuietForThreeAndAHalfCharactersBetweenFrames() {
+        // 3.5 characters of 11 bits: 16.04 ms at 2400 baud, 4.01 ms at 9600; a fixed 1.75 ms above 19 200.
+        #expect(ModbusRTU.interFrameGapMicroseconds(baudRate: 2400) == 16_042)
+        #expect(ModbusRTU.interFrameGapMicroseconds(baudRate: 9600) == 4011)
+        #expect(ModbusRTU.interFrameGapMicroseconds(baudRate: 115_200) == 1750)
+    }
+
+    @Test func metersimsRTUGatewayAnswersPymodbusWithTheRegistersItServes() async throws {
+        let python = packageRoot + "/.build/test-venv/bin/python"
+        try #require(FileManager.default.isExecutableFile(atPath: python), "pymodbus is missing: run deploy/install-deps.sh --test")
+        let origin: Int64 = 1_767_196_800_000
+        let clock = ManualClock(startMs: origin + 7_200_000)
+        var scenario = try TestScenarios.grid(gateways: 1, metersPerGateway: 2, models: ["acrel_adl400"])
+        scenario.configuration.gateways["gw0"]?.wire = .modbusRTUOverTCP
+        let harness = try await SimulatorHarness.start(scenario, clock: clock)
+        defer { Task { await harness.stop() } }
+        let meter = try #require(harness.plant.meters["g0m1"])
+        let served = try harness.plant.registers(of: meter, function: .holding, address: 0x084C, count: 2, atMs: clock.nowMs()).get()
+        let client = try ChildProcess(
+            python,
+            [
+                packageRoot + "/Tests/Peers/modbus_rtu_peer.py", "client", "127.0.0.1", "\(harness.server.ports["gw0"]!)", "2", "3", "2124",
+                "2",
+            ])
+        #expect(await client.waitForExit() == 0, "\(client.printed)")
+        let read = try JSONDecoder().decode([UInt16].self, from: Data(client.standardOutput.utf8))
+        #expect(read == served && read != [0, 0], "pymodbus read \(read), metersim serves \(served)")
     }
 }

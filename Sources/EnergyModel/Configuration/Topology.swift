@@ -6,6 +6,10 @@ public struct GatewayConfig: Sendable, Hashable {
     public var host: String
     /// TCP port, 502 by default.
     public var port: Int
+    /// What the gateway speaks on its TCP port.
+    public var wire: WireProtocol
+    /// Speed of the serial line behind a serial device server (for its frame gaps and how many reads it can carry).
+    public var baudRate: Int
     /// How long to wait for connect and for each answer.
     public var timeoutMs: Int
     /// Pause between two requests on the connection (slow serial gateways need one).
@@ -21,13 +25,15 @@ public struct GatewayConfig: Sendable, Hashable {
 
     /// Creates a gateway with field defaults.
     public init(
-        id: String, host: String, port: Int = 502, timeoutMs: Int = 1000, pauseBetweenRequestsMs: Int = 0,
-        pauseAfterConnectMs: Int = 0, maxRegistersPerRequest: Int = 125, maxGapRegisters: Int = 16,
+        id: String, host: String, port: Int = 502, wire: WireProtocol = .modbusTCP, baudRate: Int = 9600, timeoutMs: Int = 1000,
+        pauseBetweenRequestsMs: Int = 0, pauseAfterConnectMs: Int = 0, maxRegistersPerRequest: Int = 125, maxGapRegisters: Int = 16,
         oneRequestPerPoint: Bool = false
     ) {
         self.id = id
         self.host = host
         self.port = port
+        self.wire = wire
+        self.baudRate = baudRate
         self.timeoutMs = timeoutMs
         self.pauseBetweenRequestsMs = pauseBetweenRequestsMs
         self.pauseAfterConnectMs = pauseAfterConnectMs
@@ -35,6 +41,20 @@ public struct GatewayConfig: Sendable, Hashable {
         self.maxGapRegisters = maxGapRegisters
         self.oneRequestPerPoint = oneRequestPerPoint
     }
+}
+
+/// What a gateway speaks on its TCP port.
+public enum WireProtocol: String, Sendable, Hashable, CaseIterable {
+    /// Modbus TCP (MBAP header), through libmodbus.
+    case modbusTCP = "modbus-tcp"
+    /// Modbus RTU frames (address, PDU, CRC-16) passed through a serial device server in transparent mode.
+    case modbusRTUOverTCP = "modbus-rtu-over-tcp"
+    /// DL/T 645-2007 frames passed through a serial device server in transparent mode.
+    case dlt645
+
+    /// Whether a serial line lies behind the TCP port: frames carry no transaction id and one line carries one
+    /// exchange at a time.
+    public var isSerialLine: Bool { self != .modbusTCP }
 }
 
 /// A meter of an enterprise, behind a gateway at a unit id.
