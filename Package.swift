@@ -49,7 +49,7 @@ let package = Package(
         // Configuration files: TOML, section readers with FILE:LINE errors, cross-references, the writer.
         .target(
             name: "ConfigurationFiles",
-            dependencies: ["EnergyModel"],
+            dependencies: ["EnergyModel", "MeterProtocols"],
             swiftSettings: swiftSettings
         ),
         // Frames of the serial-line protocols spoken through serial device servers: Modbus RTU, DL/T 645-2007.

@@ -48,6 +48,28 @@ struct RTUFrameDecoder: ByteToMessageDecoder {
     }
 }
 
+/// Splits the byte stream of a DL/T 645 line passed through to TCP into frames, as a meter's receiver does: wake-up
+/// bytes and noise before a 68 are skipped.
+struct DLT645FrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = [UInt8]
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        while let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self), byte != 0x68 { buffer.moveReaderIndex(forwardBy: 1) }
+        guard let head = buffer.getBytes(at: buffer.readerIndex, length: 10) else { return .needMoreData }
+        guard let length = DLT645.frameLength(prefix: head), head[7] == 0x68 else {
+            buffer.moveReaderIndex(forwardBy: 1)
+            return .continue
+        }
+        guard let frame = buffer.readBytes(length: length) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        .needMoreData
+    }
+}
+
 /// Answers the requests of one connection to one simulated gateway.
 final class ModbusConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = [UInt8]
@@ -55,20 +77,30 @@ final class ModbusConnectionHandler: ChannelInboundHandler {
 
     private let plant: SimulatedPlant
     private let gatewayID: String
+    private let wire: WireProtocol
     private var requestsOnConnection = 0
 
     init(plant: SimulatedPlant, gatewayID: String) {
         self.plant = plant
         self.gatewayID = gatewayID
+        self.wire = plant.scenario.configuration.gateways[gatewayID]?.wire ?? .modbusTCP
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let request = ModbusFraming.decode(unwrapInboundIn(data)) else {
-            context.close(promise: nil)
-            return
+        let bytes = unwrapInboundIn(data)
+        let reply: SimulatorReply
+        if wire == .dlt645 {
+            requestsOnConnection += 1
+            reply = plant.respond(toDLT645: bytes, gatewayID: gatewayID, requestsOnConnection: requestsOnConnection)
+        } else {
+            guard let request = ModbusFraming.decode(bytes) else {
+                context.close(promise: nil)
+                return
+            }
+            requestsOnConnection += 1
+            reply = plant.respond(to: request, gatewayID: gatewayID, requestsOnConnection: requestsOnConnection)
         }
-        requestsOnConnection += 1
-        switch plant.respond(to: request, gatewayID: gatewayID, requestsOnConnection: requestsOnConnection) {
+        switch reply {
         case .answer(let bytes):
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
         case .answerLater(let bytes, let delayMs):
@@ -134,10 +166,10 @@ public final class MeterSimulatorServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if gateway.wire.isSerialLine {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RTUFrameDecoder()))
-                    } else {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MBAPFrameDecoder()))
+                    switch gateway.wire {
+                    case .modbusTCP: try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MBAPFrameDecoder()))
+                    case .modbusRTUOverTCP: try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RTUFrameDecoder()))
+                    case .dlt645: try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DLT645FrameDecoder()))
                     }
                     try channel.pipeline.syncOperations.addHandler(ModbusConnectionHandler(plant: plant, gatewayID: gateway.id))
                 }

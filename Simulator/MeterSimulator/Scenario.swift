@@ -107,8 +107,10 @@ public enum FaultKind: String, Sendable, Hashable, CaseIterable {
     case exception
     /// The gateway closes each connection after `parameter` requests.
     case dropAfter = "drop-after"
-    /// Answers are garbage: wrong protocol id and a truncated body.
+    /// Answers are garbled: a wrong protocol id (Modbus TCP), a wrong CRC or checksum (serial lines).
     case malformed
+    /// Line noise instead of an answer: bytes that are no frame at all.
+    case garbage
     /// The counter wraps at its wrap value exactly at the fault's start (no energy is invented or lost). Started at
     /// run time, the counter first moves to `parameter` seconds (default 900) of consumption below its wrap.
     case rollover
@@ -131,13 +133,13 @@ public enum FaultKind: String, Sendable, Hashable, CaseIterable {
         case .replaced: (0...1e15, "the new meter's start value")
         case .spike: (-1e15...1e15, "the amount added")
         case .rollover: (1...31_536_000, "the simulated seconds from now to the wrap, when started at run time")
-        case .gatewayDown, .noAnswer, .malformed, .glitch, .frozen: nil
+        case .gatewayDown, .noAnswer, .malformed, .garbage, .glitch, .frozen: nil
         }
     }
 
     /// Whether the fault is about a gateway's connection (target is a gateway or a meter behind it).
     public var isWireFault: Bool {
-        [.gatewayDown, .noAnswer, .slow, .exception, .dropAfter, .malformed].contains(self)
+        [.gatewayDown, .noAnswer, .slow, .exception, .dropAfter, .malformed, .garbage].contains(self)
     }
 }
 

@@ -20,13 +20,18 @@ public final class RequestCounter: Sendable {
     private let perUnit = Mutex<[String: UInt64]>([:])
 
     /// Counts one request.
-    func count(function: UInt8, gatewayID: String, unitID: UInt8) {
+    func count(function: UInt8, gatewayID: String, lineAddress: String) {
         counts.withLock { $0[Int(function)] += 1 }
-        perUnit.withLock { $0["\(gatewayID)/\(unitID)", default: 0] += 1 }
+        perUnit.withLock { $0["\(gatewayID)/\(lineAddress)", default: 0] += 1 }
     }
 
     /// Requests received by one unit id of one gateway.
-    public func count(gatewayID: String, unitID: Int) -> UInt64 { perUnit.withLock { $0["\(gatewayID)/\(unitID)"] ?? 0 } }
+    public func count(gatewayID: String, unitID: Int) -> UInt64 { count(gatewayID: gatewayID, lineAddress: "#\(unitID)") }
+
+    /// Requests received at one line address (`MeterConfig.lineAddress`) of one gateway.
+    public func count(gatewayID: String, lineAddress: String) -> UInt64 {
+        perUnit.withLock { $0["\(gatewayID)/\(lineAddress)"] ?? 0 }
+    }
 
     /// Non-zero counts by function code.
     public var byFunction: [Int: UInt64] {
@@ -51,8 +56,8 @@ public final class SimulatedPlant: Sendable {
     public let clock: any WallClock
     /// Meters by id.
     public let meters: [String: SimulatedMeter]
-    /// Meters by gateway and unit id.
-    let units: [String: [Int: SimulatedMeter]]
+    /// Meters by gateway and line address (a unit id as "#3", or a DL/T 645 address).
+    let units: [String: [String: SimulatedMeter]]
     /// Faults in force.
     public let faults: FaultBoard
     /// Requests received.
@@ -97,14 +102,15 @@ public final class SimulatedPlant: Sendable {
             }
         }
         self.meters = meters
-        var units: [String: [Int: SimulatedMeter]] = [:]
-        for meter in meters.values { units[meter.config.gateway, default: [:]][meter.config.unitID] = meter }
+        var units: [String: [String: SimulatedMeter]] = [:]
+        for meter in meters.values { units[meter.config.gateway, default: [:]][meter.config.lineAddress] = meter }
         self.units = units
     }
 
     // MARK: Values
 
-    /// The value a point shows at `timeMs`, with counter faults (rollover, replacement, frozen) applied.
+    /// The primary value of a point at `timeMs`, with counter faults (rollover, replacement, frozen) applied; the
+    /// meter shows it divided by its transformer ratios.
     public func value(of meter: SimulatedMeter, point index: Int, atMs timeMs: Int64) -> Double {
         let point = meter.model.points[index]
         var time = timeMs
@@ -114,10 +120,10 @@ public final class SimulatedPlant: Sendable {
         case .consumption, .production:
             return counterValue(of: meter, point: point, atMs: time)
         case .export:
-            return wrapped(meter.exported(atMs: time, originMs: origin), point)
+            return wrapped(meter.exported(atMs: time, originMs: origin), point, of: meter)
         case .total:
             let consumption = meter.accountingPoint.map { counterValue(of: meter, point: meter.model.points[$0], atMs: time) } ?? 0
-            return wrapped(consumption + meter.exported(atMs: time, originMs: origin), point)
+            return wrapped(consumption + meter.exported(atMs: time, originMs: origin), point, of: meter)
         case .power, .flow:
             let rate = meter.rate(atMs: time)
             return point.unit == "W" ? rate * 1000 : rate
@@ -133,7 +139,7 @@ public final class SimulatedPlant: Sendable {
         let origin = scenario.originMs
         let accumulated = meter.accumulated(atMs: timeMs, originMs: origin)
         var value = meter.simulation.start + accumulated
-        if let wrap = point.effectiveWrap, let rollover = faults.started(.rollover, target: meter.config.id, by: .max).last,
+        if let wrap = meter.config.primaryWrap(of: point), let rollover = faults.started(.rollover, target: meter.config.id, by: .max).last,
             timeMs >= rollover.movedMs ?? .min
         {
             // Start where the counter reaches its wrap exactly at the fault's time: it wraps, nothing is invented.
@@ -144,13 +150,33 @@ public final class SimulatedPlant: Sendable {
         if let replaced = faults.started(.replaced, target: meter.config.id, by: timeMs).last {
             value = (replaced.parameter ?? 0) + accumulated - meter.accumulated(atMs: replaced.startMs, originMs: origin)
         }
-        return wrapped(value, point)
+        return wrapped(value, point, of: meter)
     }
 
-    private func wrapped(_ value: Double, _ point: RegisterPoint) -> Double {
-        guard let wrap = point.effectiveWrap else { return value }
+    /// A counter's primary value as the meter shows it: its display (secondary, behind transformers) wraps.
+    private func wrapped(_ value: Double, _ point: RegisterPoint, of meter: SimulatedMeter) -> Double {
+        guard let wrap = meter.config.primaryWrap(of: point) else { return value }
         let remainder = value.truncatingRemainder(dividingBy: wrap)
         return remainder < 0 ? remainder + wrap : remainder
+    }
+
+    /// What the meter shows for a point when read at `timeMs`: its primary value over its transformer ratios, with a
+    /// glitch or spike fault on its accounting counter firing once.
+    private func shownValue(of meter: SimulatedMeter, point index: Int, atMs timeMs: Int64) -> Double {
+        var value = self.value(of: meter, point: index, atMs: timeMs)
+        if index == meter.accountingPoint {
+            if faults.fireOnce(.glitch, target: meter.config.id, at: timeMs) != nil { value = 0 }
+            if let spike = faults.fireOnce(.spike, target: meter.config.id, at: timeMs) {
+                value += spike.parameter ?? 1_000_000
+            }
+        }
+        return value / meter.config.primaryFactor(of: meter.model.points[index])
+    }
+
+    /// The BCD bytes of a DL/T 645 meter's data item `identifier` at `timeMs`, or nil when it has no such item.
+    public func dataItem(of meter: SimulatedMeter, identifier: UInt32, atMs timeMs: Int64) -> [UInt8]? {
+        guard let index = meter.model.points.firstIndex(where: { $0.dataItem?.identifier == identifier }) else { return nil }
+        return meter.model.points[index].bcd(forEngineeringValue: shownValue(of: meter, point: index, atMs: timeMs))
     }
 
     /// Registers `address ..< address + count` of function `function` of a meter at `timeMs`, or an exception code.
@@ -166,14 +192,7 @@ public final class SimulatedPlant: Sendable {
             let pointRange = point.address..<(point.address + point.registerCount)
             guard pointRange.overlaps(range) else { continue }
             covered = true
-            var value = self.value(of: meter, point: index, atMs: timeMs)
-            if index == meter.accountingPoint {
-                if faults.fireOnce(.glitch, target: meter.config.id, at: timeMs) != nil { value = 0 }
-                if let spike = faults.fireOnce(.spike, target: meter.config.id, at: timeMs) {
-                    value += spike.parameter ?? 1_000_000
-                }
-            }
-            let pointWords = point.words(forEngineeringValue: value)
+            let pointWords = point.words(forEngineeringValue: shownValue(of: meter, point: index, atMs: timeMs))
             for register in pointRange.clamped(to: range) {
                 words[register - address] = pointWords[register - point.address]
             }
@@ -185,15 +204,16 @@ public final class SimulatedPlant: Sendable {
 
     /// Answers one request that arrived at `gatewayID`, the `requestsOnConnection`-th on its connection.
     public func respond(to request: ModbusRequestFrame, gatewayID: String, requestsOnConnection: Int) -> SimulatorReply {
-        requests.count(function: request.function, gatewayID: gatewayID, unitID: request.unitID)
+        requests.count(function: request.function, gatewayID: gatewayID, lineAddress: "#\(request.unitID)")
         let now = clock.nowMs()
-        let meter = units[gatewayID]?[Int(request.unitID)]
+        let meter = units[gatewayID]?["#\(request.unitID)"]
         let targets = meter.map { [gatewayID, $0.config.id] } ?? [gatewayID]
         if faults.active(.gatewayDown, targets: [gatewayID], at: now) != nil { return .close }
         if let drop = faults.active(.dropAfter, targets: [gatewayID], at: now), requestsOnConnection > Int(drop.parameter ?? 10) {
             return .close
         }
         if faults.active(.noAnswer, targets: targets, at: now) != nil { return .silence }
+        if faults.active(.garbage, targets: targets, at: now) != nil { return .answer(Self.lineNoise) }
         let wire = scenario.configuration.gateways[gatewayID]?.wire ?? .modbusTCP
         // On a serial line nobody answers for an address no meter has.
         if wire.isSerialLine, meter == nil { return .silence }
@@ -233,6 +253,46 @@ public final class SimulatedPlant: Sendable {
         case .success(let words): return ModbusFraming.registersPDU(function: request.function, words: words)
         case .failure(let code): return ModbusFraming.exceptionPDU(function: request.function, code: code.rawValue)
         }
+    }
+
+    /// Bytes that start no frame of any of the three framings: a protocol id that is not Modbus, a unit id no RTU
+    /// slave has, no 68.
+    static let lineNoise: [UInt8] = [0x00, 0xFF, 0x55, 0xAA, 0x13, 0x37, 0x00, 0xFF]
+
+    /// Answers one DL/T 645 frame that arrived at `gatewayID`, the `requestsOnConnection`-th on its connection. Like a
+    /// meter on the line: a frame for another address or with a bad checksum goes unanswered.
+    public func respond(toDLT645 bytes: [UInt8], gatewayID: String, requestsOnConnection: Int) -> SimulatorReply {
+        guard let request = try? DLT645.decode(bytes) else { return .silence }
+        let now = clock.nowMs()
+        let lineAddress = DLT645.addressText(request.address)
+        requests.count(function: request.control, gatewayID: gatewayID, lineAddress: lineAddress)
+        if faults.active(.gatewayDown, targets: [gatewayID], at: now) != nil { return .close }
+        if let drop = faults.active(.dropAfter, targets: [gatewayID], at: now), requestsOnConnection > Int(drop.parameter ?? 10) {
+            return .close
+        }
+        guard let meter = units[gatewayID]?[lineAddress] else { return .silence }
+        let targets = [gatewayID, meter.config.id]
+        if faults.active(.noAnswer, targets: targets, at: now) != nil { return .silence }
+        if faults.active(.garbage, targets: targets, at: now) != nil { return .answer(Self.lineNoise) }
+        let identifier = request.data.prefix(4).reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        var control = request.control | 0x80
+        var data: [UInt8]
+        if let fault = faults.active(.exception, targets: targets, at: now) {
+            (control, data) = (request.control | 0xC0, [UInt8(fault.parameter ?? 2)])
+        } else if request.control == DLT645.readData, request.data.count == 4,
+            let value = dataItem(of: meter, identifier: identifier, atMs: now)
+        {
+            data = Array(request.data.prefix(4)) + value
+        } else {
+            // Bit 1: no such data (an unknown item, or a follow-up of an answer that had none); bit 0: another command.
+            (control, data) = (request.control | 0xC0, [request.control == DLT645.readData ? 0x02 : 0x01])
+        }
+        let wakeUpBytes = scenario.configuration.gateways[gatewayID]?.wakeUpBytes ?? 4
+        var frame = DLT645.frame(address: request.address, control: control, data: data, wakeUpBytes: wakeUpBytes)
+        // A garbled answer: its checksum does not match.
+        if faults.active(.malformed, targets: targets, at: now) != nil { frame[frame.count - 2] ^= 0x5A }
+        if let slow = faults.active(.slow, targets: targets, at: now) { return .answerLater(frame, delayMs: Int(slow.parameter ?? 2000)) }
+        return .answer(frame)
     }
 
     /// Whether the gateway's port should be closed now.

@@ -1,5 +1,6 @@
 import EnergyModel
 import Foundation
+import MeterProtocols
 
 /// Reads and validates the TOML configuration: one main file plus an optional directory of per-enterprise files.
 public enum ConfigurationLoader {
@@ -272,6 +273,13 @@ private struct Builder {
                 p.report("name", "point \"\(point.name)\" appears twice in model \"\(id)\"")
                 continue
             }
+            if let item = point.dataItem {
+                if let other = points.first(where: { $0.dataItem?.identifier == item.identifier }) {
+                    p.report("data_id", "data item \(item.text) is already read by point \"\(other.name)\"")
+                }
+                points.append(point)
+                continue
+            }
             let range = point.address..<(point.address + point.registerCount)
             if let clash = ranges.first(where: { $0.function == point.function && $0.range.overlaps(range) }) {
                 p.report(
@@ -283,12 +291,16 @@ private struct Builder {
             points.append(point)
         }
         if pointSections.isEmpty, s.table["points"] != nil { s.report("points", "a model needs at least one point") }
+        if points.contains(where: { $0.dataItem != nil }), points.contains(where: { $0.dataItem == nil }) {
+            s.report("points", "a model reads either DL/T 645 data items (data_id) or Modbus registers (address), not both")
+        }
         if points.count < pointSections.count { incompleteModels.insert(id) }
         s.finish()
         models[id] = MeterModel(id: id, description: description, points: points)
     }
 
     private func readPoint(_ s: ConfigSection) -> RegisterPoint? {
+        if s.table["data_id"] != nil { return readDataItemPoint(s) }
         let name = s.string("name")
         let quantity: PointQuantity? = s.choice("quantity")
         let unit = s.string("unit")
@@ -324,6 +336,40 @@ private struct Builder {
             wordOrder: wordOrder, scale: scale, offset: offset, kind: kind, wrap: wrap, minimum: minimum, maximum: maximum)
     }
 
+    /// A point of a DL/T 645 meter: its data item says where it is, how it is written and its unit.
+    private func readDataItemPoint(_ s: ConfigSection) -> RegisterPoint? {
+        let name = s.string("name")
+        let quantity: PointQuantity? = s.choice("quantity")
+        let text = s.string("data_id")
+        let unit = s.string("unit", required: false)
+        let scale = s.number("scale") ?? 1
+        let kind: PointKind? = s.choice("kind")
+        let minimum = s.number("min")
+        let maximum = s.number("max")
+        s.finish()
+        var item: DLT645DataItem?
+        if let text {
+            if let identifier = DLT645DataItem.identifier(text) {
+                item = DLT645DataItem(identifier: identifier)
+                if item == nil {
+                    s.report(
+                        "data_id",
+                        "\(text) is not a data item energyd reads (energy 000x0000 and per tariff 000x0100…, power 0203xx00, "
+                            + "power factor 0206xx00, voltage 0201xx00, current 0202xx00)")
+                }
+            } else {
+                s.report("data_id", "\"\(text)\" is not a data identifier; expected eight hexadecimal digits, DI3 first (\"00010000\")")
+            }
+        }
+        if let item, let unit, unit != item.unit {
+            s.report("unit", "data item \(item.text) is written in \(item.unit.isEmpty ? "no unit" : item.unit), not \(unit)")
+        }
+        if scale == 0 { s.report("scale", "must not be 0") }
+        if let minimum, let maximum, minimum >= maximum { s.report("max", "must be greater than min (\(minimum))") }
+        guard let name, let quantity, let item, let kind, scale != 0, unit == nil || unit == item.unit else { return nil }
+        return RegisterPoint(name: name, quantity: quantity, dataItem: item, scale: scale, kind: kind, minimum: minimum, maximum: maximum)
+    }
+
     // MARK: Gateways
 
     private mutating func readGateway(_ id: String, _ s: ConfigSection) {
@@ -332,13 +378,9 @@ private struct Builder {
         let host = s.string("host")
         var gateway = GatewayConfig(id: id, host: host ?? "")
         if let v = s.integer("port", range: 1...65535) { gateway.port = v }
-        if let v: WireProtocol = s.choice("protocol", required: false) {
-            if v == .dlt645 {
-                s.report("protocol", "\"dlt645\" is not read yet; use \"modbus-tcp\" or \"modbus-rtu-over-tcp\"")
-            }
-            gateway.wire = v
-        }
+        if let v: WireProtocol = s.choice("protocol", required: false) { gateway.wire = v }
         if let v = s.integer("baud_rate", range: 300...921_600) { gateway.baudRate = v }
+        if let v = s.integer("wake_up_bytes", range: 0...4) { gateway.wakeUpBytes = v }
         if let v = s.integer("timeout_ms", range: 10...60_000) { gateway.timeoutMs = v }
         if let v = s.integer("pause_between_requests_ms", range: 0...60_000) { gateway.pauseBetweenRequestsMs = v }
         if let v = s.integer("pause_after_connect_ms", range: 0...60_000) { gateway.pauseAfterConnectMs = v }
@@ -391,7 +433,10 @@ private struct Builder {
     private mutating func readMeter(_ s: ConfigSection) -> MeterConfig? {
         let id = s.string("id")
         let gateway = s.string("gateway")
-        let unitID = s.integer("unit_id", range: 0...255, required: true)
+        let unitID = s.integer("unit_id", range: 0...255)
+        let meterAddress = s.string("meter_address", required: false)
+        let ctRatio = s.number("ct_ratio") ?? 1
+        let ptRatio = s.number("pt_ratio") ?? 1
         let model = s.string("model")
         let energy: EnergyType? = s.choice("energy")
         let product = s.string("product", required: false)
@@ -403,6 +448,15 @@ private struct Builder {
         if let unitID, !(1...247).contains(unitID), unitID != 255 {
             s.report("unit_id", "\(unitID) is not a unit id; expected 1…247, or 255 for a device addressed directly")
         }
+        switch (unitID, meterAddress) {
+        case (nil, nil): s.report("unit_id", "missing; a Modbus meter needs its unit_id, a DL/T 645 meter its meter_address")
+        case (.some, .some): s.report("meter_address", "a meter has a unit_id (Modbus) or a meter_address (DL/T 645), not both")
+        default: break
+        }
+        if let meterAddress, DLT645.addressBytes(meterAddress) == nil {
+            s.report("meter_address", "\"\(meterAddress)\" is not a DL/T 645 address; expected twelve decimal digits")
+        }
+        for (key, ratio) in [("ct_ratio", ctRatio), ("pt_ratio", ptRatio)] where ratio <= 0 { s.report(key, "must be greater than 0") }
         if energy == .production, product == nil { s.report("product", "a production counter must name its product") }
         if let id, let problem = Self.idProblem(id) { s.report("id", "meter \"\(id)\" \(problem)") }
         if let id {
@@ -419,10 +473,14 @@ private struct Builder {
                 meterReferences.append((key, value, Origin(file: s.file, line: s.table[key]?.line ?? s.line, key: s.path(key))))
             }
         }
-        guard let id, let gateway, let unitID, let model, let energy else { return nil }
-        return MeterConfig(
-            id: id, gateway: gateway, unitID: unitID, model: model, energy: energy, product: product,
+        guard let id, let gateway, unitID != nil || meterAddress != nil, let model, let energy else { return nil }
+        var meter = MeterConfig(
+            id: id, gateway: gateway, unitID: unitID ?? 0, model: model, energy: energy, product: product,
             intervalSeconds: interval, maxRatePerHour: maxRate, runsContinuously: runsContinuously)
+        meter.meterAddress = meterAddress
+        meter.ctRatio = ctRatio
+        meter.ptRatio = ptRatio
+        return meter
     }
 
     private func readProduct(_ s: ConfigSection) -> ProductConfig? {
@@ -596,23 +654,47 @@ private struct Builder {
     /// Whether the gateway or model (`key`) a meter names has been read.
     func isDefined(_ key: String, _ id: String) -> Bool { (key == "gateway" ? gatewayOrigins : modelOrigins)[id] != nil }
 
+    /// Whether a meter is addressed and mapped the way its gateway speaks: DL/T 645 meters by address and data
+    /// items, Modbus meters by unit id and registers.
+    private func checkLine(_ meter: MeterConfig, _ origin: Origin) {
+        guard let gateway = gateways[meter.gateway] else { return }
+        let isDLT645 = gateway.wire == .dlt645
+        if isDLT645, meter.meterAddress == nil {
+            diagnostics.report(
+                origin.file, origin.line, "\(origin.key).meter_address",
+                "gateway \"\(gateway.id)\" speaks dlt645: its meters need a twelve-digit meter_address, not a unit_id")
+        } else if !isDLT645, meter.meterAddress != nil {
+            diagnostics.report(
+                origin.file, origin.line, "\(origin.key).meter_address",
+                "gateway \"\(gateway.id)\" speaks \(gateway.wire.rawValue): its meters need a unit_id; meter_address is for dlt645")
+        }
+        if let model = models[meter.model], let first = model.points.first, (first.dataItem != nil) != isDLT645 {
+            diagnostics.report(
+                origin.file, origin.line, "\(origin.key).model",
+                "model \"\(model.id)\" is read by \(isDLT645 ? "Modbus registers" : "DL/T 645 data items"), "
+                    + "but gateway \"\(gateway.id)\" speaks \(gateway.wire.rawValue)")
+        }
+    }
+
     func validated() -> EnergyConfiguration {
         for (key, value, origin) in meterReferences where !isDefined(key, value) {
             diagnostics.report(origin.file, origin.line, origin.key, "unknown \(key) \"\(value)\"")
         }
-        var unitOwners: [String: [Int: String]] = [:]
+        var unitOwners: [String: [String: String]] = [:]
         for enterprise in enterprises {
             for meter in enterprise.meters {
                 let origin = meterOrigins[meter.id]!
                 if let model = models[meter.model], !incompleteModels.contains(meter.model) {
                     checkAccounting(meter, model, origin)
                 }
-                if let other = unitOwners[meter.gateway]?[meter.unitID] {
+                checkLine(meter, origin)
+                if let other = unitOwners[meter.gateway]?[meter.lineAddress] {
+                    let what = meter.meterAddress == nil ? "unit id \(meter.unitID)" : "meter address \(meter.lineAddress)"
                     diagnostics.report(
-                        origin.file, origin.line, "\(origin.key).unit_id",
-                        "unit id \(meter.unitID) on gateway \"\(meter.gateway)\" is already used by meter \"\(other)\"")
+                        origin.file, origin.line, "\(origin.key).\(meter.meterAddress == nil ? "unit_id" : "meter_address")",
+                        "\(what) on gateway \"\(meter.gateway)\" is already used by meter \"\(other)\"")
                 } else {
-                    unitOwners[meter.gateway, default: [:]][meter.unitID] = meter.id
+                    unitOwners[meter.gateway, default: [:]][meter.lineAddress] = meter.id
                 }
             }
         }

@@ -64,14 +64,19 @@ public enum ConfigurationWriter {
                 out.append("name = \(quoted(point.name))")
                 out.append("quantity = \(quoted(point.quantity.rawValue))")
                 out.append("unit = \(quoted(point.unit))")
-                out.append("function = \(point.function.rawValue)")
-                out.append("address = \(point.address)")
-                out.append("type = \(quoted(point.type.rawValue))")
-                out.append("word_order = \(quoted(point.wordOrder.rawValue))")
-                out.append("scale = \(number(point.scale))")
-                out.append("offset = \(number(point.offset))")
+                if let item = point.dataItem {
+                    out.append("data_id = \(quoted(item.text))")
+                    out.append("scale = \(number(point.scale))")
+                } else {
+                    out.append("function = \(point.function.rawValue)")
+                    out.append("address = \(point.address)")
+                    out.append("type = \(quoted(point.type.rawValue))")
+                    out.append("word_order = \(quoted(point.wordOrder.rawValue))")
+                    out.append("scale = \(number(point.scale))")
+                    out.append("offset = \(number(point.offset))")
+                    if let wrap = point.wrap { out.append("wrap = \(number(wrap))") }
+                }
                 out.append("kind = \(quoted(point.kind.rawValue))")
-                if let wrap = point.wrap { out.append("wrap = \(number(wrap))") }
                 if let minimum = point.minimum { out.append("min = \(number(minimum))") }
                 if let maximum = point.maximum { out.append("max = \(number(maximum))") }
             }
@@ -84,6 +89,7 @@ public enum ConfigurationWriter {
                 out.append("protocol = \(quoted(gateway.wire.rawValue))")
                 out.append("baud_rate = \(gateway.baudRate)")
             }
+            if gateway.wire == .dlt645 { out.append("wake_up_bytes = \(gateway.wakeUpBytes)") }
             out.append("timeout_ms = \(gateway.timeoutMs)")
             out.append("pause_between_requests_ms = \(gateway.pauseBetweenRequestsMs)")
             out.append("pause_after_connect_ms = \(gateway.pauseAfterConnectMs)")
@@ -100,7 +106,13 @@ public enum ConfigurationWriter {
                 out.append("[[enterprises.\(key(enterprise.id)).meters]]")
                 out.append("id = \(quoted(meter.id))")
                 out.append("gateway = \(quoted(meter.gateway))")
-                out.append("unit_id = \(meter.unitID)")
+                if let address = meter.meterAddress {
+                    out.append("meter_address = \(quoted(address))")
+                } else {
+                    out.append("unit_id = \(meter.unitID)")
+                }
+                if meter.ctRatio != 1 { out.append("ct_ratio = \(number(meter.ctRatio))") }
+                if meter.ptRatio != 1 { out.append("pt_ratio = \(number(meter.ptRatio))") }
                 out.append("model = \(quoted(meter.model))")
                 out.append("energy = \(quoted(meter.energy.rawValue))")
                 if let product = meter.product { out.append("product = \(quoted(product))") }

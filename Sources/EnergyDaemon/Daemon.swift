@@ -131,6 +131,7 @@ public final class Daemon: Sendable {
                 "gateways": "\(started.started)", "meters": "\(configuration.meters.count)",
                 "database": "\(configuration.daemon.databasePath)",
             ])
+        for warning in LineCapacity.warnings(for: configuration) { logger.warning("\(warning)") }
         var http: HTTPService?
         if let endpoint = configuration.daemon.httpEndpoint {
             http = try await HTTPService(

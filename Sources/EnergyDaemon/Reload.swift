@@ -40,6 +40,7 @@ extension Daemon {
             return false
         }
         if next.delivery != previous.delivery { logger.notice("channels and routes reloaded") }
+        for warning in LineCapacity.warnings(for: next) { logger.warning("\(warning)") }
         if next.daemon != previous.daemon {
             logger.warning("changes to [daemon] take effect at the next restart")
             next.daemon = previous.daemon

@@ -90,7 +90,7 @@ extension EnergyStore {
                         upsert,
                         arguments: [
                             enterprise.id, meter.id, point.name, meter.energy.rawValue, point.quantity.rawValue, point.unit,
-                            point.kind.rawValue, point.effectiveWrap,
+                            point.kind.rawValue, meter.primaryWrap(of: point),
                             point.quantity == .consumption || point.quantity == .production ? meter.maxRatePerHour : nil,
                             Int64(meter.intervalSeconds) * 1000, meter.runsContinuously,
                         ])!

@@ -72,7 +72,7 @@ public final class GatewayPoller: Sendable {
         self.worker = worker
         owner = worker.newOwner()
         self.gateway = gateway
-        self.meters = meters.sorted { $0.meter.unitID < $1.meter.unitID }
+        self.meters = meters.sorted { ($0.meter.unitID, $0.meter.meterAddress ?? "") < ($1.meter.unitID, $1.meter.meterAddress ?? "") }
         self.clock = clock
         self.realTime = realTime
         self.sink = sink
@@ -295,13 +295,13 @@ private struct PollLoop {
             var sent = DispatchTime.now().uptimeNanoseconds
             let clock = self.clock
             do {
-                let words = try await send(request, unitID: polled.meter.unitID, log: log) {
+                let answer = try await send(request, to: polled.meter, log: log) {
                     requestFailures += 1
                     sentMs = clock.nowMs()
                     sent = DispatchTime.now().uptimeNanoseconds
                 }
                 let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
-                samples += polled.samples(for: request, words: words, timestampMs: sentMs)
+                samples += polled.samples(for: request, answer: answer, timestampMs: sentMs)
                 roundTrips.append(roundTrip)
             } catch {
                 failure = failure ?? error
@@ -318,28 +318,28 @@ private struct PollLoop {
     /// new connection (gateways close idle connections or every N requests: that says nothing about the meter),
     /// calling `resent` first. Only a failure on a fresh connection is the meter's.
     private mutating func send(
-        _ request: ReadRequest, unitID: Int, log: MeterLog, resent: () -> Void
-    ) async throws(ModbusFailure) -> [UInt16] {
+        _ request: ReadRequest, to meter: MeterConfig, log: MeterLog, resent: () -> Void
+    ) async throws(ModbusFailure) -> MeterAnswer {
         do {
-            return try await sendOnce(request, unitID: unitID)
+            return try await sendOnce(request, to: meter)
         } catch {
             guard case .connectionLost(let why) = error, lastSendReusedConnection else { throw error }
             log.debug("connection closed by the gateway; sending again on a new connection", metadata: ["error": "\(why)"])
             closeConnection()
             guard await openConnection(log: log) else { throw error }
             resent()
-            return try await sendOnce(request, unitID: unitID)
+            return try await sendOnce(request, to: meter)
         }
     }
 
     /// Sends one read on the open connection, after the pause the gateway asks for between requests.
-    private mutating func sendOnce(_ request: ReadRequest, unitID: Int) async throws(ModbusFailure) -> [UInt16] {
+    private mutating func sendOnce(_ request: ReadRequest, to meter: MeterConfig) async throws(ModbusFailure) -> MeterAnswer {
         if requestedSinceConnect, poller.gateway.pauseBetweenRequestsMs > 0 {
             await poller.sleep(seconds: Double(poller.gateway.pauseBetweenRequestsMs) / 1000)
         }
         lastSendReusedConnection = requestedSinceConnect
         requestedSinceConnect = true
-        return try await connection.read(function: request.function, address: request.address, count: request.count, unitID: unitID)
+        return try await connection.read(request, from: meter)
     }
 
     /// What a failed request means for the connection.
@@ -350,7 +350,7 @@ private struct PollLoop {
             // A late or garbled answer may still arrive and be read as the next request's (libmodbus then reports
             // invalid data for a healthy meter): only a new connection is clean, unless the line drains itself.
             if !connection.survivesBadAnswers { closeConnection() }
-        case .exception:
+        case .exception, .meterError:
             break
         case .connectionLost, .connectFailed, .descriptorLimit:
             log.warning("connection lost; reconnecting at the next poll", metadata: ["error": "\(failure)"])
@@ -449,7 +449,11 @@ private struct MeterLog {
 
     private var logger: Logger {
         var logger = gatewayLogger
-        logger[metadataKey: "unit_id"] = "\(meter.unitID)"
+        if let address = meter.meterAddress {
+            logger[metadataKey: "meter_address"] = "\(address)"
+        } else {
+            logger[metadataKey: "unit_id"] = "\(meter.unitID)"
+        }
         logger[metadataKey: "meter"] = "\(meter.id)"
         return logger
     }
@@ -470,10 +474,7 @@ private struct MeterLog {
 
 extension ModbusFailure {
     /// The device answered, so it is there: its other requests are still worth sending.
-    fileprivate var isException: Bool {
-        if case .exception = self { return true }
-        return false
-    }
+    fileprivate var isException: Bool { quality == .exception }
 }
 
 extension Int {

@@ -2,6 +2,7 @@ import CModbus
 import Dispatch
 import EnergyModel
 import Foundation
+import MeterProtocols
 
 /// Why a Modbus read or connect failed, classified for the poller's decisions.
 public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -18,6 +19,8 @@ public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case connectFailed(String)
     /// The socket got a descriptor number select() cannot watch; connecting would have aborted the process.
     case descriptorLimit(Int32)
+    /// A DL/T 645 meter answered with an error byte (bit 1: no such data item …).
+    case meterError(code: Int)
 
     public var description: String {
         switch self {
@@ -26,6 +29,8 @@ public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .badResponse(let why): "bad response: \(why)"
         case .connectionLost(let why): "connection lost: \(why)"
         case .connectFailed(let why): "connect failed: \(why)"
+        case .meterError(let code):
+            "DL/T 645 error answer \(String(format: "%02X", code)) (\(DLT645.errorText(UInt8(code))))"
         case .descriptorLimit(let fd):
             "socket descriptor \(fd) is not below FD_SETSIZE (\(FD_SETSIZE)); libmodbus's select() cannot wait on it"
         }
@@ -33,8 +38,10 @@ public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The quality stored for the points the failed request covered.
     public var quality: SampleQuality {
-        if case .exception = self { return .exception }
-        return .commFail
+        switch self {
+        case .exception, .meterError: .exception
+        default: .commFail
+        }
     }
 
     static func exceptionName(_ code: Int) -> String {
@@ -71,6 +78,7 @@ final class ModbusConnection {
     /// What the gateway speaks, and the speed of the serial line behind it.
     let wire: WireProtocol
     let baudRate: Int
+    let wakeUpBytes: Int
     let worker: PollingWorker
     let owner: Int
     private var context: OpaquePointer?
@@ -86,6 +94,7 @@ final class ModbusConnection {
         self.timeoutMs = gateway.timeoutMs
         self.wire = gateway.wire
         self.baudRate = gateway.baudRate
+        self.wakeUpBytes = gateway.wakeUpBytes
         self.worker = worker
         self.owner = owner
     }
@@ -136,11 +145,21 @@ final class ModbusConnection {
         socket = -1
     }
 
-    /// Reads `count` registers with function 3 or 4 from `unitID`.
-    func read(function: RegisterFunction, address: Int, count: Int, unitID: Int) async throws(ModbusFailure) -> [UInt16] {
+    /// Sends one read request to `meter` and returns its answer.
+    func read(_ request: ReadRequest, from meter: MeterConfig) async throws(ModbusFailure) -> MeterAnswer {
         switch wire {
-        case .modbusTCP: try await readTCP(function: function, address: address, count: count, unitID: unitID)
-        case .modbusRTUOverTCP, .dlt645: try await readRTU(function: function, address: address, count: count, unitID: unitID)
+        case .modbusTCP:
+            return .words(
+                try await readTCP(function: request.function, address: request.address, count: request.count, unitID: meter.unitID))
+        case .modbusRTUOverTCP:
+            return .words(
+                try await readRTU(function: request.function, address: request.address, count: request.count, unitID: meter.unitID))
+        case .dlt645:
+            // The configuration check guarantees both; a register read cannot go to a DL/T 645 meter.
+            guard let item = request.dataItem, let address = meter.meterAddress.flatMap(DLT645.addressBytes) else {
+                throw .badResponse("meter \(meter.id) has no DL/T 645 address or data item")
+            }
+            return .bcd(try await readDLT645(address: address, identifier: item.identifier))
         }
     }
 

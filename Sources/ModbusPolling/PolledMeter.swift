@@ -21,14 +21,20 @@ public struct PolledMeter: Sendable, Hashable {
         self.requests = ReadPlanner.plan(points: model.points, gateway: gateway)
     }
 
-    /// Samples for the points of `request` decoded from the words it returned.
-    func samples(for request: ReadRequest, words: [UInt16], timestampMs: Int64) -> [Sample] {
+    /// Samples for the points of `request` decoded from its answer, as primary values.
+    func samples(for request: ReadRequest, answer: MeterAnswer, timestampMs: Int64) -> [Sample] {
         request.pointIndices.map { index in
             let point = model.points[index]
-            let start = point.address - request.address
-            let value = point.engineeringValue(fromWords: words[start..<start + point.registerCount])
+            let value: Double?
+            switch answer {
+            case .words(let words):
+                let start = point.address - request.address
+                value = point.engineeringValue(fromWords: words[start..<start + point.registerCount])
+            case .bcd(let bytes):
+                value = point.engineeringValue(fromBCD: bytes)
+            }
             return Sample(
-                seriesID: seriesIDs[index], timestampMs: timestampMs, value: value,
+                seriesID: seriesIDs[index], timestampMs: timestampMs, value: value.map { $0 * meter.primaryFactor(of: point) },
                 quality: value == nil ? .outOfRange : .good)
         }
     }
@@ -37,4 +43,12 @@ public struct PolledMeter: Sendable, Hashable {
     func failedSamples(for request: ReadRequest, quality: SampleQuality, timestampMs: Int64) -> [Sample] {
         request.pointIndices.map { Sample(seriesID: seriesIDs[$0], timestampMs: timestampMs, value: nil, quality: quality) }
     }
+}
+
+/// What a meter answered to one read request.
+enum MeterAnswer {
+    /// Modbus registers.
+    case words([UInt16])
+    /// The BCD bytes of a DL/T 645 data item (0x33 taken off).
+    case bcd([UInt8])
 }

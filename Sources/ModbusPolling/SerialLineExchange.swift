@@ -3,10 +3,11 @@ import EnergyModel
 import Glibc
 import MeterProtocols
 
-/// Request and answer on a serial line behind a serial device server in transparent mode: the frames travel the
-/// TCP stream as they travel the RS-485 line, with no header to tell one answer from another. So one exchange at a
-/// time; bytes left from an earlier exchange (a late answer, noise) are drained before each request; each request
-/// waits for the line's inter-frame silence; and a garbled, short or foreign answer fails its reading only.
+/// Request and answer on a serial line (Modbus RTU, DL/T 645) behind a serial device server in transparent mode:
+/// the frames travel the TCP stream as they travel the RS-485 line, with no header to tell one answer from another.
+/// So one exchange at a time; bytes left from an earlier exchange (a late answer, noise) are drained before each
+/// request; each request waits for the line's inter-frame silence; and a garbled, short or foreign answer fails its
+/// reading only.
 extension ModbusConnection {
     /// Reads `count` registers with function 3 or 4 from the Modbus RTU slave at `unitID`.
     func readRTU(function: RegisterFunction, address: Int, count: Int, unitID: Int) async throws(ModbusFailure) -> [UInt16] {
@@ -21,6 +22,31 @@ extension ModbusConnection {
         case .registers(let words): return words
         case .exception(let code): throw .exception(code: Int(code))
         }
+    }
+
+    /// Reads the data item `identifier` from the DL/T 645 meter at `address` (wire order), following the meter's
+    /// further frames while it says more follow; returns the value's BCD bytes.
+    func readDLT645(address: [UInt8], identifier: UInt32) async throws(ModbusFailure) -> [UInt8] {
+        var value: [UInt8] = []
+        var control = DLT645.readData
+        var request = DLT645.readRequest(address: address, identifier: identifier, wakeUpBytes: wakeUpBytes)
+        for sequence in UInt8(1)...UInt8.max {
+            let frame = try await exchange(request) { DLT645.frameLength(prefix: $0) }
+            let answer: DLT645.Answer
+            do { answer = try DLT645.answer(in: DLT645.decode(frame), address: address, identifier: identifier, control: control) } catch {
+                throw .badResponse(error.description)
+            }
+            switch answer {
+            case .error(let code):
+                throw .meterError(code: Int(code))
+            case .value(let bytes, let more):
+                value += bytes
+                guard more else { return value }
+                control = DLT645.readFollowUp
+                request = DLT645.followUpRequest(address: address, identifier: identifier, sequence: sequence, wakeUpBytes: wakeUpBytes)
+            }
+        }
+        throw .badResponse("more than 255 follow-up frames")
     }
 
     /// Sends `request` once the line has been quiet for a frame gap and returns the answer, whose whole length

@@ -21,6 +21,7 @@ struct MeterState: Sendable, Codable {
     var enterprise: String
     var gateway: String
     var unitID: Int
+    var meterAddress: String?
     var model: String
     var energy: String
     var product: String?
@@ -203,7 +204,8 @@ extension WebConsole {
             }
             let lastGood = series.filter { $0.meter == meter.id }.compactMap { latest[$0.id]?.lastGood?.timestampMs }.max()
             return MeterState(
-                id: meter.id, enterprise: enterprise.id, gateway: meter.gateway, unitID: meter.unitID, model: meter.model,
+                id: meter.id, enterprise: enterprise.id, gateway: meter.gateway, unitID: meter.unitID, meterAddress: meter.meterAddress,
+                model: meter.model,
                 energy: meter.energy.rawValue, product: meter.product, intervalSeconds: meter.intervalSeconds,
                 online: lastGood.map { $0 >= newest - offlineMs } ?? false, points: points)
         }

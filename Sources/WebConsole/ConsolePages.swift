@@ -201,7 +201,7 @@ extension WebConsole {
             meters.map { m in
                 [
                     "<a href=\"/meters/\(escape(m.id))\">\(escape(m.id))</a>", escape(DomainNames.energy(m.energy, zh: l.zh)),
-                    escape("\(m.gateway) #\(m.unitID)"),
+                    escape("\(m.gateway) \(m.meterAddress ?? "#\(m.unitID)")"),
                     m.online ? "<span class=\"good\">\(l.t("在线", "online"))</span>" : "<span class=\"bad\">\(l.t("离线", "offline"))</span>",
                     m.points.map {
                         escape(
@@ -276,7 +276,7 @@ extension WebConsole {
         let zone = configuration.calendar.timeZone
         func time(_ ms: Int64) -> String { ISO8601Time.formatLocal(ms: ms, timeZone: zone) }
         var content =
-            "<p><a href=\"/enterprises/\(escape(enterprise.id))\">\(escape(enterprise.name))</a> · \(escape(meter.energy.rawValue)) · \(escape(meter.gateway)) #\(meter.unitID) · \(escape(meter.model))</p>"
+            "<p><a href=\"/enterprises/\(escape(enterprise.id))\">\(escape(enterprise.name))</a> · \(escape(meter.energy.rawValue)) · \(escape(meter.gateway)) \(escape(meter.lineAddress)) · \(escape(meter.model))</p>"
         content += Pages.periodForm(l, period: request.query["period"] ?? "", action: "/meters/" + meter.id)
         content += "<p>\(time(readings.fromMs)) – \(time(readings.toMs))</p>"
         for (record, samples) in readings.points {

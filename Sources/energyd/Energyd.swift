@@ -29,6 +29,9 @@ struct CheckConfig: ParsableCommand {
         do throws(ConfigErrors) {
             let configuration = try ConfigurationLoader.load(path: config)
             try Daemon.checkStart(configuration, file: config)
+            for warning in LineCapacity.warnings(for: configuration) {
+                FileHandle.standardError.write(Data("\(config): warning: \(warning)\n".utf8))
+            }
             print(
                 "\(config): ok: \(configuration.models.count) models, \(configuration.gateways.count) gateways, "
                     + "\(configuration.enterprises.count) enterprises, \(configuration.meters.count) meters, "

@@ -123,6 +123,7 @@ import Testing
         let events = try await month.store.counterEvents(fromMs: Self.january, toMs: Self.february)
         func kinds(_ meter: String) -> Set<CounterEventKind> { Set(events.filter { $0.series.meter == meter }.map(\.event.kind)) }
         #expect(kinds("E02-main-power").contains(.rollover))
+        #expect(kinds("E05-power").contains(.rollover), "a DL/T 645 counter wraps at 999 999.99 kWh, times its CT ratio")
         #expect(kinds("E01-kiln-power").contains(.reset))
         #expect(kinds("E01-main-power").contains(.glitch))
         #expect(kinds("E03-power").contains(.spike))
@@ -158,7 +159,10 @@ import Testing
         #expect(outage.first?.cleared != nil)
         // Each counter anomaly raises its alert.
         let anomalies = Set(alerts.filter { $0.raised.kind == .dataAnomaly }.map(\.raised.key))
-        for key in ["E02-main-power/rollover", "E01-kiln-power/reset", "E01-main-power/glitch", "E03-power/spike", "E05-steam/frozen"] {
+        for key in [
+            "E02-main-power/rollover", "E05-power/rollover", "E01-kiln-power/reset", "E01-main-power/glitch", "E03-power/spike",
+            "E05-steam/frozen",
+        ] {
             #expect(anomalies.contains("data_anomaly/" + key), "\(anomalies)")
         }
         _ = try await checkAlertLog(month)

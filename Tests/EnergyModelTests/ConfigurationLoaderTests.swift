@@ -128,6 +128,100 @@ import Testing
         #expect(configuration.gateways["g"]?.wire == .modbusTCP, "Modbus TCP unless said otherwise")
     }
 
+    @Test func dlt645MetersAreAddressedAndMappedTheWayTheirGatewaySpeaks() {
+        let text = """
+            [models.m]
+            [[models.m.points]]
+            name = "e"
+            quantity = "consumption"
+            unit = "kWh"
+            function = 3
+            address = 0
+            type = "u32"
+            kind = "counter"
+
+            [models.d]
+            [[models.d.points]]
+            name = "e"
+            quantity = "consumption"
+            data_id = "00010000"
+            unit = "kvarh"
+            kind = "counter"
+            [[models.d.points]]
+            name = "x"
+            quantity = "other"
+            data_id = "04000101"
+            kind = "gauge"
+            [[models.d.points]]
+            name = "y"
+            quantity = "other"
+            data_id = "0001000"
+            kind = "gauge"
+
+            [gateways.g]
+            host = "127.0.0.1"
+
+            [gateways.d]
+            host = "127.0.0.2"
+            protocol = "dlt645"
+            wake_up_bytes = 5
+
+            [enterprises.E]
+            name = "n"
+            jurisdiction = "j"
+            industry = "i"
+            [[enterprises.E.meters]]
+            id = "m1"
+            gateway = "g"
+            unit_id = 1
+            model = "m"
+            energy = "electricity"
+            [[enterprises.E.meters]]
+            id = "m2"
+            gateway = "d"
+            unit_id = 2
+            model = "m"
+            energy = "electricity"
+            [[enterprises.E.meters]]
+            id = "m3"
+            gateway = "d"
+            meter_address = "12345"
+            model = "m"
+            energy = "electricity"
+            [[enterprises.E.meters]]
+            id = "m4"
+            gateway = "g"
+            meter_address = "123456789012"
+            model = "m"
+            energy = "electricity"
+            """
+        let expected = [
+            "main.toml:16: models.d.points[0].unit: data item 00010000 is written in kWh, not kvarh",
+            "main.toml:21: models.d.points[1].data_id: 04000101 is not a data item energyd reads (energy 000x0000 and per tariff "
+                + "000x0100…, power 0203xx00, power factor 0206xx00, voltage 0201xx00, current 0202xx00)",
+            "main.toml:26: models.d.points[2].data_id: \"0001000\" is not a data identifier; expected eight hexadecimal digits, DI3 "
+                + "first (\"00010000\")",
+            "main.toml:35: gateways.d.wake_up_bytes: 5 is out of range; expected 0…4",
+            "main.toml:48: enterprises.E.meters[1].meter_address: gateway \"d\" speaks dlt645: its meters need a twelve-digit "
+                + "meter_address, not a unit_id",
+            "main.toml:48: enterprises.E.meters[1].model: model \"m\" is read by Modbus registers, but gateway \"d\" speaks dlt645",
+            "main.toml:54: enterprises.E.meters[2].model: model \"m\" is read by Modbus registers, but gateway \"d\" speaks dlt645",
+            "main.toml:56: enterprises.E.meters[2].meter_address: \"12345\" is not a DL/T 645 address; expected twelve decimal digits",
+            "main.toml:60: enterprises.E.meters[3].meter_address: gateway \"g\" speaks modbus-tcp: its meters need a unit_id; "
+                + "meter_address is for dlt645",
+        ]
+        #expect(errors(text) == expected)
+    }
+
+    @Test func theShippedDLT645MeterReadsDataItemsBehindItsTransformers() throws {
+        let configuration = try ConfigurationLoader.load(path: shippedConfigPath)
+        let meter = try #require(configuration.meters.map(\.meter).first { $0.id == "E05-power" })
+        #expect(configuration.gateways[meter.gateway]?.wire == .dlt645 && meter.meterAddress == "230100000051" && meter.ctRatio == 20)
+        let energy = try #require(configuration.models[meter.model]?.points.first { $0.quantity == .consumption })
+        #expect(energy.dataItem?.identifier == 0x0001_0000 && energy.unit == "kWh")
+        #expect(meter.primaryWrap(of: energy) == 20_000_000, "999 999.99 kWh on the display, times 20")
+    }
+
     @Test func reportsEveryErrorNotJustTheFirst() {
         let text = """
             [daemon]

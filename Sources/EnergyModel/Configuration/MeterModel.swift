@@ -12,7 +12,7 @@ public enum PointQuantity: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Whether a point accumulates (a counter, read as deltas) or is an instantaneous value.
-public enum PointKind: String, Sendable, Hashable {
+public enum PointKind: String, Sendable, Hashable, CaseIterable {
     case counter, gauge
 }
 
@@ -44,6 +44,8 @@ public struct RegisterPoint: Sendable, Hashable {
     public var minimum: Double?
     /// Highest plausible engineering value; higher readings are stored as out-of-range.
     public var maximum: Double?
+    /// On a DL/T 645 meter, the data item read for the point; function, address, type and word order are then unused.
+    public var dataItem: DLT645DataItem?
 
     /// Creates a point.
     public init(
@@ -66,6 +68,17 @@ public struct RegisterPoint: Sendable, Hashable {
         self.maximum = maximum
     }
 
+    /// Creates the point of a DL/T 645 meter that reads `dataItem`, in the item's own unit.
+    public init(
+        name: String, quantity: PointQuantity, dataItem: DLT645DataItem, scale: Double = 1, kind: PointKind, minimum: Double? = nil,
+        maximum: Double? = nil
+    ) {
+        self.init(
+            name: name, quantity: quantity, unit: dataItem.unit, function: .holding, address: 0, type: .u32, scale: scale, kind: kind,
+            minimum: minimum, maximum: maximum)
+        self.dataItem = dataItem
+    }
+
     /// Registers the point spans.
     public var registerCount: Int { type.registerCount }
 
@@ -73,16 +86,33 @@ public struct RegisterPoint: Sendable, Hashable {
     public var effectiveWrap: Double? {
         guard kind == .counter else { return nil }
         if let wrap { return wrap }
+        if let dataItem { return dataItem.wrap * scale }
         return type.unsignedWrap.map { $0 * scale }
     }
 
     /// Engineering value from raw register words, or nil when it is not finite or outside the valid range.
     public func engineeringValue(fromWords words: some Collection<UInt16>) -> Double? {
-        let value = RegisterCodec.decode(words, as: type, order: wordOrder) * scale + offset
+        checked(RegisterCodec.decode(words, as: type, order: wordOrder) * scale + offset)
+    }
+
+    /// Engineering value from the BCD bytes of a DL/T 645 answer, or nil when they are not BCD or the value is
+    /// outside the valid range.
+    public func engineeringValue(fromBCD bytes: [UInt8]) -> Double? {
+        guard let raw = dataItem?.value(fromBCD: bytes) else { return nil }
+        return checked(raw * scale + offset)
+    }
+
+    /// `value` if it is finite and within the valid range.
+    private func checked(_ value: Double) -> Double? {
         guard value.isFinite else { return nil }
         if let minimum, value < minimum { return nil }
         if let maximum, value > maximum { return nil }
         return value
+    }
+
+    /// DL/T 645 BCD bytes (without the 0x33) that read back as `value`, for the simulator.
+    public func bcd(forEngineeringValue value: Double) -> [UInt8] {
+        dataItem?.bcd(of: (value - offset) / scale) ?? []
     }
 
     /// Register words that read back as `value` (the inverse of `engineeringValue`), for the simulator.

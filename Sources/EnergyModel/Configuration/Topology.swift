@@ -10,6 +10,8 @@ public struct GatewayConfig: Sendable, Hashable {
     public var wire: WireProtocol
     /// Speed of the serial line behind a serial device server (for its frame gaps and how many reads it can carry).
     public var baudRate: Int
+    /// FE bytes sent before each DL/T 645 frame to wake the meters' receivers (0–4).
+    public var wakeUpBytes: Int
     /// How long to wait for connect and for each answer.
     public var timeoutMs: Int
     /// Pause between two requests on the connection (slow serial gateways need one).
@@ -34,6 +36,7 @@ public struct GatewayConfig: Sendable, Hashable {
         self.port = port
         self.wire = wire
         self.baudRate = baudRate
+        self.wakeUpBytes = 4
         self.timeoutMs = timeoutMs
         self.pauseBetweenRequestsMs = pauseBetweenRequestsMs
         self.pauseAfterConnectMs = pauseAfterConnectMs
@@ -63,8 +66,13 @@ public struct MeterConfig: Sendable, Hashable {
     public var id: String
     /// The gateway it is reached through.
     public var gateway: String
-    /// Modbus unit id behind the gateway.
+    /// Modbus unit id behind the gateway (0 for a DL/T 645 meter, which is addressed by `meterAddress`).
     public var unitID: Int
+    /// A DL/T 645 meter's address: twelve decimal digits as printed on its nameplate.
+    public var meterAddress: String?
+    /// Current- and voltage-transformer ratios, when the meter reports secondary values (1: it reports primary).
+    public var ctRatio: Double
+    public var ptRatio: Double
     /// The register map it speaks.
     public var model: String
     /// The energy carrier it measures.
@@ -93,7 +101,27 @@ public struct MeterConfig: Sendable, Hashable {
         self.intervalSeconds = intervalSeconds
         self.maxRatePerHour = maxRatePerHour
         self.runsContinuously = runsContinuously
+        self.meterAddress = nil
+        self.ctRatio = 1
+        self.ptRatio = 1
     }
+
+    /// What a reading of `point` is multiplied by to give the primary value: energy and power by both
+    /// transformer ratios, current by the CT's, voltage by the PT's.
+    public func primaryFactor(of point: RegisterPoint) -> Double {
+        switch point.quantity {
+        case .consumption, .export, .total, .power: ctRatio * ptRatio
+        case .current: ctRatio
+        case .voltage: ptRatio
+        case .production, .flow, .pressure, .temperature, .other: 1
+        }
+    }
+
+    /// Where the counter of `point` wraps, in primary units.
+    public func primaryWrap(of point: RegisterPoint) -> Double? { point.effectiveWrap.map { $0 * primaryFactor(of: point) } }
+
+    /// Where the meter sits on its gateway's line, for people: "#3", or a DL/T 645 address.
+    public var lineAddress: String { meterAddress ?? "#\(unitID)" }
 }
 
 /// A monitored key energy-consuming enterprise.

@@ -1,4 +1,5 @@
-/// One Modbus read request: a block of registers of one function, covering one or more points.
+/// One read request: a block of Modbus registers of one function covering one or more points, or the DL/T 645
+/// data item of one point.
 public struct ReadRequest: Sendable, Hashable {
     /// Function code 3 or 4.
     public var function: RegisterFunction
@@ -8,6 +9,8 @@ public struct ReadRequest: Sendable, Hashable {
     public var count: Int
     /// Indices (into the model's points) of the points the block covers.
     public var pointIndices: [Int]
+    /// The DL/T 645 data item read instead of registers.
+    public var dataItem: DLT645DataItem?
 
     /// Creates a request.
     public init(function: RegisterFunction, address: Int, count: Int, pointIndices: [Int]) {
@@ -15,6 +18,12 @@ public struct ReadRequest: Sendable, Hashable {
         self.address = address
         self.count = count
         self.pointIndices = pointIndices
+    }
+
+    /// A read of one point's DL/T 645 data item.
+    public init(dataItem: DLT645DataItem, pointIndex: Int) {
+        self.init(function: .holding, address: 0, count: 0, pointIndices: [pointIndex])
+        self.dataItem = dataItem
     }
 }
 
@@ -29,6 +38,11 @@ public enum ReadPlanner {
         var requests: [ReadRequest] = []
         for index in order {
             let point = points[index]
+            // A DL/T 645 read asks for one data item.
+            if let item = point.dataItem {
+                requests.append(ReadRequest(dataItem: item, pointIndex: index))
+                continue
+            }
             let end = point.address + point.registerCount
             if !gateway.oneRequestPerPoint, var last = requests.last, last.function == point.function,
                 point.address - (last.address + last.count) <= gateway.maxGapRegisters,

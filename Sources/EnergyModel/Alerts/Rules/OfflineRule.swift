@@ -63,10 +63,11 @@ public struct OfflineRule: Sendable {
                             measured: Double(nowMs - last) / 3_600_000, limit: Double(offlineAfter) / 3_600_000,
                             evidence: [
                                 "last_good_reading": .text(time(last)), "gateway": .text(gatewayID),
-                                "unit_id": .number(Double(meter.unitID)),
+                                meter.meterAddress == nil ? "unit_id" : "meter_address":
+                                    meter.meterAddress.map { .text($0) } ?? .number(Double(meter.unitID)),
                             ],
                             message: silent
-                                ? "计量表 \(meter.id)（\(enterprise.name)，网关 \(gatewayID) 单元 \(meter.unitID)）自 \(time(last)) 起无有效数据。"
+                                ? "计量表 \(meter.id)（\(enterprise.name)，网关 \(gatewayID) \(meter.meterAddress.map { "地址 \($0)" } ?? "单元 \(meter.unitID)")）自 \(time(last)) 起无有效数据。"
                                 : "计量表 \(meter.id)（\(enterprise.name)）已恢复数据。",
                             condition: condition))
                 }
