@@ -95,8 +95,7 @@ import Testing
     }
 
     @Test func metersimsDLT645MetersAnswerTheDlt645PackagesClient() async throws {
-        let python = packageRoot + "/.build/test-venv/bin/python"
-        try #require(FileManager.default.isExecutableFile(atPath: python), "dlt645 is missing: run deploy/install-deps.sh --test")
+        try #require(FileManager.default.isExecutableFile(atPath: testPython), "dlt645 is missing: run deploy/install-deps.sh --test")
         let origin: Int64 = 1_767_196_800_000
         let clock = ManualClock(startMs: origin + 7_200_000)
         var scenario = try TestScenarios.grid(gateways: 1, metersPerGateway: 2, models: ["chint_dtsu666_dlt645"])
@@ -110,9 +109,9 @@ import Testing
         let meter = try #require(harness.plant.meters["g0m1"])
         let primary = harness.plant.value(of: meter, point: 0, atMs: clock.nowMs())
         let client = try ChildProcess(
-            python,
+            testPython,
             [
-                packageRoot + "/Tests/Peers/dlt645_peer.py", "client", "127.0.0.1", "\(harness.server.ports["gw0"]!)", "230100000002",
+                peerScript("dlt645_peer.py"), "client", "127.0.0.1", "\(harness.server.ports["gw0"]!)", "230100000002",
                 "00010000",
             ])
         #expect(await client.waitForExit() == 0, "\(client.printed)")

@@ -117,8 +117,7 @@ import Testing
     }
 
     @Test func metersimsRTUGatewayAnswersPymodbusWithTheRegistersItServes() async throws {
-        let python = packageRoot + "/.build/test-venv/bin/python"
-        try #require(FileManager.default.isExecutableFile(atPath: python), "pymodbus is missing: run deploy/install-deps.sh --test")
+        try #require(FileManager.default.isExecutableFile(atPath: testPython), "pymodbus is missing: run deploy/install-deps.sh --test")
         let origin: Int64 = 1_767_196_800_000
         let clock = ManualClock(startMs: origin + 7_200_000)
         var scenario = try TestScenarios.grid(gateways: 1, metersPerGateway: 2, models: ["acrel_adl400"])
@@ -128,9 +127,9 @@ import Testing
         let meter = try #require(harness.plant.meters["g0m1"])
         let served = try harness.plant.registers(of: meter, function: .holding, address: 0x084C, count: 2, atMs: clock.nowMs()).get()
         let client = try ChildProcess(
-            python,
+            testPython,
             [
-                packageRoot + "/Tests/Peers/modbus_rtu_peer.py", "client", "127.0.0.1", "\(harness.server.ports["gw0"]!)", "2", "3", "2124",
+                peerScript("modbus_rtu_peer.py"), "client", "127.0.0.1", "\(harness.server.ports["gw0"]!)", "2", "3", "2124",
                 "2",
             ])
         #expect(await client.waitForExit() == 0, "\(client.printed)")

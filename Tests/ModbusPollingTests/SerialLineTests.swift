@@ -9,8 +9,6 @@ import Testing
 /// Modbus RTU framed on a TCP stream, as serial device servers in transparent mode pass it: the poller against
 /// pymodbus' RTU framer (an independent implementation) and against metersim's RTU gateways with line faults.
 @Suite struct SerialLineTests {
-    static let python = packageRoot + "/.build/test-venv/bin/python"
-    static let peer = packageRoot + "/Tests/Peers/modbus_rtu_peer.py"
     let origin: Int64 = 1_767_196_800_000
 
     func poller(gateway: GatewayConfig, meters: [(MeterConfig, MeterModel)], clock: any WallClock, sink: CollectingSink) -> GatewayPoller {
@@ -27,14 +25,32 @@ import Testing
         return GatewayPoller(gateway: gateway, meters: polled, clock: clock, sink: sink, logger: logger)
     }
 
+    /// Starts an independent peer's server (Tests/Peers) and returns it with the port it listens on.
+    func startPeer(_ arguments: [String]) async throws -> (ChildProcess, Int) {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: testPython), "the peers' packages are missing: run deploy/install-deps.sh --test")
+        let peer = try ChildProcess(testPython, arguments)
+        #expect(await peer.waitForOutput("port "), "\(peer.printed)")
+        let port = try #require(Int(peer.standardOutput.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        return (peer, port)
+    }
+
+    /// Polls one meter every second until `count` good readings are in; returns the poller and the good readings.
+    func pollUntilGood(_ count: Int, gateway: GatewayConfig, meter: MeterConfig, model: MeterModel) async -> (GatewayPoller, [Sample]) {
+        let sink = CollectingSink()
+        let poller = poller(gateway: gateway, meters: [(meter, model)], clock: SystemWallClock(), sink: sink)
+        poller.start()
+        let done = await sink.wait { $0.filter { $0.quality == .good }.count >= count }
+        await poller.stop()
+        #expect(done, "\(sink.samples)")
+        return (poller, sink.samples.filter { $0.quality == .good })
+    }
+
     @Test func readsAnIndependentRTUSlaveThroughATCPStream() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "pymodbus is missing: run deploy/install-deps.sh --test")
         // From register 100: 1234 (0.1 kWh), 123456 as two words, -5 as a signed word.
         let words = [1234, 0x0001, 0xE240, 0xFFFB]
-        let slave = try ChildProcess(Self.python, [Self.peer, "server", "7", "100"] + words.map(String.init))
+        let (slave, port) = try await startPeer([peerScript("modbus_rtu_peer.py"), "server", "7", "100"] + words.map(String.init))
         defer { slave.send(SIGTERM) }
-        #expect(await slave.waitForOutput("port "), "\(slave.printed)")
-        let port = try #require(Int(slave.standardOutput.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         let gateway = GatewayConfig(id: "line1", host: "127.0.0.1", port: port, wire: .modbusRTUOverTCP, baudRate: 2400, timeoutMs: 1000)
         let model = MeterModel(
             id: "rtu", description: "three points in two reads",
@@ -46,13 +62,7 @@ import Testing
                 RegisterPoint(name: "power", quantity: .power, unit: "kW", function: .input, address: 103, type: .i16, kind: .gauge),
             ])
         let meter = MeterConfig(id: "m7", gateway: "line1", unitID: 7, model: "rtu", energy: .electricity, intervalSeconds: 1)
-        let sink = CollectingSink()
-        let poller = poller(gateway: gateway, meters: [(meter, model)], clock: SystemWallClock(), sink: sink)
-        poller.start()
-        let polledTwice = await sink.wait { $0.filter { $0.quality == .good }.count >= 6 }
-        await poller.stop()
-        #expect(polledTwice, "\(sink.samples)")
-        let good = sink.samples.filter { $0.quality == .good }
+        let (poller, good) = await pollUntilGood(6, gateway: gateway, meter: meter, model: model)
         #expect(Set(good.filter { $0.seriesID == 1 }.map(\.value)) == [123.4])
         #expect(Set(good.filter { $0.seriesID == 2 }.map(\.value)) == [123_456])
         #expect(Set(good.filter { $0.seriesID == 3 }.map(\.value)) == [-5])
@@ -96,13 +106,10 @@ import Testing
     }
 
     @Test func readsAnIndependentDLT645MeterAndScalesItsSecondaryValues() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "dlt645 is missing: run deploy/install-deps.sh --test")
-        let meterPeer = packageRoot + "/Tests/Peers/dlt645_peer.py"
-        let slave = try ChildProcess(
-            Self.python, [meterPeer, "server", "123456781012", "00010000=2250.37", "02030000=-1.5", "02060000=0.987"])
+        let (slave, port) = try await startPeer([
+            peerScript("dlt645_peer.py"), "server", "123456781012", "00010000=2250.37", "02030000=-1.5", "02060000=0.987",
+        ])
         defer { slave.send(SIGTERM) }
-        #expect(await slave.waitForOutput("port "), "\(slave.printed)")
-        let port = try #require(Int(slave.standardOutput.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         var gateway = GatewayConfig(id: "line2", host: "127.0.0.1", port: port, wire: .dlt645, baudRate: 2400, timeoutMs: 1000)
         gateway.wakeUpBytes = 2
         let model = MeterModel(
@@ -115,13 +122,7 @@ import Testing
         var meter = MeterConfig(id: "m1", gateway: "line2", unitID: 0, model: "dlt", energy: .electricity, intervalSeconds: 1)
         meter.meterAddress = "123456781012"
         meter.ctRatio = 20
-        let sink = CollectingSink()
-        let poller = poller(gateway: gateway, meters: [(meter, model)], clock: SystemWallClock(), sink: sink)
-        poller.start()
-        let polledTwice = await sink.wait { $0.filter { $0.quality == .good }.count >= 6 }
-        await poller.stop()
-        #expect(polledTwice, "\(sink.samples)")
-        let good = sink.samples.filter { $0.quality == .good }
+        let (poller, good) = await pollUntilGood(6, gateway: gateway, meter: meter, model: model)
         // Energy and power times the CT ratio; the power factor as read.
         #expect(good.filter { $0.seriesID == 1 }.allSatisfy { abs($0.value! - 45_007.4) < 1e-9 })
         #expect(Set(good.filter { $0.seriesID == 2 }.map(\.value)) == [-30])

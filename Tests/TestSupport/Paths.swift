@@ -13,6 +13,12 @@ public let demoScenarioPath = packageRoot + "/Simulator/Scenarios/demo-district.
 /// The scenario with every fault.
 public let faultScenarioPath = packageRoot + "/Simulator/Scenarios/faults.toml"
 
+/// The Python of the tests' virtual environment (deploy/install-deps.sh --test), with the independent peers' packages.
+public let testPython = packageRoot + "/.build/test-venv/bin/python"
+
+/// An independent protocol peer's script in Tests/Peers.
+public func peerScript(_ name: String) -> String { packageRoot + "/Tests/Peers/" + name }
+
 /// Path of a built executable of this package (energyd, energyctl, metersim), next to the test bundle.
 public func builtProduct(_ name: String) -> String {
     let candidates = [
