@@ -10,7 +10,9 @@ import UnixSignals
 struct MeterSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metersim",
-        abstract: "A Modbus TCP meter simulator: realistic meters, faults, an accelerated clock and ground truth.",
+        abstract:
+            "A meter simulator (Modbus TCP, Modbus RTU over TCP, DL/T 645): realistic meters, faults, an accelerated clock and ground truth.",
+        version: EnergyMonitorRelease.version,
         subcommands: [Run.self, Truth.self, Control.self])
 }
 

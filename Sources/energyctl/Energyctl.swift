@@ -10,6 +10,7 @@ struct Energyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energyctl",
         abstract: "Reads what energyd stored: samples, consumption, inspection reports and alerts; enters production figures.",
+        version: EnergyMonitorRelease.version,
         subcommands: [
             Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Outbox.self,
             UpstreamCommand.self, User.self,

@@ -10,7 +10,9 @@ import Logging
 struct Energyd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "energyd",
-        abstract: "Polls energy meters over Modbus TCP, stores every reading in SQLite and checks energy quotas.",
+        abstract:
+            "Polls energy meters (Modbus TCP, Modbus RTU over TCP, DL/T 645), stores every reading in SQLite and checks energy quotas.",
+        version: EnergyMonitorRelease.version,
         subcommands: [Run.self, CheckConfig.self, ConsoleCommand.self])
 }
 
@@ -37,7 +39,7 @@ struct CheckConfig: ParsableCommand {
                     + "\(configuration.enterprises.count) enterprises, \(configuration.meters.count) meters, "
                     + "\(configuration.enterprises.map(\.products.count).reduce(0, +)) products under \(configuration.quotas.count) quotas")
         } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            StandardError.report(error.description)
             throw ExitCode(exitConfigurationError)
         }
     }
@@ -73,7 +75,7 @@ struct Run: AsyncParsableCommand {
         _ = energy_monitor_limit_malloc_arenas(2)
         let level = logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = JournalLogHandler(label: label)
             handler.logLevel = level
             return handler
         }
@@ -87,14 +89,14 @@ struct Run: AsyncParsableCommand {
             daemon = try await Daemon(
                 options: DaemonOptions(configPath: config, databasePath: database, alertLogPath: alertLog, clock: clock), logger: logger)
         } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            StandardError.report(error.description)
             if case .configuration = error { throw ExitCode(exitConfigurationError) }
             throw ExitCode(1)
         }
         do {
             try await daemon.run()
         } catch let error as DaemonRunError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            StandardError.report(error.description)
             throw ExitCode(75)  // EX_TEMPFAIL: systemd's Restart=on-failure starts energyd again on the saved file
         }
     }
@@ -115,11 +117,11 @@ struct ConsoleCommand: AsyncParsableCommand {
     var listen: String?
 
     func run() async throws {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
         do {
             try await ConsoleOnly.run(configPath: config, databasePath: database, listen: listen, logger: Logger(label: "energyd"))
         } catch let error as ConfigErrors {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            StandardError.report(error.description)
             throw ExitCode(exitConfigurationError)
         }
     }
