@@ -14,14 +14,21 @@ public enum SimulatorReply: Sendable, Equatable {
     case close
 }
 
-/// Requests received, by function code.
+/// Requests received, by Modbus function code and DL/T 645 control code.
 public final class RequestCounter: Sendable {
     private let counts = Mutex([UInt64](repeating: 0, count: 256))
+    private let controls = Mutex([UInt64](repeating: 0, count: 256))
     private let perUnit = Mutex<[String: UInt64]>([:])
 
-    /// Counts one request.
+    /// Counts one Modbus request.
     func count(function: UInt8, gatewayID: String, lineAddress: String) {
         counts.withLock { $0[Int(function)] += 1 }
+        perUnit.withLock { $0["\(gatewayID)/\(lineAddress)", default: 0] += 1 }
+    }
+
+    /// Counts one DL/T 645 request.
+    func count(dlt645Control control: UInt8, gatewayID: String, lineAddress: String) {
+        controls.withLock { $0[Int(control)] += 1 }
         perUnit.withLock { $0["\(gatewayID)/\(lineAddress)", default: 0] += 1 }
     }
 
@@ -33,18 +40,24 @@ public final class RequestCounter: Sendable {
         perUnit.withLock { $0["\(gatewayID)/\(lineAddress)"] ?? 0 }
     }
 
-    /// Non-zero counts by function code.
-    public var byFunction: [Int: UInt64] {
-        counts.withLock { counts in
-            Dictionary(uniqueKeysWithValues: counts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) })
-        }
+    /// Non-zero counts by Modbus function code.
+    public var byFunction: [Int: UInt64] { Self.nonZero(counts.withLock { $0 }) }
+
+    /// Non-zero counts by DL/T 645 control code (0x11: read).
+    public var byDLT645Control: [Int: UInt64] { Self.nonZero(controls.withLock { $0 }) }
+
+    private static func nonZero(_ counts: [UInt64]) -> [Int: UInt64] {
+        Dictionary(uniqueKeysWithValues: counts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) })
     }
 
-    /// One line: "fc3=120 fc4=12".
+    /// One line: "fc3=120 fc4=12 dlt645-c11=30" (DL/T 645 control codes in hexadecimal).
     public var summary: String {
-        let counts = byFunction
-        guard !counts.isEmpty else { return "no requests" }
-        return counts.keys.sorted().map { "fc\($0)=\(counts[$0]!)" }.joined(separator: " ")
+        let functions = byFunction
+        let controls = byDLT645Control
+        let parts =
+            functions.keys.sorted().map { "fc\($0)=\(functions[$0]!)" }
+            + controls.keys.sorted().map { "dlt645-c\(String($0, radix: 16, uppercase: true))=\(controls[$0]!)" }
+        return parts.isEmpty ? "no requests" : parts.joined(separator: " ")
     }
 }
 
@@ -265,7 +278,7 @@ public final class SimulatedPlant: Sendable {
         guard let request = try? DLT645.decode(bytes) else { return .silence }
         let now = clock.nowMs()
         let lineAddress = DLT645.addressText(request.address)
-        requests.count(function: request.control, gatewayID: gatewayID, lineAddress: lineAddress)
+        requests.count(dlt645Control: request.control, gatewayID: gatewayID, lineAddress: lineAddress)
         if faults.active(.gatewayDown, targets: [gatewayID], at: now) != nil { return .close }
         if let drop = faults.active(.dropAfter, targets: [gatewayID], at: now), requestsOnConnection > Int(drop.parameter ?? 10) {
             return .close

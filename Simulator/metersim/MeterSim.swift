@@ -38,7 +38,9 @@ struct ScenarioOptions: ParsableArguments {
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve every gateway of the scenario on its own port until SIGTERM or SIGINT.",
-        discussion: "Request counts by function code are printed on SIGTERM, on SIGUSR1 and by the control command `counts`.")
+        discussion:
+            "Request counts by Modbus function code and DL/T 645 control code are printed on SIGTERM, on SIGUSR1 and by the control command `counts`."
+    )
 
     @OptionGroup var scenarioOptions: ScenarioOptions
 

@@ -120,5 +120,6 @@ import Testing
         let shown = try #require(read["00010000"])
         #expect(primary > 1000 && abs(shown - primary / 20) < 0.006, "dlt645 read \(shown), primary \(primary)")
         #expect(harness.plant.requests.count(gatewayID: "gw0", lineAddress: "230100000002") == 1)
+        #expect(harness.plant.requests.summary == "dlt645-c11=1", "one read, counted apart from Modbus function codes")
     }
 }
