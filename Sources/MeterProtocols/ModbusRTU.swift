@@ -79,10 +79,4 @@ public enum ModbusRTU {
         guard Int(frame[2]) == 2 * count, frame.count == 5 + 2 * count else { throw .wrongCount((frame.count - 5) / 2) }
         return .registers((0..<count).map { UInt16(frame[3 + 2 * $0]) << 8 | UInt16(frame[4 + 2 * $0]) })
     }
-
-    /// The silence that separates two frames on a line at `baudRate`: 3.5 characters of 11 bits, and a fixed
-    /// 1.75 ms above 19 200 baud (§2.5.1.1).
-    public static func interFrameGapMicroseconds(baudRate: Int) -> Int {
-        baudRate > 19_200 ? 1750 : (35 * 11 * 1_000_000 / 10 + baudRate - 1) / baudRate
-    }
 }

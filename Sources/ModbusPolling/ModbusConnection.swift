@@ -72,13 +72,8 @@ public enum ModbusFailure: Error, Sendable, Equatable, CustomStringConvertible {
 /// this object's context and makes a new one.
 /// Not thread-safe: used only by its gateway's task, on its worker.
 final class ModbusConnection {
-    private let host: String
-    private let port: Int
-    let timeoutMs: Int
-    /// What the gateway speaks, and the speed of the serial line behind it.
-    let wire: WireProtocol
-    let baudRate: Int
-    let wakeUpBytes: Int
+    /// The gateway: its address, timeout, protocol and serial line.
+    let gateway: GatewayConfig
     let worker: PollingWorker
     let owner: Int
     private var context: OpaquePointer?
@@ -89,12 +84,7 @@ final class ModbusConnection {
 
     /// Creates an unconnected connection to `gateway`; `owner` is its task's id on the worker.
     init(gateway: GatewayConfig, worker: PollingWorker, owner: Int) {
-        self.host = gateway.host
-        self.port = gateway.port
-        self.timeoutMs = gateway.timeoutMs
-        self.wire = gateway.wire
-        self.baudRate = gateway.baudRate
-        self.wakeUpBytes = gateway.wakeUpBytes
+        self.gateway = gateway
         self.worker = worker
         self.owner = owner
     }
@@ -110,18 +100,18 @@ final class ModbusConnection {
     /// Whether a timeout or a garbled answer leaves the connection usable: on a serial line stale bytes are
     /// drained before each request (and a new TCP connection would not silence the line); a Modbus TCP answer
     /// carries no usable transaction id, so there only a new connection is clean.
-    var survivesBadAnswers: Bool { wire.isSerialLine }
+    var survivesBadAnswers: Bool { gateway.wire.isSerialLine }
 
     /// Opens the TCP connection, waiting at most the timeout.
     func connect() async throws(ModbusFailure) {
         close()
         let fd = try await openSocket()
-        guard wire == .modbusTCP else {
+        guard gateway.wire == .modbusTCP else {
             socket = fd
             lineQuietSince = 0
             return
         }
-        guard let ctx = modbus_new_tcp_pi(host, String(port)) else {
+        guard let ctx = modbus_new_tcp_pi(gateway.host, String(gateway.port)) else {
             worker.forget(fd)
             Glibc.close(fd)
             throw .connectFailed("modbus_new_tcp_pi: \(String(cString: modbus_strerror(errno)))")
@@ -147,7 +137,7 @@ final class ModbusConnection {
 
     /// Sends one read request to `meter` and returns its answer.
     func read(_ request: ReadRequest, from meter: MeterConfig) async throws(ModbusFailure) -> MeterAnswer {
-        switch wire {
+        switch gateway.wire {
         case .modbusTCP:
             return .words(
                 try await readTCP(function: request.function, address: request.address, count: request.count, unitID: meter.unitID))
@@ -220,7 +210,7 @@ final class ModbusConnection {
     }
 
     /// When a request or connect started now has timed out (uptime ns).
-    func timeoutDeadline() -> UInt64 { DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000 }
+    func timeoutDeadline() -> UInt64 { DispatchTime.now().uptimeNanoseconds + UInt64(gateway.timeoutMs) * 1_000_000 }
 
     /// The registers of a read answer, after checking it answers this request. libmodbus sends raw requests as
     /// transaction 0; with one request in flight and a new connection after any timeout or bad answer, an answer
@@ -256,8 +246,8 @@ final class ModbusConnection {
 
     /// Resolves (a name off this thread), creates a non-blocking socket and connects it, waiting on the worker.
     private func openSocket() async throws(ModbusFailure) -> Int32 {
-        let addresses = try await Self.resolve(host: host, port: port)
-        var lastFailure = ModbusFailure.connectFailed("no address for \(host)")
+        let addresses = try await Self.resolve(host: gateway.host, port: gateway.port)
+        var lastFailure = ModbusFailure.connectFailed("no address for \(gateway.host)")
         for address in addresses {
             let fd = Glibc.socket(
                 address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
@@ -280,7 +270,7 @@ final class ModbusConnection {
                     if error == 0 { return fd }
                     lastFailure = .connectFailed(String(cString: strerror(error)))
                 } else {
-                    lastFailure = .connectFailed("no answer to connect within \(timeoutMs) ms")
+                    lastFailure = .connectFailed("no answer to connect within \(gateway.timeoutMs) ms")
                 }
             } else {
                 lastFailure = .connectFailed(String(cString: strerror(errno)))

@@ -29,7 +29,7 @@ extension ModbusConnection {
     func readDLT645(address: [UInt8], identifier: UInt32) async throws(ModbusFailure) -> [UInt8] {
         var value: [UInt8] = []
         var control = DLT645.readData
-        var request = DLT645.readRequest(address: address, identifier: identifier, wakeUpBytes: wakeUpBytes)
+        var request = DLT645.readRequest(address: address, identifier: identifier, wakeUpBytes: gateway.wakeUpBytes)
         for sequence in UInt8(1)...UInt8.max {
             let frame = try await exchange(request) { DLT645.frameLength(prefix: $0) }
             let answer: DLT645.Answer
@@ -43,7 +43,8 @@ extension ModbusConnection {
                 value += bytes
                 guard more else { return value }
                 control = DLT645.readFollowUp
-                request = DLT645.followUpRequest(address: address, identifier: identifier, sequence: sequence, wakeUpBytes: wakeUpBytes)
+                request = DLT645.followUpRequest(
+                    address: address, identifier: identifier, sequence: sequence, wakeUpBytes: gateway.wakeUpBytes)
             }
         }
         throw .badResponse("more than 255 follow-up frames")
@@ -55,7 +56,7 @@ extension ModbusConnection {
         guard isConnected else { throw .connectionLost("not connected") }
         var stale: [UInt8] = []
         try receiveWaiting(into: &stale)
-        let gapNs = UInt64(ModbusRTU.interFrameGapMicroseconds(baudRate: baudRate)) * 1000
+        let gapNs = UInt64(gateway.interFrameGapMicroseconds) * 1000
         if DispatchTime.now().uptimeNanoseconds < lineQuietSince + gapNs {
             await worker.sleep(owner: owner, until: lineQuietSince + gapNs)
         }

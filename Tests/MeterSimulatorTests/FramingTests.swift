@@ -111,9 +111,10 @@ import Testing
 
     @Test func theLineIsQuietForThreeAndAHalfCharactersBetweenFrames() {
         // 3.5 characters of 11 bits: 16.04 ms at 2400 baud, 4.01 ms at 9600; a fixed 1.75 ms above 19 200.
-        #expect(ModbusRTU.interFrameGapMicroseconds(baudRate: 2400) == 16_042)
-        #expect(ModbusRTU.interFrameGapMicroseconds(baudRate: 9600) == 4011)
-        #expect(ModbusRTU.interFrameGapMicroseconds(baudRate: 115_200) == 1750)
+        func gap(_ baudRate: Int) -> Int { GatewayConfig(id: "g", host: "h", baudRate: baudRate).interFrameGapMicroseconds }
+        #expect(gap(2400) == 16_042)
+        #expect(gap(9600) == 4011)
+        #expect(gap(115_200) == 1750)
     }
 
     @Test func metersimsRTUGatewayAnswersPymodbusWithTheRegistersItServes() async throws {

@@ -44,6 +44,16 @@ public struct GatewayConfig: Sendable, Hashable {
         self.maxGapRegisters = maxGapRegisters
         self.oneRequestPerPoint = oneRequestPerPoint
     }
+
+    /// Bits a character takes on a serial line: start bit, 8 data bits, parity (DL/T 645 is 8E1) or a second stop
+    /// bit, stop bit.
+    public static let bitsPerCharacter = 11
+
+    /// The silence that separates two frames on the serial line behind the gateway: 3.5 characters, and a fixed
+    /// 1.75 ms above 19 200 baud (Modbus over Serial Line §2.5.1.1); the poller waits it, the line capacity counts it.
+    public var interFrameGapMicroseconds: Int {
+        baudRate > 19_200 ? 1750 : (35 * Self.bitsPerCharacter * 1_000_000 / 10 + baudRate - 1) / baudRate
+    }
 }
 
 /// What a gateway speaks on its TCP port.

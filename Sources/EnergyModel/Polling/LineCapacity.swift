@@ -7,9 +7,6 @@ public enum LineCapacity {
     /// A meter's time from the end of a request to the start of its answer: DL/T 645-2007 allows up to 500 ms;
     /// meters in the field take 20–100.
     public static let turnaroundSeconds = 0.05
-    /// Bits on the wire per byte: start bit, 8 data bits, parity (DL/T 645 is 8E1) or a second stop bit, stop bit.
-    public static let bitsPerByte = 11.0
-
     /// Seconds one read takes on the line of `gateway`.
     public static func secondsPerRead(_ request: ReadRequest, gateway: GatewayConfig) -> Double {
         let bytes: Int
@@ -21,8 +18,8 @@ public enum LineCapacity {
             // Address, function, start, quantity, CRC; the answer's address, function, byte count, registers, CRC.
             bytes = 8 + 5 + 2 * request.count
         }
-        let frameGaps = 2 * 3.5 * bitsPerByte / Double(gateway.baudRate)
-        return Double(bytes) * bitsPerByte / Double(gateway.baudRate) + frameGaps + turnaroundSeconds
+        let frameGaps = 2 * Double(gateway.interFrameGapMicroseconds) / 1_000_000
+        return Double(bytes * GatewayConfig.bitsPerCharacter) / Double(gateway.baudRate) + frameGaps + turnaroundSeconds
     }
 
     /// Seconds of line time each second of polling takes: above 1 the configured intervals cannot be met.
