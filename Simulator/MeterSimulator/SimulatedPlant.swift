@@ -221,12 +221,8 @@ public final class SimulatedPlant: Sendable {
         let now = clock.nowMs()
         let meter = units[gatewayID]?["#\(request.unitID)"]
         let targets = meter.map { [gatewayID, $0.config.id] } ?? [gatewayID]
-        if faults.active(.gatewayDown, targets: [gatewayID], at: now) != nil { return .close }
-        if let drop = faults.active(.dropAfter, targets: [gatewayID], at: now), requestsOnConnection > Int(drop.parameter ?? 10) {
-            return .close
-        }
-        if faults.active(.noAnswer, targets: targets, at: now) != nil { return .silence }
-        if faults.active(.garbage, targets: targets, at: now) != nil { return .answer(Self.lineNoise) }
+        if let reply = connectionFault(gatewayID: gatewayID, requestsOnConnection: requestsOnConnection, at: now) { return reply }
+        if let reply = answerFault(targets: targets, at: now) { return reply }
         let wire = scenario.configuration.gateways[gatewayID]?.wire ?? .modbusTCP
         // On a serial line nobody answers for an address no meter has.
         if wire.isSerialLine, meter == nil { return .silence }
@@ -246,10 +242,7 @@ public final class SimulatedPlant: Sendable {
         } else {
             frame = ModbusFraming.encode(answering: request, pdu: pdu, protocolID: malformed ? 0x1234 : 0)
         }
-        if let slow = faults.active(.slow, targets: targets, at: now) {
-            return .answerLater(frame, delayMs: Int(slow.parameter ?? 2000))
-        }
-        return .answer(frame)
+        return delivered(frame, targets: targets, at: now)
     }
 
     private func answerPDU(_ request: ModbusRequestFrame, meter: SimulatedMeter?, atMs timeMs: Int64) -> [UInt8] {
@@ -279,14 +272,10 @@ public final class SimulatedPlant: Sendable {
         let now = clock.nowMs()
         let lineAddress = DLT645.addressText(request.address)
         requests.count(dlt645Control: request.control, gatewayID: gatewayID, lineAddress: lineAddress)
-        if faults.active(.gatewayDown, targets: [gatewayID], at: now) != nil { return .close }
-        if let drop = faults.active(.dropAfter, targets: [gatewayID], at: now), requestsOnConnection > Int(drop.parameter ?? 10) {
-            return .close
-        }
+        if let reply = connectionFault(gatewayID: gatewayID, requestsOnConnection: requestsOnConnection, at: now) { return reply }
         guard let meter = units[gatewayID]?[lineAddress] else { return .silence }
         let targets = [gatewayID, meter.config.id]
-        if faults.active(.noAnswer, targets: targets, at: now) != nil { return .silence }
-        if faults.active(.garbage, targets: targets, at: now) != nil { return .answer(Self.lineNoise) }
+        if let reply = answerFault(targets: targets, at: now) { return reply }
         let identifier = request.data.prefix(4).reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         var control = request.control | 0x80
         var data: [UInt8]
@@ -304,6 +293,27 @@ public final class SimulatedPlant: Sendable {
         var frame = DLT645.frame(address: request.address, control: control, data: data, wakeUpBytes: wakeUpBytes)
         // A garbled answer: its checksum does not match.
         if faults.active(.malformed, targets: targets, at: now) != nil { frame[frame.count - 2] ^= 0x5A }
+        return delivered(frame, targets: targets, at: now)
+    }
+
+    /// A gateway-down or drop-after fault on the connection, the same for every framing.
+    private func connectionFault(gatewayID: String, requestsOnConnection: Int, at now: Int64) -> SimulatorReply? {
+        if faults.active(.gatewayDown, targets: [gatewayID], at: now) != nil { return .close }
+        if let drop = faults.active(.dropAfter, targets: [gatewayID], at: now), requestsOnConnection > Int(drop.parameter ?? 10) {
+            return .close
+        }
+        return nil
+    }
+
+    /// A no-answer or garbage fault on the gateway or the meter (`targets`), the same for every framing.
+    private func answerFault(targets: [String], at now: Int64) -> SimulatorReply? {
+        if faults.active(.noAnswer, targets: targets, at: now) != nil { return .silence }
+        if faults.active(.garbage, targets: targets, at: now) != nil { return .answer(Self.lineNoise) }
+        return nil
+    }
+
+    /// `frame` sent now, or late under a slow fault.
+    private func delivered(_ frame: [UInt8], targets: [String], at now: Int64) -> SimulatorReply {
         if let slow = faults.active(.slow, targets: targets, at: now) { return .answerLater(frame, delayMs: Int(slow.parameter ?? 2000)) }
         return .answer(frame)
     }
