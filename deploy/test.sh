@@ -5,14 +5,20 @@
 # the Debian packages under a real systemd (deploy/test-package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-deploy/install-deps.sh --test
-swift format lint --strict --recursive Package.swift Sources Simulator Tests
-swift build --build-tests
+# Runs a step and says how long it took, so that a slow step shows in CI's log.
+step() {
+    local started=$SECONDS
+    "$@"
+    echo "test.sh: $* took $((SECONDS - started)) s (total $SECONDS s)"
+}
+step deploy/install-deps.sh --test
+step swift format lint --strict --recursive Package.swift Sources Simulator Tests
+step swift build --build-tests
 fast='^(EnergyModelTests|EnergyStoreTests|EnergyReportsTests|MeterSimulatorTests)\.'
-swift test --skip-build --no-parallel --filter "$fast"
-swift test --skip-build --no-parallel --skip "$fast"
+step swift test --skip-build --no-parallel --filter "$fast"
+step swift test --skip-build --no-parallel --skip "$fast"
 if [ "$(id -u)" -eq 0 ]; then
-    deploy/test-package.sh
+    step deploy/test-package.sh
 else
     echo "deploy/test-package.sh skipped: it needs root (namespaces, mounts)"
 fi

@@ -26,15 +26,14 @@ public final class OutboxSender: Sendable {
     let counts = Mutex<[String: ChannelCounts]>([:])
     let makeCourier: @Sendable (ChannelConfig) throws -> any Courier
 
-    /// A sender of `store`'s outbox to the channels of `settings`.
+    /// A sender of `store`'s outbox to the channels of `settings`, on the store's real clock unless given `nowMs`.
     public init(
-        store: EnergyStore, settings: DeliverySettings,
-        nowMs: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }, pollInterval: Duration = .seconds(1),
+        store: EnergyStore, settings: DeliverySettings, nowMs: (@Sendable () -> Int64)? = nil, pollInterval: Duration = .seconds(1),
         logger: Logger, makeCourier: @escaping @Sendable (ChannelConfig) throws -> any Courier = Couriers.make
     ) {
         self.store = store
         self.current = Mutex(settings)
-        self.nowMs = nowMs
+        self.nowMs = nowMs ?? { [store] in store.realTime.nowMs() }
         self.pollInterval = pollInterval
         self.logger = logger
         self.makeCourier = makeCourier

@@ -78,7 +78,7 @@ public final class Daemon: Sendable {
         }
         let path = configuration.daemon.databasePath
         do {
-            store = try await EnergyStore.open(path: path)
+            store = try await EnergyStore.open(path: path, realTime: options.realTime)
         } catch {
             throw .database(path: path, underlying: error)
         }

@@ -45,6 +45,7 @@ extension EnergyStore {
             }
             guard let last = chunk.last else { break }
             afterID = last.id
+            let queuedMs = realTime.nowMs()
             let results = try await database.write { db -> [(readings: Int, quarters: Int, fromMs: Int64)] in
                 // Samples of any quality change their days' completeness (and so the verdicts), whether or not the
                 // rollups change: a meter that stops answering must not leave its last figures standing upstream.
@@ -59,17 +60,19 @@ extension EnergyStore {
                     let checkpoint = try Self.checkpoint(record.id, db: db)
                     let result: (readings: Int, quarters: Int, fromMs: Int64)
                     if let anchor = checkpoint.counter.anchor, oldest <= anchor.timestampMs {
-                        let (readings, quarters) = try Self.rebuild(record, fromMs: .min, toMs: .max, calendar: calendar, db: db)
+                        let (readings, quarters) = try Self.rebuild(
+                            record, fromMs: .min, toMs: .max, calendar: calendar, queuedMs: queuedMs, db: db)
                         result = (readings, quarters, .min)
                     } else {
-                        let (readings, quarters) = try Self.accountIncrementally(record, checkpoint: checkpoint, calendar: calendar, db: db)
+                        let (readings, quarters) = try Self.accountIncrementally(
+                            record, checkpoint: checkpoint, calendar: calendar, queuedMs: queuedMs, db: db)
                         // The interval from the anchor to the first new reading is spread from the anchor on.
                         result = (readings, quarters, min(oldest, checkpoint.counter.anchor?.timestampMs ?? oldest))
                     }
                     return result
                 }
                 for (enterprise, fromMs) in arrived {
-                    try Self.noteUpstream(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: Self.wallClockMs, db)
+                    try Self.noteUpstream(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: queuedMs, db)
                 }
                 return results
             }
@@ -95,8 +98,9 @@ extension EnergyStore {
         .filter(\.isAccounted)
         var pass = AccountingPass()
         for record in series {
+            let queuedMs = realTime.nowMs()
             let (readings, quarters) = try await database.write { db in
-                try Self.rebuild(record, fromMs: fromMs, toMs: toMs, calendar: calendar, db: db)
+                try Self.rebuild(record, fromMs: fromMs, toMs: toMs, calendar: calendar, queuedMs: queuedMs, db: db)
             }
             pass.seriesUpdated += readings > 0 ? 1 : 0
             pass.readings += readings
@@ -127,7 +131,7 @@ extension EnergyStore {
     }
 
     private static func accountIncrementally(
-        _ record: SeriesRecord, checkpoint: AccountingCheckpoint, calendar: CalendarBuckets, db: Database
+        _ record: SeriesRecord, checkpoint: AccountingCheckpoint, calendar: CalendarBuckets, queuedMs: Int64, db: Database
     ) throws -> (Int, Int) {
         let afterMs = checkpoint.counter.anchor?.timestampMs ?? .min
         let readings = try goodReadings(record.id, afterMs: afterMs, db: db)
@@ -140,16 +144,16 @@ extension EnergyStore {
         buckets[firstBucket, default: BucketAmount()] =
             buckets[firstBucket, default: BucketAmount()]
             + BucketAmount(amount: checkpoint.carryAmount, estimated: checkpoint.carryEstimated)
-        let quarters = try writeQuarters(record, buckets, fromMs: firstBucket, toMs: .max, db: db)
+        let quarters = try writeQuarters(record, buckets, fromMs: firstBucket, toMs: .max, queuedMs: queuedMs, db: db)
         try replaceEvents(record.id, replay.events, afterMs: afterMs, untilMs: .max, db: db)
         try writeAggregates(record.id, fromMs: firstBucket, toMs: readings.last!.timestampMs + 1, calendar: calendar, db: db)
         try saveCheckpoint(record.id, next(checkpoint, replay: replay, unitFactor: unitFactor(record)), db: db)
         return (readings.count, quarters)
     }
 
-    private static func rebuild(_ record: SeriesRecord, fromMs: Int64, toMs: Int64, calendar: CalendarBuckets, db: Database) throws -> (
-        Int, Int
-    ) {
+    private static func rebuild(
+        _ record: SeriesRecord, fromMs: Int64, toMs: Int64, calendar: CalendarBuckets, queuedMs: Int64, db: Database
+    ) throws -> (Int, Int) {
         let readings = try goodReadings(record.id, afterMs: .min, db: db)
         guard let first = readings.first else { return (0, 0) }
         let replay = CounterRules.replay(
@@ -164,7 +168,7 @@ extension EnergyStore {
                 db, sql: "SELECT EXISTS (SELECT 1 FROM consumption WHERE series = ? AND resolution = '15min' AND bucket < ?)",
                 arguments: [record.id, firstBucket]) ?? false
         let start = max(fromMs, pruned ? firstBucket + QuarterAllocation.quarterMs : firstBucket)
-        let quarters = try writeQuarters(record, buckets, fromMs: start, toMs: toMs, db: db)
+        let quarters = try writeQuarters(record, buckets, fromMs: start, toMs: toMs, queuedMs: queuedMs, db: db)
         try replaceEvents(record.id, replay.events, afterMs: start == .min ? .min : start - 1, untilMs: toMs, db: db)
         try writeAggregates(record.id, fromMs: start, toMs: toMs, calendar: calendar, db: db)
         try saveCheckpoint(record.id, next(AccountingCheckpoint(), replay: replay, unitFactor: unitFactor(record)), db: db)
@@ -210,10 +214,9 @@ extension EnergyStore {
     /// Replaces the 15-minute rows in [fromMs, toMs) with `buckets` and the good-sample counts of the raw samples,
     /// and queues for upstream what changed: from the first bucket that differs (a replay that rewrites a series'
     /// history with the same figures ships nothing).
-    private static func writeQuarters(_ record: SeriesRecord, _ buckets: [Int64: BucketAmount], fromMs: Int64, toMs: Int64, db: Database)
-        throws
-        -> Int
-    {
+    private static func writeQuarters(
+        _ record: SeriesRecord, _ buckets: [Int64: BucketAmount], fromMs: Int64, toMs: Int64, queuedMs: Int64, db: Database
+    ) throws -> Int {
         let series = record.id
         var before: [Int64: [Int64]] = [:]
         for row in try Row.fetchAll(
@@ -245,7 +248,7 @@ extension EnergyStore {
             try insert.execute(arguments: [series, Resolution.quarter.rawValue, bucket, row[0], row[1], row[2]])
             if before[bucket] != row { firstChange = min(firstChange ?? bucket, bucket) }
         }
-        if let firstChange { try noteUpstream(series: record, fromMs: firstChange, toMs: .max, db) }
+        if let firstChange { try noteUpstream(series: record, fromMs: firstChange, toMs: .max, nowMs: queuedMs, db) }
         return keys.count
     }
 

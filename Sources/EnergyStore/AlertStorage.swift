@@ -31,6 +31,7 @@ extension EnergyStore {
     /// `routing`, each raise and clear is queued in the outbox in the same transaction: recorded means queued.
     public func record(raise: [AlertRecord], clear: [AlertRecord], atMs timeMs: Int64, routing: OutboxRouting? = nil) async throws {
         let encoder = Self.alertEncoder
+        let queuedMs = realTime.nowMs()
         try await database.write { db in
             for record in raise {
                 let json = String(decoding: try encoder.encode(record), as: UTF8.self)
@@ -46,7 +47,7 @@ extension EnergyStore {
                 guard db.changesCount > 0 else { continue }
                 let id = db.lastInsertedRowID
                 if let routing { try Self.enqueue(record, alertID: id, routing: routing, db) }
-                try Self.noteUpstream(.alert, String(id), fromMs: 0, toMs: 0, nowMs: Self.wallClockMs, db)
+                try Self.noteUpstream(.alert, String(id), fromMs: 0, toMs: 0, nowMs: queuedMs, db)
             }
             for record in clear {
                 let json = String(decoding: try encoder.encode(record), as: UTF8.self)
@@ -55,7 +56,7 @@ extension EnergyStore {
                     arguments: [timeMs, json, record.key])
                 for id in cleared {
                     if let routing { try Self.enqueue(record, alertID: id, routing: routing, db) }
-                    try Self.noteUpstream(.alert, String(id), fromMs: 0, toMs: 0, nowMs: Self.wallClockMs, db)
+                    try Self.noteUpstream(.alert, String(id), fromMs: 0, toMs: 0, nowMs: queuedMs, db)
                 }
             }
         }

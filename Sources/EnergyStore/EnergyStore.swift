@@ -16,10 +16,13 @@ public final class EnergyStore: Sendable {
     public let fileIdentity: FileIdentity?
     /// Series accounting reads: inserting into them marks them for the next accounting pass.
     let accountedSeries = Mutex<Set<Int64>>([])
+    /// The real clock changes are queued for upstream by (the data itself may follow a simulated clock).
+    public let realTime: any WallClock
 
     /// Opens (creating if needed) and migrates the database at `path`; read-only, it opens an existing database as
     /// it is, never migrating or creating anything, and refuses one that this version has not migrated.
-    public init(path: String, readOnly: Bool = false) throws {
+    public init(path: String, readOnly: Bool = false, realTime: any WallClock = SystemWallClock()) throws {
+        self.realTime = realTime
         var configuration = Configuration()
         configuration.readonly = readOnly
         configuration.label = "energy-store"
@@ -306,10 +309,10 @@ public final class EnergyStore: Sendable {
 extension EnergyStore {
     /// Opens the store on a Dispatch thread: opening and migrating block, and blocking work stays off the
     /// Swift concurrency pool.
-    public static func open(path: String, readOnly: Bool = false) async throws -> EnergyStore {
+    public static func open(path: String, readOnly: Bool = false, realTime: any WallClock = SystemWallClock()) async throws -> EnergyStore {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try EnergyStore(path: path, readOnly: readOnly) })
+                continuation.resume(with: Result { try EnergyStore(path: path, readOnly: readOnly, realTime: realTime) })
             }
         }
     }

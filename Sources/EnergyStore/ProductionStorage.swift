@@ -28,13 +28,14 @@ extension EnergyStore {
     public func setProduction(
         enterprise: String, product: String, dayMs: Int64, quantity: Double, source: String, enteredMs: Int64? = nil
     ) async throws {
+        let queuedMs = realTime.nowMs()
         try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO production (enterprise, product, day, quantity, source, entered_at) VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [enterprise, product, dayMs, quantity, source, enteredMs])
-            try Self.noteUpstream(.enterprise, enterprise, fromMs: dayMs, toMs: dayMs + 1, nowMs: Self.wallClockMs, db)
+            try Self.noteUpstream(.enterprise, enterprise, fromMs: dayMs, toMs: dayMs + 1, nowMs: queuedMs, db)
         }
     }
 

@@ -78,9 +78,6 @@ public struct BucketRow: Sendable, Hashable {
 }
 
 extension EnergyStore {
-    /// Real time, for queueing (the data may follow a simulated clock).
-    static var wallClockMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
     /// Queues a change for every registered destination, in the caller's transaction: committed means queued.
     /// `noted_from_ms` collects only what changes after a row exists (a new row's range is in `from_ms`).
     static func noteUpstream(_ kind: UpstreamChange.Kind, _ key: String, fromMs: Int64, toMs: Int64, nowMs: Int64, _ db: Database) throws {
@@ -96,10 +93,10 @@ extension EnergyStore {
     }
 
     /// A series' buckets changed in [fromMs, toMs): its 15-minute rows, and its enterprise's days and months.
-    static func noteUpstream(series record: SeriesRecord, fromMs: Int64, toMs: Int64, _ db: Database) throws {
+    static func noteUpstream(series record: SeriesRecord, fromMs: Int64, toMs: Int64, nowMs: Int64, _ db: Database) throws {
         guard fromMs < toMs else { return }
-        try noteUpstream(.series, String(record.id), fromMs: fromMs, toMs: toMs, nowMs: wallClockMs, db)
-        try noteUpstream(.enterprise, record.enterprise, fromMs: fromMs, toMs: toMs, nowMs: wallClockMs, db)
+        try noteUpstream(.series, String(record.id), fromMs: fromMs, toMs: toMs, nowMs: nowMs, db)
+        try noteUpstream(.enterprise, record.enterprise, fromMs: fromMs, toMs: toMs, nowMs: nowMs, db)
     }
 
     /// Records what each enterprise's figures are computed with (`settings`: per enterprise, each setting's text

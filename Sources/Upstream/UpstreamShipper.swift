@@ -16,8 +16,8 @@ public final class UpstreamShipper: Sendable {
     /// quotas and products (a reload's correction is shipped as computed with it).
     let current: @Sendable () -> EnergyConfiguration
     let logger: Logger
-    /// Real time, for queueing and status (the data may follow a simulated clock).
-    let nowMs: @Sendable () -> Int64
+    /// Real time, for queueing and status (the data may follow a simulated clock): the store's.
+    func nowMs() -> Int64 { store.realTime.nowMs() }
 
     var configuration: EnergyConfiguration { current() }
 
@@ -25,7 +25,6 @@ public final class UpstreamShipper: Sendable {
         self.store = store
         self.current = configuration
         self.logger = logger
-        self.nowMs = { Int64(Date().timeIntervalSince1970 * 1000) }
     }
 
     public convenience init(store: EnergyStore, configuration: EnergyConfiguration, logger: Logger) {

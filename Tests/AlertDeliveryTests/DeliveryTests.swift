@@ -21,12 +21,9 @@ import Testing
         -> AlertRecord
     {
         AlertRecord(
-            AlertFinding(
-                key: key, kind: kind, severity: severity,
-                enterprise: AlertEnterprise(id: "E02", name: "宿城海螺水泥有限公司", jurisdiction: "龙河镇"), subject: "clinker",
-                period: "2026-01", measured: 125, limit: 117, message: "熟料单位产品综合能耗 125.00 kgce/t，超过限定值 117 kgce/t",
-                condition: .active),
-            state: state, time: "2026-02-01T00:30:00+08:00")
+            time: "2026-02-01T00:30:00+08:00", kind: kind, severity: severity, state: state, key: key,
+            enterprise: AlertEnterprise(id: "E02", name: "宿城海螺水泥有限公司", jurisdiction: "龙河镇"), subject: "clinker",
+            period: "2026-01", measured: 125, limit: 117, message: "熟料单位产品综合能耗 125.00 kgce/t，超过限定值 117 kgce/t")
     }
 
     /// A store whose alerts go to `settings`' routes, and a sender of its outbox on a clock the test may move.

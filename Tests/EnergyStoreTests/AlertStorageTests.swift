@@ -7,10 +7,9 @@ import Testing
 @Suite struct AlertStorageTests {
     func record(_ key: String, _ state: AlertState, _ time: String) -> AlertRecord {
         AlertRecord(
-            AlertFinding(
-                key: key, kind: .meterOffline, severity: .warning, enterprise: AlertEnterprise(id: "E1", name: "企业", jurisdiction: "陈集镇"),
-                subject: "m1", period: time, message: state == .raised ? "离线" : "恢复", condition: .active),
-            state: state, time: time)
+            time: time, kind: .meterOffline, severity: .warning, state: state, key: key,
+            enterprise: AlertEnterprise(id: "E1", name: "企业", jurisdiction: "陈集镇"), subject: "m1", period: time,
+            message: state == .raised ? "离线" : "恢复")
     }
 
     @Test func anAlertSurvivesARestartAndIsNotRaisedTwice() async throws {

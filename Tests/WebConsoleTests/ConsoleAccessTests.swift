@@ -42,10 +42,9 @@ import Testing
             // One alert in 龙河镇 (E02), one in 宿城经济开发区 (E01).
             let alerts = [("E02", "龙河建材水泥有限公司", "龙河镇"), ("E01", "宿城示范水泥有限公司", "宿城经济开发区")].map {
                 AlertRecord(
-                    AlertFinding(
-                        key: "quota_exceeded|\($0.0)", kind: .quotaExceeded, severity: .critical,
-                        enterprise: AlertEnterprise(id: $0.0, name: $0.1, jurisdiction: $0.2), subject: "clinker", period: "2026-01",
-                        message: "\($0.1) 超限额", condition: .active), state: .raised, time: "2026-02-01T09:00:00+08:00")
+                    time: "2026-02-01T09:00:00+08:00", kind: .quotaExceeded, severity: .critical, state: .raised,
+                    key: "quota_exceeded|\($0.0)", enterprise: AlertEnterprise(id: $0.0, name: $0.1, jurisdiction: $0.2),
+                    subject: "clinker", period: "2026-01", message: "\($0.1) 超限额")
             }
             try await store.record(raise: alerts, clear: [], atMs: january + 31 * day)
             let hash = await Secrets.hashPassword(ConsoleAccessTests.password)

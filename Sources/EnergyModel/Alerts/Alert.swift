@@ -96,27 +96,12 @@ public struct AlertEnterprise: Sendable, Hashable, Codable {
     }
 }
 
-/// What a check found: the alert an active condition raises, with its figures.
+/// What a check found: the alert an active condition raises (time and state are set when it is raised or cleared),
+/// and whether the condition holds. Its fields are the alert's (`finding.key`, `finding.measured`).
+@dynamicMemberLookup
 public struct AlertFinding: Sendable, Hashable {
-    /// Identity: one open alert per key ("quota_exceeded/E02/clinker/gb16780_clinker").
-    public var key: String
-    public var kind: AlertKind
-    public var severity: AlertSeverity
-    public var enterprise: AlertEnterprise
-    /// The meter, gateway or product concerned.
-    public var subject: String
-    /// The period judged ("2026-01", "2026-01-05", "2025-12-07..2026-01-05").
-    public var period: String
-    public var measured: Double?
-    public var limit: Double?
-    /// The quota level reached (1–3), or 4 for over the limit.
-    public var level: Int?
-    public var standard: String?
-    public var completeness: Double?
-    /// The inputs and factors the figures came from.
-    public var evidence: [String: EvidenceValue]
-    /// For people, in Chinese.
-    public var message: String
+    /// The alert, as it would be logged.
+    public var alert: AlertRecord
     /// Whether the condition holds (raise), has clearly ended (clear), or lies in the hysteresis band (neither).
     public var condition: AlertCondition
 
@@ -126,20 +111,16 @@ public struct AlertFinding: Sendable, Hashable {
         measured: Double? = nil, limit: Double? = nil, level: Int? = nil, standard: String? = nil, completeness: Double? = nil,
         evidence: [String: EvidenceValue] = [:], message: String, condition: AlertCondition
     ) {
-        self.key = key
-        self.kind = kind
-        self.severity = severity
-        self.enterprise = enterprise
-        self.subject = subject
-        self.period = period
-        self.measured = measured
-        self.limit = limit
-        self.level = level
-        self.standard = standard
-        self.completeness = completeness
-        self.evidence = evidence
-        self.message = message
+        self.alert = AlertRecord(
+            time: "", kind: kind, severity: severity, state: .raised, key: key, enterprise: enterprise, subject: subject,
+            period: period, measured: measured, limit: limit, level: level, standard: standard, completeness: completeness,
+            evidence: evidence, message: message)
         self.condition = condition
+    }
+
+    public subscript<Value>(dynamicMember field: WritableKeyPath<AlertRecord, Value>) -> Value {
+        get { alert[keyPath: field] }
+        set { alert[keyPath: field] = newValue }
     }
 }
 
@@ -193,23 +174,34 @@ public struct AlertRecord: Sendable, Hashable, Codable {
         try container.encode(message, forKey: .message)
     }
 
+    /// Creates a record.
+    public init(
+        time: String, kind: AlertKind, severity: AlertSeverity, state: AlertState, key: String, enterprise: AlertEnterprise,
+        subject: String, period: String, measured: Double? = nil, limit: Double? = nil, level: Int? = nil, standard: String? = nil,
+        completeness: Double? = nil, evidence: [String: EvidenceValue] = [:], message: String
+    ) {
+        self.time = time
+        self.kind = kind
+        self.severity = severity
+        self.state = state
+        self.key = key
+        self.enterprise = enterprise
+        self.subject = subject
+        self.period = period
+        self.measured = measured
+        self.limit = limit
+        self.level = level
+        self.standard = standard
+        self.completeness = completeness
+        self.evidence = evidence
+        self.message = message
+    }
+
     /// The record of `finding` raised or cleared at `time`.
     public init(_ finding: AlertFinding, state: AlertState, time: String) {
-        self.time = time
-        self.kind = finding.kind
-        self.severity = finding.severity
+        self = finding.alert
         self.state = state
-        self.key = finding.key
-        self.enterprise = finding.enterprise
-        self.subject = finding.subject
-        self.period = finding.period
-        self.measured = finding.measured
-        self.limit = finding.limit
-        self.level = finding.level
-        self.standard = finding.standard
-        self.completeness = finding.completeness
-        self.evidence = finding.evidence
-        self.message = finding.message
+        self.time = time
     }
 }
 
