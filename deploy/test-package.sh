@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The Debian packages under a real systemd and a real apt, on a Debian 12 root with no Swift toolchain.
 #
-#   deploy/test-package.sh          (as root; .ci/run runs it through deploy/test.sh)
+#   deploy/test-package.sh               (as root; .ci/run runs it through deploy/test.sh)
+#   deploy/test-package.sh --root-only   only makes the cached Debian root (deploy/test.sh: while Swift builds)
+#   deploy/test-package.sh --build DIR   only builds the two packages into DIR (it takes SwiftPM's lock on .build)
+#   deploy/test-package.sh --debs DIR    tests the packages --build put in DIR (deploy/test.sh: beside the Swift tests,
+#                                        which hold that lock)
 #
 # A minimal bookworm root made by mmdebstrap (cached in .build/debian-root) boots systemd as PID 1 of its own PID,
 # mount, cgroup, UTS and IPC namespaces; it shares this machine's network, so its loopback is ours. Getty and
@@ -19,6 +23,44 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 cd "$root"
 version=$(sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/EnergyModel/Product/Version.swift)
+mode=${1:-all}
+case "$mode" in
+all | --root-only) ;;
+--build | --debs) [ -n "${2:-}" ] || { echo "test-package: $mode needs a folder" >&2; exit 2; } ;;
+*) echo "test-package: unknown option $mode" >&2; exit 2 ;;
+esac
+
+# The two packages: the older version first installed, then upgraded to.
+build_packages() {
+    deploy/build-deb.sh --debug --version "$version~test0" --out "$1" | tail -n 2
+    deploy/build-deb.sh --debug --version "$version" --out "$1" | tail -n 2
+}
+
+# The Debian 12 root, made once and kept in the build folder. The packages' dependencies come in with it: apt then
+# installs them without the network.
+cache="$root/.build/debian-root"
+tarball="$cache/bookworm-systemd.tar"
+make_root() {
+    [ -s "$tarball" ] && return
+    mkdir -p "$cache"
+    mmdebstrap --quiet --variant=minbase --format=tar \
+        --include=systemd,systemd-sysv,dbus,logrotate,tzdata,libsqlite3-0,libmodbus5,zlib1g,init-system-helpers,procps \
+        bookworm "$tarball.part" http://deb.debian.org/debian
+    mv "$tarball.part" "$tarball"
+}
+
+case "$mode" in
+--root-only)
+    make_root
+    exit 0
+    ;;
+--build)
+    mkdir -p "$2"
+    build_packages "$2"
+    exit 0
+    ;;
+esac
+
 debs=$(mktemp -d)
 fs=$(mktemp -d /tmp/energy-package-root.XXXXXX)
 pid1=""
@@ -72,8 +114,11 @@ sys.exit(0 if {"E01-kiln-power", "E05-steam", "E05-power"} <= good else 1)' 2>/d
 booted() { inside systemctl is-system-running 2>/dev/null | grep -qE '^(running|degraded)$'; }
 
 echo "== packages (debug build, an older version for the upgrade)"
-deploy/build-deb.sh --debug --version "$version~test0" --out "$debs" | tail -n 2
-deploy/build-deb.sh --debug --version "$version" --out "$debs" | tail -n 2
+if [ "$mode" = --debs ]; then
+    cp "$2"/*.deb "$debs/"
+else
+    build_packages "$debs"
+fi
 
 if lintian --profile debian --fail-on error,warning "$debs"/*_"$version"_*.deb >"$debs/lintian.txt" 2>&1; then
     pass "lintian: no error, no warning"
@@ -82,16 +127,7 @@ else
 fi
 
 echo "== Debian 12 root with systemd"
-cache="$root/.build/debian-root"
-tarball="$cache/bookworm-systemd.tar"
-if [ ! -s "$tarball" ]; then
-    mkdir -p "$cache"
-    # The packages' dependencies come in with the root: apt then installs them without the network.
-    mmdebstrap --quiet --variant=minbase --format=tar \
-        --include=systemd,systemd-sysv,dbus,logrotate,tzdata,libsqlite3-0,libmodbus5,zlib1g,init-system-helpers,procps \
-        bookworm "$tarball.part" http://deb.debian.org/debian
-    mv "$tarball.part" "$tarball"
-fi
+make_root
 tar -C "$fs" -xf "$tarball"
 for unit in getty@.service serial-getty@.service console-getty.service getty.target systemd-firstboot.service \
     systemd-logind.service; do

@@ -50,7 +50,7 @@ public struct MonthlyReportMail {
             let fileName = "区域能耗月报-\(label).xlsx"
             let payload = ReportPayload(month: label, summary: Self.summary(report), fileName: fileName)
             let json = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
-            try await store.enqueueReport(
+            try await store.outbox.enqueueReport(
                 month: label, channels: channels, payload: json, attachment: try Workbook.data(ReportSheets.district(report, zh: true)),
                 nowMs: wallMs, progress: (Self.progressName, end))
             queued.append(label)

@@ -52,7 +52,7 @@ public final class OutboxSender: Sendable {
     public func run() async {
         let instance: String
         do {
-            instance = try await store.instanceName()
+            instance = try await store.outbox.instanceName()
         } catch {
             logger.error("cannot read the store's name; alerts are not delivered", metadata: ["error": "\(error)"])
             return
@@ -99,8 +99,8 @@ public final class OutboxSender: Sendable {
     /// Sends the channel's next due message, if any; returns how long to wait before the next.
     private func sendNext(_ channel: ChannelConfig, _ courier: any Courier, instance: String, logger: Logger) async throws -> Duration {
         let now = nowMs()
-        try await store.gatherDigest(channel: channel.name, nowMs: now)
-        guard let message = try await store.nextDueMessage(channel: channel.name, nowMs: now) else { return pollInterval }
+        try await store.outbox.gatherDigest(channel: channel.name, nowMs: now)
+        guard let message = try await store.outbox.nextDue(channel: channel.name, nowMs: now) else { return pollInterval }
         let settings = self.settings
         let failure: DeliveryFailure
         do {
@@ -111,7 +111,7 @@ public final class OutboxSender: Sendable {
             let nowMs = self.nowMs
             try await Task {
                 try await courier.deliver(content, messageID: "\(instance)-\(message.id)")
-                try await store.markDelivered(message.id, atMs: nowMs())
+                try await store.outbox.markDelivered(message.id, atMs: nowMs())
             }.value
             counts.withLock { $0[channel.name, default: ChannelCounts()].delivered += 1 }
             logger.info("delivered", metadata: ["message": "\(message.id)", "kind": "\(message.kind.rawValue)"])
@@ -128,7 +128,7 @@ public final class OutboxSender: Sendable {
         let attempts = message.attempts + 1
         let giveUp = failure.permanent || failedAt - message.retrySinceMs >= Int64(settings.giveUpAfterSeconds) * 1000
         let delay = settings.retryDelaySeconds(afterAttempts: attempts)
-        try await store.markFailed(message.id, error: failure.description, retryAtMs: giveUp ? nil : failedAt + Int64(delay) * 1000)
+        try await store.outbox.markFailed(message.id, error: failure.description, retryAtMs: giveUp ? nil : failedAt + Int64(delay) * 1000)
         counts.withLock {
             $0[channel.name, default: ChannelCounts()].failed += 1
             if giveUp { $0[channel.name, default: ChannelCounts()].givenUp += 1 }

@@ -30,10 +30,10 @@ struct AlertChecker {
         let calendar = configuration.calendar
         do {
             let checks = AlertChecks(store: store, configuration: configuration, startedMs: startedMs)
-            for batch in try await checks.batches(nowMs: horizonMs, open: try await store.openAlertKeys(), progress: &progress) {
-                let (raise, clear) = AlertTransitions.decide(batch.findings, open: try await store.openAlertKeys())
+            for batch in try await checks.batches(nowMs: horizonMs, open: try await store.alerts.openKeys(), progress: &progress) {
+                let (raise, clear) = AlertTransitions.decide(batch.findings, open: try await store.alerts.openKeys())
                 let time = ISO8601Time.format(ms: batch.timeMs, timeZone: calendar.timeZone)
-                try await store.record(
+                try await store.alerts.record(
                     raise: raise.map { AlertRecord($0, state: .raised, time: time) },
                     clear: clear.map { AlertRecord($0, state: .cleared, time: time) }, atMs: batch.timeMs,
                     routing: routing(configuration.delivery))
@@ -46,9 +46,9 @@ struct AlertChecker {
                 }
             }
             try await progress.save(to: store)
-            let pending = try await store.pendingAlertLines()
+            let pending = try await store.alerts.pendingLogLines()
             try await alertLog.append(pending.map(\.line))
-            try await store.markLogged(pending)
+            try await store.alerts.markLogged(pending)
         } catch {
             logger.error("alert checks failed; they are retried at the next pass", metadata: ["error": "\(error)"])
         }

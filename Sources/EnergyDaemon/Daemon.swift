@@ -111,7 +111,7 @@ public final class Daemon: Sendable {
     /// Queues upstream again the figures computed with factors, quotas or products that `configuration` changes
     /// (since the last run, or by a reload).
     func requeueChangedFigures(_ configuration: EnergyConfiguration) async throws {
-        let requeued = try await store.noteFigureSettings(FigureSettings.of(configuration), nowMs: options.realTime.nowMs())
+        let requeued = try await store.upstream.noteFigureSettings(FigureSettings.of(configuration), nowMs: options.realTime.nowMs())
         if !requeued.isEmpty {
             logger.notice(
                 "figures computed with changed factors, quotas or products are queued upstream again",

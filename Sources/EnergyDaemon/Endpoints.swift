@@ -38,8 +38,8 @@ extension Daemon {
             let gateways = await polling.running.map { ($0.gateway.id, $0.statistics.snapshot) }
             let text = MetricsText.render(
                 gateways: gateways, writer: writer.snapshot, databaseBytes: (try? await store.databaseBytes()) ?? 0,
-                openAlerts: (try? await store.openAlertCounts()) ?? [:], outbox: (try? await store.outboxBacklog()) ?? [],
-                deliveries: sender.channelCounts, upstream: (try? await store.upstreamStatus()) ?? [], nowMs: options.realTime.nowMs())
+                openAlerts: (try? await store.alerts.openCounts()) ?? [:], outbox: (try? await store.outbox.backlog()) ?? [],
+                deliveries: sender.channelCounts, upstream: (try? await store.upstream.status()) ?? [], nowMs: options.realTime.nowMs())
             return HTTPAnswer(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: text)
         default:
             return HTTPAnswer(

@@ -30,7 +30,7 @@ public struct RetentionService: Service {
                 } catch {
                     logger.error("cannot prune raw samples or rollups", metadata: ["error": "\(error)"])
                 }
-                if let pruned = try? await store.pruneOutbox(deliveredBeforeMs: realTime.nowMs() - Self.deliveredKeptMs),
+                if let pruned = try? await store.outbox.prune(deliveredBeforeMs: realTime.nowMs() - Self.deliveredKeptMs),
                     pruned > 0
                 {
                     logger.info("pruned delivered messages", metadata: ["deleted": "\(pruned)"])

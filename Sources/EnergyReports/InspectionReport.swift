@@ -188,7 +188,7 @@ public struct InspectionReports: Sendable {
                     illustrative: quota.illustrative, incompleteMeters: evaluation.incompleteMeters, yearOnYear: yearOnYear))
         }
         let open: [AlertRecord]
-        if let openAlerts { open = openAlerts } else { open = try await store.alerts(openOnly: true).map(\.raised) }
+        if let openAlerts { open = openAlerts } else { open = try await store.alerts.list(openOnly: true).map(\.raised) }
         let alerts = open.filter { $0.enterprise.id == id }
         let completeness = totals.isEmpty ? 0 : totals.map(\.completeness).reduce(0, +) / Double(totals.count)
         return EnterpriseReport(
@@ -214,7 +214,7 @@ public struct InspectionReports: Sendable {
         let threshold = configuration.daemon.inspectionThresholdTce
         var reports: [EnterpriseReport] = []
         // The horizon and the open alerts read once, not once per enterprise.
-        let openAlerts = try await store.alerts(openOnly: true).map(\.raised)
+        let openAlerts = try await store.alerts.list(openOnly: true).map(\.raised)
         for enterprise in configuration.enterprises {
             if let report = try await self.enterprise(enterprise.id, period: period, horizonMs: horizon, openAlerts: openAlerts) {
                 reports.append(report)

@@ -62,7 +62,7 @@ public struct ProductEvaluator: Sendable {
             }
             expected[meter, default: 0] += ConsumptionReport.expectedSamples(record, from: fromMs, to: end)
         } else {
-            output = try await store.production(enterprise: enterprise.id, product: product.product, fromMs: fromMs, toMs: toMs)
+            output = try await store.production.byDay(enterprise: enterprise.id, product: product.product, fromMs: fromMs, toMs: toMs)
                 .values.reduce(0, +)
         }
         let energy = energyByMeter.values.reduce(0, +)

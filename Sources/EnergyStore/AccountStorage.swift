@@ -51,9 +51,19 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var remote: String
 }
 
+/// Console accounts, their sessions and API tokens, and the audit log of what they did.
+public struct AccountTable: Sendable {
+    let database: DatabasePool
+}
+
 extension EnergyStore {
+    /// Accounts, sessions, API tokens and the audit log.
+    public var accounts: AccountTable { AccountTable(database: database) }
+}
+
+extension AccountTable {
     /// Adds an account; false when the name is taken.
-    public func addAccount(_ account: StoredAccount) async throws -> Bool {
+    public func add(_ account: StoredAccount) async throws -> Bool {
         try await database.write { db in
             try db.execute(
                 sql: """
@@ -92,14 +102,14 @@ extension EnergyStore {
     }
 
     /// All accounts, by name.
-    public func accounts() async throws -> [StoredAccount] {
+    public func all() async throws -> [StoredAccount] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY name").compactMap(StoredAccount.init(row:))
         }
     }
 
     /// One account.
-    public func account(named name: String) async throws -> StoredAccount? {
+    public func named(_ name: String) async throws -> StoredAccount? {
         try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE name = ?", arguments: [name]).flatMap(StoredAccount.init(row:))
         }
@@ -146,7 +156,7 @@ extension EnergyStore {
     }
 
     /// The enabled account an API token belongs to.
-    public func accountOfAPIToken(tokenHash: String) async throws -> StoredAccount? {
+    public func ofAPIToken(tokenHash: String) async throws -> StoredAccount? {
         try await database.read { db in
             try Row.fetchOne(
                 db,

@@ -72,7 +72,7 @@ extension EnergyStore {
                     return result
                 }
                 for (enterprise, fromMs) in arrived {
-                    try Self.noteUpstream(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: queuedMs, db)
+                    try UpstreamQueue.note(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: queuedMs, db)
                 }
                 return results
             }
@@ -248,7 +248,7 @@ extension EnergyStore {
             try insert.execute(arguments: [series, Resolution.quarter.rawValue, bucket, row[0], row[1], row[2]])
             if before[bucket] != row { firstChange = min(firstChange ?? bucket, bucket) }
         }
-        if let firstChange { try noteUpstream(series: record, fromMs: firstChange, toMs: .max, nowMs: queuedMs, db) }
+        if let firstChange { try UpstreamQueue.note(series: record, fromMs: firstChange, toMs: .max, nowMs: queuedMs, db) }
         return keys.count
     }
 
@@ -306,77 +306,5 @@ extension EnergyStore {
             series, checkpoint.counter.anchor?.timestampMs, checkpoint.counter.anchor?.value, checkpoint.counter.ratePerHour,
             checkpoint.carryBucketMs, checkpoint.carryAmount, checkpoint.carryEstimated,
         ])
-    }
-}
-
-/// One rollup row of one series.
-public struct RollupRow: Sendable, Hashable {
-    /// The series.
-    public var series: SeriesRecord
-    /// Bucket start, UTC epoch ms.
-    public var bucketMs: Int64
-    /// Amount in millionths of the accounting unit.
-    public var amount: Micro
-    /// The estimated part of it.
-    public var estimated: Micro
-    /// Good samples in the bucket.
-    public var good: Int
-}
-
-/// A counter event with its series.
-public struct StoredCounterEvent: Sendable, Hashable {
-    /// The series.
-    public var series: SeriesRecord
-    /// The event.
-    public var event: CounterEvent
-}
-
-extension EnergyStore {
-    /// Rollup rows of `resolution` in [fromMs, toMs) of the accounted series of one enterprise (all when nil).
-    public func rollups(enterprise: String?, resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> [RollupRow] {
-        try await reduceRollups(into: [RollupRow](), enterprise: enterprise, resolution: resolution, fromMs: fromMs, toMs: toMs) {
-            $0.append($1)
-        }
-    }
-
-    /// Folds the rollup rows `rollups` would return into `initial`, one row at a time, without collecting them: a
-    /// district's daily rows of a year are millions, each carrying its series.
-    public func reduceRollups<State: Sendable>(
-        into initial: State, enterprise: String?, resolution: Resolution, fromMs: Int64, toMs: Int64,
-        _ update: @escaping @Sendable (inout State, RollupRow) -> Void
-    ) async throws -> State {
-        try await database.read { db in
-            // Two forms, so that one enterprise's series are found through the series_enterprise index.
-            let stored =
-                try enterprise.map { try SeriesRecord.stored(db, "WHERE enterprise = ?", arguments: [$0]) } ?? SeriesRecord.stored(db, "")
-            let series = stored.filter(\.isAccounted)
-            let query = try db.cachedStatement(
-                sql:
-                    "SELECT bucket, amount, estimated, good FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ? ORDER BY bucket"
-            )
-            var state = initial
-            for record in series {
-                let rows = try Row.fetchCursor(query, arguments: [record.id, resolution.rawValue, fromMs, toMs])
-                while let row = try rows.next() {
-                    update(&state, RollupRow(series: record, bucketMs: row[0], amount: row[1], estimated: row[2], good: row[3]))
-                }
-            }
-            return state
-        }
-    }
-
-    /// Counter events in [fromMs, toMs), oldest first.
-    public func counterEvents(fromMs: Int64, toMs: Int64) async throws -> [StoredCounterEvent] {
-        try await database.read { db in
-            let series = Dictionary(
-                uniqueKeysWithValues: try SeriesRecord.stored(db).map { ($0.id, $0) })
-            return try Row.fetchAll(
-                db, sql: "SELECT series, ts, kind, detail FROM counter_events WHERE ts >= ? AND ts < ? ORDER BY ts, series",
-                arguments: [fromMs, toMs]
-            ).compactMap { row in
-                guard let record = series[row[0]], let kind = CounterEventKind(rawValue: row[2]) else { return nil }
-                return StoredCounterEvent(series: record, event: CounterEvent(timestampMs: row[1], kind: kind, detail: row[3]))
-            }
-        }
     }
 }

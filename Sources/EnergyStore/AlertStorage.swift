@@ -11,6 +11,18 @@ public struct StoredAlert: Sendable, Hashable {
     public var raised: AlertRecord
     /// The record written when it was cleared.
     public var cleared: AlertRecord?
+
+    /// The columns `init(row:decoder:)` reads, in order.
+    static let columns = "id, raised_at, cleared_at, raised_record, cleared_record"
+
+    /// The alert in a row of `columns`.
+    init(row: Row, decoder: JSONDecoder) throws {
+        id = row[0]
+        raisedAtMs = row[1]
+        clearedAtMs = row[2]
+        raised = try decoder.decode(AlertRecord.self, from: Data((row[3] as String).utf8))
+        cleared = try (row[4] as String?).map { try decoder.decode(AlertRecord.self, from: Data($0.utf8)) }
+    }
 }
 
 /// A raise or clear not yet appended to the alert log.
@@ -21,16 +33,27 @@ public struct PendingAlertLine: Sendable, Hashable {
     public var line: String
 }
 
+/// Alerts raised and cleared, and which of those the alert log still lacks.
+public struct AlertTable: Sendable {
+    let database: DatabasePool
+    let realTime: any WallClock
+}
+
 extension EnergyStore {
+    /// Alerts raised and cleared.
+    public var alerts: AlertTable { AlertTable(database: database, realTime: realTime) }
+}
+
+extension AlertTable {
     /// Keys of the open alerts.
-    public func openAlertKeys() async throws -> Set<String> {
+    public func openKeys() async throws -> Set<String> {
         try await database.read { db in Set(try String.fetchAll(db, sql: "SELECT key FROM alerts WHERE cleared_at IS NULL")) }
     }
 
     /// Raises and clears alerts in one transaction; an alert already open for a key is not raised again. With
     /// `routing`, each raise and clear is queued in the outbox in the same transaction: recorded means queued.
     public func record(raise: [AlertRecord], clear: [AlertRecord], atMs timeMs: Int64, routing: OutboxRouting? = nil) async throws {
-        let encoder = Self.alertEncoder
+        let encoder = Outbox.alertEncoder
         let queuedMs = realTime.nowMs()
         try await database.write { db in
             for record in raise {
@@ -46,8 +69,8 @@ extension EnergyStore {
                     ])
                 guard db.changesCount > 0 else { continue }
                 let id = db.lastInsertedRowID
-                if let routing { try Self.enqueue(record, alertID: id, routing: routing, db) }
-                try Self.noteUpstream(.alert, String(id), fromMs: 0, toMs: 0, nowMs: queuedMs, db)
+                if let routing { try Outbox.enqueue(record, alertID: id, routing: routing, db) }
+                try UpstreamQueue.note(.alert, String(id), fromMs: 0, toMs: 0, nowMs: queuedMs, db)
             }
             for record in clear {
                 let json = String(decoding: try encoder.encode(record), as: UTF8.self)
@@ -55,15 +78,15 @@ extension EnergyStore {
                     db, sql: "UPDATE alerts SET cleared_at = ?, cleared_record = ? WHERE key = ? AND cleared_at IS NULL RETURNING id",
                     arguments: [timeMs, json, record.key])
                 for id in cleared {
-                    if let routing { try Self.enqueue(record, alertID: id, routing: routing, db) }
-                    try Self.noteUpstream(.alert, String(id), fromMs: 0, toMs: 0, nowMs: queuedMs, db)
+                    if let routing { try Outbox.enqueue(record, alertID: id, routing: routing, db) }
+                    try UpstreamQueue.note(.alert, String(id), fromMs: 0, toMs: 0, nowMs: queuedMs, db)
                 }
             }
         }
     }
 
     /// Raises and clears not yet in the alert log, oldest first.
-    public func pendingAlertLines() async throws -> [PendingAlertLine] {
+    public func pendingLogLines() async throws -> [PendingAlertLine] {
         try await database.read { db in
             let raised = try Row.fetchAll(db, sql: "SELECT id, raised_at, raised_record FROM alerts WHERE raised_logged = 0")
                 .map { (at: $0[1] as Int64, line: PendingAlertLine(id: $0[0], state: .raised, line: $0[2])) }
@@ -88,30 +111,37 @@ extension EnergyStore {
     }
 
     /// Alerts raised at or after `sinceMs` (or still open), newest first.
-    public func alerts(openOnly: Bool, sinceMs: Int64 = .min) async throws -> [StoredAlert] {
+    public func list(openOnly: Bool, sinceMs: Int64 = .min) async throws -> [StoredAlert] {
         let decoder = JSONDecoder()
         return try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, raised_at, cleared_at, raised_record, cleared_record FROM alerts
+                    SELECT \(StoredAlert.columns) FROM alerts
                     WHERE (? = 0 OR cleared_at IS NULL) AND (raised_at >= ? OR cleared_at IS NULL OR cleared_at >= ?)
                     ORDER BY raised_at DESC, id DESC
                     """,
                 arguments: [openOnly ? 1 : 0, sinceMs, sinceMs]
-            ).map { row in
-                StoredAlert(
-                    id: row[0], raisedAtMs: row[1], clearedAtMs: row[2],
-                    raised: try decoder.decode(AlertRecord.self, from: Data((row[3] as String).utf8)),
-                    cleared: try (row[4] as String?).map { try decoder.decode(AlertRecord.self, from: Data($0.utf8)) })
-            }
+            ).map { try StoredAlert(row: $0, decoder: decoder) }
         }
     }
-}
 
-extension EnergyStore {
+    /// Alerts by id.
+    public func withIDs(_ ids: [Int64]) async throws -> [StoredAlert] {
+        guard !ids.isEmpty else { return [] }
+        let decoder = JSONDecoder()
+        return try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT \(StoredAlert.columns) FROM alerts WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments(ids)
+            ).map { try StoredAlert(row: $0, decoder: decoder) }
+        }
+    }
+
     /// Open alerts by kind.
-    public func openAlertCounts() async throws -> [String: Int] {
+    public func openCounts() async throws -> [String: Int] {
         try await database.read { db in
             Dictionary(
                 uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM alerts WHERE cleared_at IS NULL GROUP BY kind")

@@ -87,7 +87,17 @@ public struct OutboxBacklog: Sendable, Hashable {
     public var oldestCreatedAtMs: Int64
 }
 
+/// Messages to people (alerts, digests, monthly reports) waiting for or done with delivery, per channel.
+public struct Outbox: Sendable {
+    let database: DatabasePool
+}
+
 extension EnergyStore {
+    /// The outbox of alert and report messages.
+    public var outbox: Outbox { Outbox(database: database) }
+}
+
+extension Outbox {
     /// Queues `record` (alert `alertID`, just raised or cleared) for each of its channels, in the caller's transaction.
     static func enqueue(_ record: AlertRecord, alertID: Int64, routing: OutboxRouting, _ db: Database) throws {
         let targets = routing.targets(record)
@@ -156,7 +166,7 @@ extension EnergyStore {
     }
 
     /// The oldest of `channel`'s pending messages due at `nowMs`.
-    public func nextDueMessage(channel: String, nowMs: Int64) async throws -> OutboxMessage? {
+    public func nextDue(channel: String, nowMs: Int64) async throws -> OutboxMessage? {
         try await database.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM outbox WHERE channel = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 1",
@@ -187,7 +197,7 @@ extension EnergyStore {
     }
 
     /// Messages, newest first, optionally of some states and one channel.
-    public func outboxMessages(states: Set<OutboxMessage.State> = [], channel: String? = nil, limit: Int = 100) async throws
+    public func messages(states: Set<OutboxMessage.State> = [], channel: String? = nil, limit: Int = 100) async throws
         -> [OutboxMessage]
     {
         try await database.read { db in
@@ -211,7 +221,7 @@ extension EnergyStore {
     /// Sends dead messages again: those of `ids`, or every dead one when `ids` is empty. Their give-up age starts
     /// anew. Returns how many were revived.
     @discardableResult
-    public func retryDeadMessages(ids: [Int64], nowMs: Int64) async throws -> Int {
+    public func retryDead(ids: [Int64], nowMs: Int64) async throws -> Int {
         try await database.write { db in
             let filter = ids.isEmpty ? "" : "AND id IN (\(ids.map(String.init).joined(separator: ", ")))"
             try db.execute(
@@ -222,7 +232,7 @@ extension EnergyStore {
     }
 
     /// Messages per channel and state, with the oldest's queueing time.
-    public func outboxBacklog() async throws -> [OutboxBacklog] {
+    public func backlog() async throws -> [OutboxBacklog] {
         try await database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT channel, state, count(*), min(created_at) FROM outbox GROUP BY channel, state ORDER BY channel, state"
@@ -248,13 +258,13 @@ extension EnergyStore {
                         """,
                     arguments: [channel, payload, attachment, nowMs, nowMs, nowMs, "report/\(month)"])
             }
-            try Self.saveCheckProgress([progress.name: progress.value], db)
+            try EnergyStore.saveCheckProgress([progress.name: progress.value], db)
         }
     }
 
     /// Deletes delivered and merged messages older than `beforeMs` (their alerts stay in the alerts table).
     @discardableResult
-    public func pruneOutbox(deliveredBeforeMs beforeMs: Int64) async throws -> Int {
+    public func prune(deliveredBeforeMs beforeMs: Int64) async throws -> Int {
         try await database.write { db in
             try db.execute(
                 sql: """

@@ -22,10 +22,20 @@ public struct ProductionEntry: Sendable, Hashable, Codable {
 }
 
 /// Production figures entered by hand (console, API, energyctl), one per enterprise, product and day.
+public struct ProductionTable: Sendable {
+    let database: DatabasePool
+    let realTime: any WallClock
+}
+
 extension EnergyStore {
+    /// Production entered by hand.
+    public var production: ProductionTable { ProductionTable(database: database, realTime: realTime) }
+}
+
+extension ProductionTable {
     /// Records `quantity` of `product` made on the day starting at `dayMs` (replacing an earlier figure), entered
     /// by `source` at `enteredMs`.
-    public func setProduction(
+    public func set(
         enterprise: String, product: String, dayMs: Int64, quantity: Double, source: String, enteredMs: Int64? = nil
     ) async throws {
         let queuedMs = realTime.nowMs()
@@ -35,12 +45,12 @@ extension EnergyStore {
                     INSERT OR REPLACE INTO production (enterprise, product, day, quantity, source, entered_at) VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [enterprise, product, dayMs, quantity, source, enteredMs])
-            try Self.noteUpstream(.enterprise, enterprise, fromMs: dayMs, toMs: dayMs + 1, nowMs: queuedMs, db)
+            try UpstreamQueue.note(.enterprise, enterprise, fromMs: dayMs, toMs: dayMs + 1, nowMs: queuedMs, db)
         }
     }
 
     /// Production entered by hand in [fromMs, toMs), by day.
-    public func production(enterprise: String, product: String, fromMs: Int64, toMs: Int64) async throws -> [Int64: Double] {
+    public func byDay(enterprise: String, product: String, fromMs: Int64, toMs: Int64) async throws -> [Int64: Double] {
         try await database.read { db in
             Dictionary(
                 uniqueKeysWithValues: try Row.fetchAll(
@@ -51,7 +61,7 @@ extension EnergyStore {
     }
 
     /// Production entered by hand in [fromMs, toMs) of an enterprise, with who entered it.
-    public func productionEntries(enterprise: String, fromMs: Int64, toMs: Int64) async throws -> [ProductionEntry] {
+    public func entries(enterprise: String, fromMs: Int64, toMs: Int64) async throws -> [ProductionEntry] {
         try await database.read { db in
             try Row.fetchAll(
                 db,
@@ -65,4 +75,16 @@ extension EnergyStore {
             }
         }
     }
+
+    /// The first and last day of production entered by hand for `enterprise` in [fromMs, toMs).
+    public func span(enterprise: String, fromMs: Int64, toMs: Int64) async throws -> (first: Int64, last: Int64)? {
+        try await database.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT min(day), max(day) FROM production WHERE enterprise = ? AND day >= ? AND day < ?",
+                arguments: [enterprise, fromMs, toMs])
+            guard let low = row?[0] as Int64?, let high = row?[1] as Int64? else { return nil }
+            return (low, high)
+        }
+    }
+
 }

@@ -69,18 +69,20 @@ public struct UpstreamRegistration: Sendable, Hashable {
     }
 }
 
-/// One 15-minute (or other) rollup row of a series, without the series record.
-public struct BucketRow: Sendable, Hashable {
-    public var bucketMs: Int64
-    public var amount: Micro
-    public var estimated: Micro
-    public var good: Int
+/// What changed and is still to be shipped to each upstream destination, and how shipping went.
+public struct UpstreamQueue: Sendable {
+    let database: DatabasePool
 }
 
 extension EnergyStore {
+    /// The queues of changes for the upstream destinations.
+    public var upstream: UpstreamQueue { UpstreamQueue(database: database) }
+}
+
+extension UpstreamQueue {
     /// Queues a change for every registered destination, in the caller's transaction: committed means queued.
     /// `noted_from_ms` collects only what changes after a row exists (a new row's range is in `from_ms`).
-    static func noteUpstream(_ kind: UpstreamChange.Kind, _ key: String, fromMs: Int64, toMs: Int64, nowMs: Int64, _ db: Database) throws {
+    static func note(_ kind: UpstreamChange.Kind, _ key: String, fromMs: Int64, toMs: Int64, nowMs: Int64, _ db: Database) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO upstream_pending (destination, kind, key, from_ms, to_ms, noted_from_ms, queued_at)
@@ -93,10 +95,10 @@ extension EnergyStore {
     }
 
     /// A series' buckets changed in [fromMs, toMs): its 15-minute rows, and its enterprise's days and months.
-    static func noteUpstream(series record: SeriesRecord, fromMs: Int64, toMs: Int64, nowMs: Int64, _ db: Database) throws {
+    static func note(series record: SeriesRecord, fromMs: Int64, toMs: Int64, nowMs: Int64, _ db: Database) throws {
         guard fromMs < toMs else { return }
-        try noteUpstream(.series, String(record.id), fromMs: fromMs, toMs: toMs, nowMs: nowMs, db)
-        try noteUpstream(.enterprise, record.enterprise, fromMs: fromMs, toMs: toMs, nowMs: nowMs, db)
+        try note(.series, String(record.id), fromMs: fromMs, toMs: toMs, nowMs: nowMs, db)
+        try note(.enterprise, record.enterprise, fromMs: fromMs, toMs: toMs, nowMs: nowMs, db)
     }
 
     /// Records what each enterprise's figures are computed with (`settings`: per enterprise, each setting's text
@@ -120,9 +122,9 @@ extension EnergyStore {
                 guard let stored, stored != items else { continue }
                 let changed = Set(stored.keys).symmetricDifference(items.keys)
                 let fromMs = changed.compactMap { items[$0] ?? stored[$0] }.min() ?? .min
-                try Self.noteUpstream(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
+                try Self.note(.enterprise, enterprise, fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
                 for record in try SeriesRecord.stored(db, "WHERE enterprise = ?", arguments: [enterprise]) where record.isAccounted {
-                    try Self.noteUpstream(.series, String(record.id), fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
+                    try Self.note(.series, String(record.id), fromMs: fromMs, toMs: .max, nowMs: nowMs, db)
                 }
                 queued.append(enterprise)
             }
@@ -133,7 +135,7 @@ extension EnergyStore {
     /// Makes the registered destinations those configured: a new one (or one whose target changed) gets the whole
     /// local history queued, one no longer configured is forgotten with its queue. Returns the newly registered.
     @discardableResult
-    public func registerUpstream(_ destinations: [UpstreamRegistration], nowMs: Int64) async throws -> [String] {
+    public func register(_ destinations: [UpstreamRegistration], nowMs: Int64) async throws -> [String] {
         try await database.write { db in
             let registered = Dictionary(
                 uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, kind, target FROM upstream_destinations").map {
@@ -167,7 +169,7 @@ extension EnergyStore {
     }
 
     /// The oldest `limit` changes waiting for `destination`.
-    public func upstreamQueue(destination: String, limit: Int) async throws -> [UpstreamChange] {
+    public func pending(destination: String, limit: Int) async throws -> [UpstreamChange] {
         try await database.read { db in
             try Row.fetchAll(
                 db,
@@ -190,7 +192,7 @@ extension EnergyStore {
     /// pass still moves on instead of being shipped from its first change again and again.
     /// `contacted` says whether the destination took part: a round whose changes held no rows to ship moves the queue
     /// on, but says nothing of the destination, so it is no success.
-    public func acknowledgeUpstream(
+    public func acknowledge(
         destination: String, _ progress: [UpstreamProgress], rows: Int, contacted: Bool = true, nowMs: Int64
     ) async throws {
         try await database.write { db in
@@ -222,7 +224,7 @@ extension EnergyStore {
     }
 
     /// Records a failed round of `destination`.
-    public func recordUpstreamFailure(destination: String, error: String, nowMs: Int64) async throws {
+    public func recordFailure(destination: String, error: String, nowMs: Int64) async throws {
         try await database.write { db in
             try db.execute(
                 sql: """
@@ -234,7 +236,7 @@ extension EnergyStore {
     }
 
     /// Every registered destination with its backlog.
-    public func upstreamStatus() async throws -> [UpstreamStatus] {
+    public func status() async throws -> [UpstreamStatus] {
         try await database.read { db in
             try Row.fetchAll(
                 db,
@@ -252,84 +254,6 @@ extension EnergyStore {
                     lastError: row[6], lastErrorAtMs: row[7], failures: row[8], shippedRows: row[9], backlog: row[10],
                     oldestQueuedAtMs: row[11], completeBeforeMs: row[12])
             }
-        }
-    }
-
-    // MARK: Reads for shipping
-
-    /// Rows of `resolution` of one series in [fromMs, toMs), oldest first.
-    public func buckets(series: Int64, resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> [BucketRow] {
-        try await database.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT bucket, amount, estimated, good FROM consumption
-                        WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ? ORDER BY bucket
-                        """),
-                arguments: [series, resolution.rawValue, fromMs, toMs]
-            ).map { BucketRow(bucketMs: $0[0], amount: $0[1], estimated: $0[2], good: $0[3]) }
-        }
-    }
-
-    /// The first and last bucket of `resolution` in [fromMs, toMs) over the given series, or nil when none.
-    public func bucketSpan(series: [Int64], resolution: Resolution, fromMs: Int64, toMs: Int64) async throws -> (first: Int64, last: Int64)?
-    {
-        try await database.read { db in
-            var span: (Int64, Int64)?
-            let first = try db.cachedStatement(
-                sql: "SELECT min(bucket), max(bucket) FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ?")
-            for id in series {
-                let row = try Row.fetchOne(first, arguments: [id, resolution.rawValue, fromMs, toMs])
-                guard let low = row?[0] as Int64?, let high = row?[1] as Int64? else { continue }
-                span = (min(span?.0 ?? low, low), max(span?.1 ?? high, high))
-            }
-            return span
-        }
-    }
-
-    /// Alerts by id.
-    public func alerts(ids: [Int64]) async throws -> [StoredAlert] {
-        guard !ids.isEmpty else { return [] }
-        let decoder = JSONDecoder()
-        return try await database.read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT id, raised_at, cleared_at, raised_record, cleared_record FROM alerts WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                arguments: StatementArguments(ids)
-            ).map { row in
-                StoredAlert(
-                    id: row[0], raisedAtMs: row[1], clearedAtMs: row[2],
-                    raised: try decoder.decode(AlertRecord.self, from: Data((row[3] as String).utf8)),
-                    cleared: try (row[4] as String?).map { try decoder.decode(AlertRecord.self, from: Data($0.utf8)) })
-            }
-        }
-    }
-
-    /// The first and last day of production entered by hand for `enterprise` in [fromMs, toMs).
-    public func productionSpan(enterprise: String, fromMs: Int64, toMs: Int64) async throws -> (first: Int64, last: Int64)? {
-        try await database.read { db in
-            let row = try Row.fetchOne(
-                db, sql: "SELECT min(day), max(day) FROM production WHERE enterprise = ? AND day >= ? AND day < ?",
-                arguments: [enterprise, fromMs, toMs])
-            guard let low = row?[0] as Int64?, let high = row?[1] as Int64? else { return nil }
-            return (low, high)
-        }
-    }
-
-    /// Deletes 15-minute and hourly rollups older than `beforeMs` (daily and monthly ones are kept); returns how many.
-    public func pruneRollups(beforeMs: Int64) async throws -> Int {
-        try await database.write { db in
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM series")
-            let delete = try db.cachedStatement(sql: "DELETE FROM consumption WHERE series = ? AND resolution = ? AND bucket < ?")
-            var deleted = 0
-            for id in ids {
-                for resolution in [Resolution.quarter, .hour] {
-                    try delete.execute(arguments: [id, resolution.rawValue, beforeMs])
-                    deleted += db.changesCount
-                }
-            }
-            return deleted
         }
     }
 }

@@ -139,7 +139,7 @@ public struct FigureCollector: Sendable {
                     change, series: series.values.filter { $0.enterprise == change.key }, horizonMs: horizon, to: &shipment)
                 progress.append(UpstreamProgress(change: change, throughMs: through))
             case .alert:
-                shipment.alerts += try await store.alerts(ids: Int64(change.key).map { [$0] } ?? [])
+                shipment.alerts += try await store.alerts.withIDs(Int64(change.key).map { [$0] } ?? [])
                 progress.append(UpstreamProgress(change: change, throughMs: nil))
             }
         }
@@ -180,7 +180,7 @@ public struct FigureCollector: Sendable {
         let ids = series.filter(\.isAccounted).map(\.id)
         let spans = [
             try await store.bucketSpan(series: ids, resolution: .day, fromMs: from, toMs: change.toMs),
-            try await store.productionSpan(enterprise: enterprise.id, fromMs: from, toMs: change.toMs),
+            try await store.production.span(enterprise: enterprise.id, fromMs: from, toMs: change.toMs),
         ].compactMap { $0 }
         guard let first = spans.map(\.first).min(), let last = spans.map(\.last).max() else { return nil }
         var end = first
@@ -189,7 +189,7 @@ public struct FigureCollector: Sendable {
         let daily = try await report.report(enterprise: enterprise.id, fromMs: first, toMs: end, by: .day, horizonMs: horizonMs)
         var figures = EnterpriseFigures(
             enterprise: enterprise, fromMs: first, toMs: end, days: Self.periods(daily, enterprise: enterprise.id, resolution: .day),
-            months: [], products: [], production: try await store.productionEntries(enterprise: enterprise.id, fromMs: first, toMs: end))
+            months: [], products: [], production: try await store.production.entries(enterprise: enterprise.id, fromMs: first, toMs: end))
         let evaluator = ProductEvaluator(store: store, configuration: configuration, series: series)
         var month = calendar.start(of: .month, containing: first)
         while month < end {

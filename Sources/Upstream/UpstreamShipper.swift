@@ -36,7 +36,7 @@ public final class UpstreamShipper: Sendable {
         let destinations = configuration.upstream
         let added: [String]
         do {
-            added = try await store.registerUpstream(
+            added = try await store.upstream.register(
                 destinations.map { UpstreamRegistration(name: $0.name, kind: $0.kind.rawValue, target: $0.target) }, nowMs: nowMs())
         } catch {
             logger.error("cannot register the upstream destinations; nothing is shipped", metadata: ["error": "\(error)"])
@@ -70,7 +70,7 @@ public final class UpstreamShipper: Sendable {
                 logger.warning(
                     "cannot ship upstream; retrying",
                     metadata: ["destination": "\(config.name)", "error": "\(text)", "retry_s": "\(pause)"])
-                try? await store.recordUpstreamFailure(destination: config.name, error: text, nowMs: nowMs())
+                try? await store.upstream.recordFailure(destination: config.name, error: text, nowMs: nowMs())
             }
             if pause > 0 { try? await Task.sleep(for: .seconds(pause)) }
         }
@@ -82,14 +82,14 @@ public final class UpstreamShipper: Sendable {
 
     /// Registers `config` alone and ships rounds until its queue is empty; returns the rows shipped (benchmarks).
     public func drain(_ config: UpstreamConfig) async throws -> Int {
-        try await store.registerUpstream(
+        try await store.upstream.register(
             [UpstreamRegistration(name: config.name, kind: config.kind.rawValue, target: config.target)], nowMs: nowMs())
         let destination = Self.destination(config, logger: logger)
         let collector = FigureCollector(store: store, configuration: configuration)
-        let before = try await store.upstreamStatus().first { $0.name == config.name }?.shippedRows ?? 0
+        let before = try await store.upstream.status().first { $0.name == config.name }?.shippedRows ?? 0
         while try await round(config, destination, collector) {}
         await destination.close()
-        return Int((try await store.upstreamStatus().first { $0.name == config.name }?.shippedRows ?? 0) - before)
+        return Int((try await store.upstream.status().first { $0.name == config.name }?.shippedRows ?? 0) - before)
     }
 
     static func destination(_ config: UpstreamConfig, logger: Logger) -> any UpstreamDestination {
@@ -102,7 +102,7 @@ public final class UpstreamShipper: Sendable {
     /// Ships one round; returns whether there was anything to ship.
     func round(_ config: UpstreamConfig, _ destination: any UpstreamDestination, _ collector: FigureCollector) async throws -> Bool {
         let started = ContinuousClock.now
-        let changes = try await store.upstreamQueue(destination: config.name, limit: 1000)
+        let changes = try await store.upstream.pending(destination: config.name, limit: 1000)
         guard !changes.isEmpty else { return false }
         let (shipment, progress) = try await collector.collect(changes)
         let contacted = shipment.rowCount > 0
@@ -115,7 +115,7 @@ public final class UpstreamShipper: Sendable {
             } onTimeout: {
                 await destination.abandon()
             } : 0
-        try await store.acknowledgeUpstream(destination: config.name, progress, rows: rows, contacted: contacted, nowMs: nowMs())
+        try await store.upstream.acknowledge(destination: config.name, progress, rows: rows, contacted: contacted, nowMs: nowMs())
         logger.debug(
             "shipped upstream",
             metadata: [

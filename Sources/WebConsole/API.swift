@@ -100,7 +100,7 @@ extension WebConsole {
                 _ = try console.enterprise(call.id, for: principal, in: configuration)
                 let period = try await console.period(call.request.query, calendar: configuration.calendar)
                 return json([
-                    "entries": try await console.store.productionEntries(enterprise: call.id, fromMs: period.fromMs, toMs: period.toMs)
+                    "entries": try await console.store.production.entries(enterprise: call.id, fromMs: period.fromMs, toMs: period.toMs)
                 ])
             }),
         Route(
@@ -130,13 +130,13 @@ extension WebConsole {
             .GET, "api/v1/audit",
             .signedIn { console, _, principal in
                 guard principal.role == .admin else { throw WebError.forbidden }
-                return json(["entries": try await console.store.auditLog()])
+                return json(["entries": try await console.store.accounts.auditLog()])
             }),
         Route(
             .GET, "api/v1/accounts",
             .signedIn { console, _, principal in
                 guard principal.role == .admin else { throw WebError.forbidden }
-                return json(["accounts": try await console.store.accounts().map(AccountView.init)])
+                return json(["accounts": try await console.store.accounts.all().map(AccountView.init)])
             }),
     ]
 
@@ -269,7 +269,7 @@ extension WebConsole {
             range = (period.fromMs, period.toMs)
         }
         let zone = scoped.calendar.timeZone
-        return try await store.alerts(openOnly: openOnly, sinceMs: range.from).filter { alert in
+        return try await store.alerts.list(openOnly: openOnly, sinceMs: range.from).filter { alert in
             let record = alert.raised
             return visible.contains(record.enterprise.id) && alert.raisedAtMs < range.to
                 && (query["jurisdiction"].map { $0.isEmpty || $0 == record.enterprise.jurisdiction } ?? true)
@@ -301,10 +301,10 @@ extension WebConsole {
         let day = figure.dayMs
         let now = nowMs()
         let source = "web:" + principal.account.name
-        try await store.setProduction(
+        try await store.production.set(
             enterprise: enterprise.id, product: entry.product, dayMs: day, quantity: entry.quantity, source: source, enteredMs: now)
         dataChanged(fromMs: day)
-        try await store.audit(
+        try await store.accounts.audit(
             account: principal.account.name, action: "production",
             detail: "\(enterprise.id) \(entry.product) \(entry.date) = \(entry.quantity)", remote: request.remoteAddress, atMs: now)
         return ProductionEntry(product: entry.product, dayMs: day, quantity: entry.quantity, source: source, enteredMs: now)

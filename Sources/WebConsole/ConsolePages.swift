@@ -8,8 +8,9 @@ import NIOHTTP1
 /// The console's pages: the same figures as `energyctl report`, with charts.
 extension WebConsole {
     func logout(_ request: HTTPRequest, _ principal: Principal) async throws -> HTTPAnswer {
-        if let token = request.cookie(Self.sessionCookie) { try await store.removeSession(tokenHash: Secrets.tokenHash(token)) }
-        try await store.audit(account: principal.account.name, action: "logout", detail: "", remote: request.remoteAddress, atMs: nowMs())
+        if let token = request.cookie(Self.sessionCookie) { try await store.accounts.removeSession(tokenHash: Secrets.tokenHash(token)) }
+        try await store.accounts.audit(
+            account: principal.account.name, action: "logout", detail: "", remote: request.remoteAddress, atMs: nowMs())
         return .seeOther("/login", setCookies: [sessionCookie("", request: request, maxAge: 0)])
     }
 
@@ -240,7 +241,7 @@ extension WebConsole {
         _ enterprise: EnterpriseConfig, _ period: ReportPeriod, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration
     ) async throws -> String {
         let zone = configuration.calendar.timeZone
-        let entries = try await store.productionEntries(enterprise: enterprise.id, fromMs: period.fromMs, toMs: period.toMs)
+        let entries = try await store.production.entries(enterprise: enterprise.id, fromMs: period.fromMs, toMs: period.toMs)
         var content = "<h2 id=\"production\">\(l.t("手工录入产量", "Production entered by hand"))</h2>"
         content += Pages.table(
             [l.t("日期", "Date"), l.t("产品", "Product"), l.t("产量", "Quantity"), l.t("录入人", "Entered by"), l.t("录入时间", "Entered at")],
@@ -377,7 +378,7 @@ extension WebConsole {
             "<h2>\(l.t("账号", "Accounts"))</h2><p>\(l.t("用 energyctl user add|passwd|disable|token 管理账号。", "Manage accounts with energyctl user add|passwd|disable|token."))</p>"
         content += Pages.table(
             [l.t("账号", "Account"), l.t("角色", "Role"), l.t("范围", "Scope"), l.t("状态", "State")],
-            try await store.accounts().map { a in
+            try await store.accounts.all().map { a in
                 [
                     escape(a.name), escape(Pages.roleName(a.role, l)),
                     escape(a.scope.joined(separator: "、")),
@@ -387,7 +388,7 @@ extension WebConsole {
         content += "<h2>\(l.t("审计日志", "Audit log"))</h2>"
         content += Pages.table(
             [l.t("时间", "Time"), l.t("账号", "Account"), l.t("操作", "Action"), l.t("内容", "Detail"), l.t("地址", "Address")],
-            try await store.auditLog().map {
+            try await store.accounts.auditLog().map {
                 [
                     escape(ISO8601Time.formatLocal(ms: $0.atMs, timeZone: zone)), escape($0.account), escape($0.action), escape($0.detail),
                     escape($0.remote),

@@ -138,11 +138,11 @@ public final class WebConsole: Sendable {
     func authenticate(_ request: HTTPRequest) async throws -> Principal? {
         if let authorization = request.header("Authorization"), authorization.lowercased().hasPrefix("bearer ") {
             let token = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-            guard let account = try await store.accountOfAPIToken(tokenHash: Secrets.tokenHash(token)) else { return nil }
+            guard let account = try await store.accounts.ofAPIToken(tokenHash: Secrets.tokenHash(token)) else { return nil }
             return Principal(account: account)
         }
         guard let token = request.cookie(Self.sessionCookie),
-            let session = try await store.session(tokenHash: Secrets.tokenHash(token), nowMs: nowMs())
+            let session = try await store.accounts.session(tokenHash: Secrets.tokenHash(token), nowMs: nowMs())
         else { return nil }
         return Principal(account: session.account, csrf: session.csrf)
     }
@@ -194,7 +194,7 @@ public final class WebConsole: Sendable {
         }
         let now = nowMs()
         if let wait = limiter.retryAfter(account: name, address: request.remoteAddress, nowMs: now) {
-            try? await store.audit(
+            try? await store.accounts.audit(
                 account: name, action: "login_blocked", detail: "too many failures", remote: request.remoteAddress, atMs: now)
             var answer = loginPage(
                 language, error: language.t("登录失败次数过多，请稍后再试", "Too many failed logins; try again later"), next: next,
@@ -202,20 +202,20 @@ public final class WebConsole: Sendable {
             answer.headers.append(("Retry-After", String(wait)))
             return answer
         }
-        let account = try? await store.account(named: name)
+        let account = try? await store.accounts.named(name)
         let matches = await Secrets.verifyPassword(form["password"] ?? "", hash: account?.passwordHash)
         guard let account, matches, !account.disabled else {
             limiter.failed(account: name, address: request.remoteAddress, nowMs: now)
-            try? await store.audit(account: name, action: "login_failed", detail: "", remote: request.remoteAddress, atMs: now)
+            try? await store.accounts.audit(account: name, action: "login_failed", detail: "", remote: request.remoteAddress, atMs: now)
             return loginPage(language, error: language.t("账号或密码错误", "Wrong account or password"), next: next, status: .unauthorized)
         }
         limiter.succeeded(account: name)
         let token = Secrets.newToken()
         do {
-            try await store.addSession(
+            try await store.accounts.addSession(
                 tokenHash: Secrets.tokenHash(token), account: account.name, csrf: Secrets.newToken(), nowMs: now, expiresMs: now + sessionMs
             )
-            try await store.audit(account: account.name, action: "login", detail: "", remote: request.remoteAddress, atMs: now)
+            try await store.accounts.audit(account: account.name, action: "login", detail: "", remote: request.remoteAddress, atMs: now)
         } catch {
             logger.error("cannot store a session", metadata: ["error": "\(error)"])
             return HTTPAnswer(status: .internalServerError, contentType: "text/plain", body: "cannot store the session\n")

@@ -46,10 +46,10 @@ struct ConsoleBenchmark {
         let rows = try fillRollups(store, configuration)
         let token = Secrets.newToken()
         try blocking {
-            _ = try await store.addAccount(
+            _ = try await store.accounts.add(
                 StoredAccount(
                     name: "bench", role: .inspector, scope: [], passwordHash: await Secrets.hashPassword("bench-password"), createdMs: 0))
-            try await store.addAPIToken(tokenHash: Secrets.tokenHash(token), account: "bench", label: "bench", nowMs: 0)
+            try await store.accounts.addAPIToken(tokenHash: Secrets.tokenHash(token), account: "bench", label: "bench", nowMs: 0)
         }
         let http = configuration.daemon.httpEndpoint!.port
         let daemon = try Child(

@@ -35,7 +35,7 @@ struct Outbox: AsyncParsableCommand {
                 })
             let (path, zone) = try store.resolve()
             let energyStore = try await EnergyStore.open(path: path, readOnly: true)
-            let messages = try await energyStore.outboxMessages(states: states, channel: channel, limit: limit)
+            let messages = try await energyStore.outbox.messages(states: states, channel: channel, limit: limit)
             func time(_ ms: Int64?) -> String { ms.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } ?? "-" }
             var table = TextTable(
                 header: ["id", "channel", "kind", "alert", "state", "attempts", "queued", "next_attempt", "delivered", "last_error"],
@@ -58,7 +58,7 @@ struct Outbox: AsyncParsableCommand {
             }
             try printRows(format, table, json: objects)
             if format == .table {
-                let backlog = try await energyStore.outboxBacklog()
+                let backlog = try await energyStore.outbox.backlog()
                 for line in backlog where line.state == .pending || line.state == .dead || line.state == .held {
                     print("\(line.channel): \(line.count) \(line.state.rawValue), oldest queued \(time(line.oldestCreatedAtMs))")
                 }
@@ -84,7 +84,7 @@ struct Outbox: AsyncParsableCommand {
 
         func run() async throws {
             let (path, _) = try store.resolve()
-            let revived = try await EnergyStore.open(path: path).retryDeadMessages(ids: ids, nowMs: SystemWallClock().nowMs())
+            let revived = try await EnergyStore.open(path: path).outbox.retryDead(ids: ids, nowMs: SystemWallClock().nowMs())
             print("\(revived) message(s) queued again")
             if revived < ids.count { throw ExitCode(1) }
         }

@@ -199,7 +199,7 @@ struct Alerts: AsyncParsableCommand {
         let (path, configuration) = try store.resolveWithConfiguration(readOnly: true)
         var sinceMs = Int64.min
         if let since { sinceMs = try localDay(since, option: "--since", configuration.calendar) }
-        let alerts = try await EnergyStore.open(path: path, readOnly: true).alerts(openOnly: open, sinceMs: sinceMs)
+        let alerts = try await EnergyStore.open(path: path, readOnly: true).alerts.list(openOnly: open, sinceMs: sinceMs)
         if format == .json {
             struct Entry: Encodable {
                 let raised: AlertRecord
@@ -283,7 +283,7 @@ func addProduction(path: String, configuration: EnergyConfiguration, rows: [(Str
     let store = try await EnergyStore.open(path: path)
     let now = SystemWallClock().nowMs()
     for figure in figures {
-        try await store.setProduction(
+        try await store.production.set(
             enterprise: figure.enterprise, product: figure.product, dayMs: figure.dayMs, quantity: figure.quantity, source: source,
             enteredMs: now)
     }

@@ -19,7 +19,7 @@ struct UpstreamCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (path, zone) = try store.resolve()
-            let statuses = try await EnergyStore.open(path: path, readOnly: true).upstreamStatus()
+            let statuses = try await EnergyStore.open(path: path, readOnly: true).upstream.status()
             if format == .json {
                 print(try encodeJSON(statuses))
                 return

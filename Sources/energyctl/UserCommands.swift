@@ -32,14 +32,15 @@ struct User: AsyncParsableCommand {
     /// Records an account change in the audit log, as the console records its own.
     static func audit(_ store: EnergyStore, _ action: String, _ detail: String) async throws {
         let who = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root"
-        try await store.audit(account: "energyctl:\(who)", action: action, detail: detail, remote: "local", atMs: SystemWallClock().nowMs())
+        try await store.accounts.audit(
+            account: "energyctl:\(who)", action: action, detail: detail, remote: "local", atMs: SystemWallClock().nowMs())
     }
 
     /// Disables or enables an account, audited.
     static func setDisabled(_ name: String, _ disabled: Bool, _ store: StoreOptions) async throws {
         let (path, _) = try store.resolveWithConfiguration()
         let energyStore = try await EnergyStore.open(path: path)
-        guard try await energyStore.setDisabled(account: name, disabled) else { throw ValidationError("no account \(name)") }
+        guard try await energyStore.accounts.setDisabled(account: name, disabled) else { throw ValidationError("no account \(name)") }
         try await audit(energyStore, disabled ? "account_disabled" : "account_enabled", name)
         print(disabled ? "disabled \(name)" : "enabled \(name)")
     }
@@ -80,7 +81,7 @@ struct User: AsyncParsableCommand {
             }
             let hash = await Secrets.hashPassword(try password.read())
             let energyStore = try await EnergyStore.open(path: path)
-            let added = try await energyStore.addAccount(
+            let added = try await energyStore.accounts.add(
                 StoredAccount(name: name, role: role, scope: scope, passwordHash: hash, createdMs: SystemWallClock().nowMs()))
             guard added else { throw ValidationError("an account \(name) exists already") }
             try await User.audit(energyStore, "account_added", "\(name) \(role.rawValue) \(scope.joined(separator: ","))")
@@ -101,7 +102,9 @@ struct User: AsyncParsableCommand {
             let (path, _) = try store.resolveWithConfiguration()
             let hash = await Secrets.hashPassword(try password.read())
             let energyStore = try await EnergyStore.open(path: path)
-            guard try await energyStore.setPasswordHash(account: name, hash: hash) else { throw ValidationError("no account \(name)") }
+            guard try await energyStore.accounts.setPasswordHash(account: name, hash: hash) else {
+                throw ValidationError("no account \(name)")
+            }
             try await User.audit(energyStore, "password_set", name)
             print("password of \(name) set; its sessions ended")
         }
@@ -139,7 +142,7 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             let (path, zone) = try store.resolve()
-            let accounts = try await EnergyStore.open(path: path, readOnly: true).accounts()
+            let accounts = try await EnergyStore.open(path: path, readOnly: true).accounts.all()
             var table = TextTable(header: ["name", "role", "scope", "state", "created"])
             var objects: [[String: Any]] = []
             for account in accounts {
@@ -172,11 +175,11 @@ struct User: AsyncParsableCommand {
         func run() async throws {
             let (path, _) = try store.resolveWithConfiguration()
             let energyStore = try await EnergyStore.open(path: path)
-            guard let account = try await energyStore.account(named: name), !account.disabled else {
+            guard let account = try await energyStore.accounts.named(name), !account.disabled else {
                 throw ValidationError("no enabled account \(name)")
             }
             let token = Secrets.newToken()
-            try await energyStore.addAPIToken(
+            try await energyStore.accounts.addAPIToken(
                 tokenHash: Secrets.tokenHash(token), account: name, label: label, nowMs: SystemWallClock().nowMs())
             try await User.audit(energyStore, "token_added", "\(name) \(label)")
             print(token)

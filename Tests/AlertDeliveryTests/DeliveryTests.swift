@@ -47,7 +47,7 @@ import Testing
 
         func raise(_ records: [AlertRecord]) async throws {
             let settings = self.settings
-            try await store.record(
+            try await store.alerts.record(
                 raise: records.filter { $0.state == .raised }, clear: records.filter { $0.state == .cleared }, atMs: 0,
                 routing: OutboxRouting(nowMs: clock.nowMs(), digestIntervalMs: Int64(settings.digestIntervalSeconds) * 1000) {
                     settings.targets($0.kind, $0.severity, jurisdiction: $0.enterprise.jurisdiction, enterprise: $0.enterprise.id)
@@ -65,7 +65,7 @@ import Testing
         }
 
         func messages(_ state: OutboxMessage.State? = nil) async throws -> [OutboxMessage] {
-            try await store.outboxMessages(states: state.map { [$0] } ?? [])
+            try await store.outbox.messages(states: state.map { [$0] } ?? [])
         }
     }
 
@@ -217,24 +217,24 @@ import Testing
         try await setup.running { () async throws in
             // The healthy channel gets all five while the slow one times out on its first.
             #expect(await eventually(timeout: .seconds(20)) { healthy.received.count == 5 })
-            #expect(try await setup.store.outboxMessages(states: [.delivered], channel: "slow").isEmpty)
+            #expect(try await setup.store.outbox.messages(states: [.delivered], channel: "slow").isEmpty)
             // Past the give-up age the slow channel's messages are dead letters, not lost.
             setup.clock.advance(byMs: 3000)
             #expect(
                 await eventually(timeout: .seconds(30)) {
-                    (try? await setup.store.outboxMessages(states: [.dead], channel: "slow").count) == 5
+                    (try? await setup.store.outbox.messages(states: [.dead], channel: "slow").count) == 5
                 })
         }
-        let dead = try await setup.store.outboxMessages(states: [.dead], channel: "slow")
+        let dead = try await setup.store.outbox.messages(states: [.dead], channel: "slow")
         #expect(dead.allSatisfy { $0.lastError != nil && $0.attempts >= 1 }, "each says why it was given up")
         // Retried by hand once the channel works again (here: pointed at the healthy receiver).
         var fixed = settings
         fixed.channels["slow"]!.url = healthyChannel.url
         setup.sender.apply(fixed)
-        #expect(try await setup.store.retryDeadMessages(ids: [], nowMs: setup.clock.nowMs()) == 5)
+        #expect(try await setup.store.outbox.retryDead(ids: [], nowMs: setup.clock.nowMs()) == 5)
         let revived = await setup.running {
             await eventually(timeout: .seconds(20)) {
-                (try? await setup.store.outboxMessages(states: [.delivered], channel: "slow").count) == 5
+                (try? await setup.store.outbox.messages(states: [.delivered], channel: "slow").count) == 5
             }
         }
         #expect(revived)

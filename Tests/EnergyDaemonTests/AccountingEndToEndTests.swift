@@ -79,7 +79,7 @@ import Testing
             #expect((object["message"] as? String)?.isEmpty == false)
             #expect((object["enterprise"] as? [String: Any])?.keys.sorted() == ["id", "jurisdiction", "name"])
         }
-        let alerts = try await month.store.alerts(openOnly: false)
+        let alerts = try await month.store.alerts.list(openOnly: false)
         #expect(objects.count == alerts.count + alerts.filter { $0.cleared != nil }.count)
         return objects
     }
@@ -149,7 +149,7 @@ import Testing
         try await checkRebuildEqualsIncremental(month)
 
         // The 6-hour outage of gw-e02 on 3 January raises one offline alert, and clears it.
-        let alerts = try await month.store.alerts(openOnly: false)
+        let alerts = try await month.store.alerts.list(openOnly: false)
         let e02 = ["gw-e02", "E02-main-power", "E02-coal", "E02-clinker"]
         let outage = alerts.filter {
             [.gatewayOffline, .meterOffline].contains($0.raised.kind) && e02.contains($0.raised.subject)

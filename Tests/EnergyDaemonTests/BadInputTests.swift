@@ -46,7 +46,7 @@ import Testing
         #expect(await importing.waitForExit() != 0)
         #expect(importing.printed.contains("row 2: E05 has no product cement"), "\(importing.printed)")
         for (arguments, because) in cases { try await expectRefused("energyctl", arguments, because) }
-        let written = try await EnergyStore.open(path: database).productionEntries(enterprise: "E05", fromMs: 0, toMs: .max)
+        let written = try await EnergyStore.open(path: database).production.entries(enterprise: "E05", fromMs: 0, toMs: .max)
         #expect(written.isEmpty, "\(written)")
         try await expectRefused("energyd", ["run", "--config", shippedConfigPath, "--clock-start", ""], "empty --clock-start")
         try await expectRefused("energyd", ["run", "--config", shippedConfigPath, "--clock-start", "2026-01-01TZ"], "--clock-start …TZ")

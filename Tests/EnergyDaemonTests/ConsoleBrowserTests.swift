@@ -46,7 +46,7 @@ import Testing
         #expect(await browser.waitForExit(timeout: .seconds(240)) == 0, "\(browser.printed.suffix(4000))")
         #expect(browser.printed.contains("all checks passed"))
         // The logins the browser made are in the audit log.
-        let actions = try await store.auditLog().map { "\($0.account) \($0.action)" }
+        let actions = try await store.accounts.auditLog().map { "\($0.account) \($0.action)" }
         #expect(actions.contains("jiancha login") && actions.contains("longhe login"), "\(actions)")
     }
 }

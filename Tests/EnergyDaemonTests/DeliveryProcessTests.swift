@@ -61,7 +61,7 @@ import Testing
         let second = try harness.startDaemon()
         let store = try await EnergyStore.open(path: harness.databasePath)
         let settled = await eventually(timeout: .seconds(60), interval: .milliseconds(100)) {
-            let messages = (try? await store.outboxMessages()) ?? []
+            let messages = (try? await store.outbox.messages()) ?? []
             return messages.count == 3 && messages.allSatisfy { $0.state == .delivered }
         }
         // /metrics shows the channel's queue and what this run delivered.
@@ -80,11 +80,11 @@ import Testing
         #expect(rows.allSatisfy { $0["channel"] as? String == "hook" && $0["attempts"] is Int && $0["id"] is Int })
         // Times for programs: ISO 8601 with the district's offset.
         #expect(rows.allSatisfy { ($0["delivered"] as? String)?.hasSuffix("+08:00") == true }, "\(rows)")
-        let outbox = try await store.outboxMessages().map { "\($0.id) \($0.state) \($0.lastError ?? "")" }
+        let outbox = try await store.outbox.messages().map { "\($0.id) \($0.state) \($0.lastError ?? "")" }
         #expect(settled, "\(outbox)")
 
-        let instance = try await store.instanceName()
-        let delivered = Set(try await store.outboxMessages(states: [.delivered]).map { "\(instance)-\($0.id)" })
+        let instance = try await store.outbox.instanceName()
+        let delivered = Set(try await store.outbox.messages(states: [.delivered]).map { "\(instance)-\($0.id)" })
         let ids = receiver.received.compactMap { $0["id"] as? String }
         #expect(Set(ids) == delivered, "every message delivered arrived, under its idempotency key")
         // The message held at the crash arrives again under the same key; nothing else twice.
@@ -110,7 +110,7 @@ import Testing
         daemon.send(SIGTERM)
         #expect(await daemon.waitForExit() == 0, "\(daemon.printed.suffix(2000))")
         let store = try await EnergyStore.open(path: harness.databasePath)
-        let first = try #require(try await store.outboxMessages().min { $0.id < $1.id })
+        let first = try #require(try await store.outbox.messages().min { $0.id < $1.id })
         #expect(first.state == .delivered, "the answer given after SIGTERM was recorded: \(first.state) \(first.lastError ?? "")")
         #expect(first.attempts == 0 || first.lastError == nil)
     }

@@ -39,7 +39,7 @@ import Testing
     }
 
     func status(_ store: EnergyStore, _ name: String) async throws -> UpstreamStatus? {
-        try await store.upstreamStatus().first { $0.name == name }
+        try await store.upstream.status().first { $0.name == name }
     }
 
     @Test func aRoundAgainstAServerThatNeverAnswersFailsWithinItsTimeoutAndAStopDoesNotWait() async throws {
@@ -104,8 +104,8 @@ import Testing
                 CoalFactor(
                     energy: .electricity, kgcePerUnit: 0.1229 + Double(stop + 1) * 1e-4, effectiveFrom: "2026-01-01",
                     effectiveFromMs: Self.january, source: "requeue \(stop)"))
-            try await store.noteFigureSettings(FigureSettings.of(stop == 0 ? configuration : corrected), nowMs: 0)
-            if stop == 0 { try await store.noteFigureSettings(FigureSettings.of(corrected), nowMs: 0) }
+            try await store.upstream.noteFigureSettings(FigureSettings.of(stop == 0 ? configuration : corrected), nowMs: 0)
+            if stop == 0 { try await store.upstream.noteFigureSettings(FigureSettings.of(corrected), nowMs: 0) }
             let before = try await status(store, "city")?.shippedRows ?? 0
             _ = await eventually(timeout: .seconds(30), interval: .milliseconds(5)) {
                 (try? await status(store, "city"))?.shippedRows ?? 0 > before
@@ -173,7 +173,7 @@ import Testing
         let destination = UpstreamConfig(
             name: "city", kind: .postgres, host: "127.0.0.1", port: postgres.port, database: postgres.database, user: postgres.user,
             timeoutSeconds: 10, intervalSeconds: 1, retryFirstSeconds: 1, retryMaxSeconds: 1)
-        try await store.noteFigureSettings(FigureSettings.of(configuration), nowMs: 0)
+        try await store.upstream.noteFigureSettings(FigureSettings.of(configuration), nowMs: 0)
         _ = try await UpstreamShipper(store: store, configuration: configuration, logger: Self.logger).drain(destination)
         func upstreamDay(_ enterprise: String, _ day: String, _ energy: String) throws -> (kgce: Double, completeness: Double)? {
             try postgres.query(
@@ -199,7 +199,7 @@ import Testing
         try await store.insert(silent)
         try await store.account(calendar: configuration.calendar)
         #expect(
-            try await store.upstreamQueue(destination: "city", limit: 100).contains { $0.kind == .enterprise && $0.key == "E01" },
+            try await store.upstream.pending(destination: "city", limit: 100).contains { $0.kind == .enterprise && $0.key == "E01" },
             "failed readings alone queue their enterprise's figures")
         _ = try await UpstreamShipper(store: store, configuration: configuration, logger: Self.logger).drain(destination)
         let after = try #require(try upstreamDay("E01", "2026-01-04", "electricity"))
@@ -213,9 +213,9 @@ import Testing
         configuration.factors.deployment.append(
             CoalFactor(
                 energy: .electricity, kgcePerUnit: 0.2, effectiveFrom: "2026-01-02", effectiveFromMs: from, source: "test correction"))
-        let queued = try await store.noteFigureSettings(FigureSettings.of(configuration), nowMs: 0)
+        let queued = try await store.upstream.noteFigureSettings(FigureSettings.of(configuration), nowMs: 0)
         #expect(Set(queued) == Set(configuration.enterprises.map(\.id)))
-        #expect(try await store.upstreamQueue(destination: "city", limit: 10_000).allSatisfy { $0.kind == .alert || $0.fromMs == from })
+        #expect(try await store.upstream.pending(destination: "city", limit: 10_000).allSatisfy { $0.kind == .alert || $0.fromMs == from })
         _ = try await UpstreamShipper(store: store, configuration: configuration, logger: Self.logger).drain(destination)
         #expect(try upstreamDay("E01", "2026-01-01", "electricity")?.kgce == january1.kgce)
         let corrected = try #require(try upstreamDay("E01", "2026-01-02", "electricity"))

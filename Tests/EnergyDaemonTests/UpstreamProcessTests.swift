@@ -53,10 +53,10 @@ import Testing
         for site in sites {
             let store = try await EnergyStore.open(path: site.harness.databasePath)
             let shipped = await eventually(timeout: .seconds(120), interval: .milliseconds(200)) {
-                guard let status = try? await store.upstreamStatus().first else { return false }
+                guard let status = try? await store.upstream.status().first else { return false }
                 return status.failures == 0 && status.backlog == 0
             }
-            let statuses = (try? await store.upstreamStatus()) ?? []
+            let statuses = (try? await store.upstream.status()) ?? []
             #expect(shipped, "\(statuses) at \(ISO8601Time.format(ms: site.harness.clock.nowMs()))\n\(site.daemon.printed.suffix(3000))")
         }
         // Each site's own district report for January, from its own store.
@@ -131,7 +131,7 @@ import Testing
         ]
         try harness.writeConfiguration(configuration)
         let store = try await EnergyStore.open(path: harness.databasePath)
-        func status(_ name: String) async -> UpstreamStatus? { try? await store.upstreamStatus().first { $0.name == name } }
+        func status(_ name: String) async -> UpstreamStatus? { try? await store.upstream.status().first { $0.name == name } }
 
         var daemon = try harness.startDaemon()
         defer { daemon.send(SIGKILL) }
@@ -162,7 +162,7 @@ import Testing
         let silentAt = harness.clock.nowMs()
         // Alerts as they stand locally and upstream: id, raised and cleared times.
         func localAlerts() async throws -> Set<String> {
-            Set(try await store.alerts(openOnly: false).map { "\($0.id) \($0.raisedAtMs) \($0.clearedAtMs.map(String.init) ?? "-")" })
+            Set(try await store.alerts.list(openOnly: false).map { "\($0.id) \($0.raisedAtMs) \($0.clearedAtMs.map(String.init) ?? "-")" })
         }
         func upstreamAlerts() throws -> Set<String> {
             Set(
@@ -176,13 +176,13 @@ import Testing
         }
         let drained = await eventually(timeout: .seconds(120), interval: .milliseconds(200)) {
             guard harness.clock.nowMs() > silentAt + 3 * 3_600_000 else { return false }
-            let statuses = (try? await store.upstreamStatus()) ?? []
+            let statuses = (try? await store.upstream.status()) ?? []
             guard statuses.count == 2 && statuses.allSatisfy({ $0.backlog == 0 && $0.failures == 0 }) else { return false }
             // The offline alerts raised meanwhile are upstream too, as they stand locally.
             guard let local = try? await localAlerts(), !local.isEmpty, let upstream = try? upstreamAlerts() else { return false }
             return upstream.isSuperset(of: local)
         }
-        let statuses = (try? await store.upstreamStatus()) ?? []
+        let statuses = (try? await store.upstream.status()) ?? []
         #expect(drained, "\(statuses)\n\(daemon.printed.suffix(3000))")
         daemon.send(SIGTERM)
         #expect(await daemon.waitForExit() == 0, "\(daemon.printed.suffix(2000))")

@@ -193,14 +193,14 @@ import Testing
         progress.day = Self.january - Self.day
         progress.month = calendar.start(of: .month, containing: Self.january - 1)
         for batch in try await checks.batches(nowMs: february + 2 * 3_600_000, open: [], progress: &progress) {
-            let (raise, clear) = AlertTransitions.decide(batch.findings, open: try await district.store.openAlertKeys())
+            let (raise, clear) = AlertTransitions.decide(batch.findings, open: try await district.store.alerts.openKeys())
             let time = ISO8601Time.format(ms: batch.timeMs, timeZone: calendar.timeZone)
-            try await district.store.record(
+            try await district.store.alerts.record(
                 raise: raise.map { AlertRecord($0, state: .raised, time: time) },
                 clear: clear.map { AlertRecord($0, state: .cleared, time: time) },
                 atMs: batch.timeMs)
         }
-        let alerts = try await district.store.alerts(openOnly: false).map(\.raised)
+        let alerts = try await district.store.alerts.list(openOnly: false).map(\.raised)
         #expect(alerts.filter { $0.kind == .quotaExceeded }.isEmpty, "one month is no statistical period")
         let warning = try #require(alerts.first { $0.kind == .quotaEarlyWarning && $0.period == "2026-01" })
         #expect(warning.enterprise.id == "E02" && warning.subject == "clinker" && warning.limit == 117 && warning.level == 4)

@@ -33,7 +33,7 @@ import Testing
         let horizon = try #require(try await district.store.newestSampleMs())
         #expect(try await mail.queueClosedMonths(horizonMs: horizon, wallMs: now) == ["2026-01"])
         #expect(try await mail.queueClosedMonths(horizonMs: horizon, wallMs: now) == [])
-        #expect(try await district.store.outboxMessages(states: [.pending]).map(\.kind) == [.report])
+        #expect(try await district.store.outbox.messages(states: [.pending]).map(\.kind) == [.report])
 
         let sender = OutboxSender(
             store: district.store, settings: configuration.delivery, pollInterval: .milliseconds(50), logger: Logger(label: "test"))

@@ -46,13 +46,13 @@ import Testing
                     key: "quota_exceeded|\($0.0)", enterprise: AlertEnterprise(id: $0.0, name: $0.1, jurisdiction: $0.2),
                     subject: "clinker", period: "2026-01", message: "\($0.1) 超限额")
             }
-            try await store.record(raise: alerts, clear: [], atMs: january + 31 * day)
+            try await store.alerts.record(raise: alerts, clear: [], atMs: january + 31 * day)
             let hash = await Secrets.hashPassword(ConsoleAccessTests.password)
             for (name, role, scope) in [
                 ("inspector", Role.inspector, [String]()), ("longhe", .jurisdiction, ["龙河镇"]), ("e02", .enterprise, ["E02"]),
                 ("admin", .admin, []),
             ] {
-                _ = try await store.addAccount(StoredAccount(name: name, role: role, scope: scope, passwordHash: hash, createdMs: 0))
+                _ = try await store.accounts.add(StoredAccount(name: name, role: role, scope: scope, passwordHash: hash, createdMs: 0))
             }
             var logger = Logger(label: "console-test")
             logger.logLevel = .critical
@@ -166,7 +166,7 @@ import Testing
             #expect(answer.status == 303 && answer.header("Location")?.hasPrefix("/login?next=") == true, "\(page): \(answer.status)")
         }
         // Nothing was written by all that.
-        #expect(try await site.store.productionEntries(enterprise: "E02", fromMs: 0, toMs: .max).isEmpty)
+        #expect(try await site.store.production.entries(enterprise: "E02", fromMs: 0, toMs: .max).isEmpty)
     }
 
     @Test func oneRouteTableAnswersEachDocumentedMethodAndNamesThemInA405() async throws {
@@ -297,11 +297,11 @@ import Testing
         let entry = ["product": "clinker", "date": "2026-01-05", "quantity": "4321.5"]
         // A write without the session's CSRF token is refused and changes nothing; with it, it is recorded and audited.
         #expect(try await site.send("POST", "/enterprises/E02/production", headers: e02.headers, form: entry).status == 403)
-        #expect(try await site.store.productionEntries(enterprise: "E02", fromMs: 0, toMs: .max).isEmpty)
+        #expect(try await site.store.production.entries(enterprise: "E02", fromMs: 0, toMs: .max).isEmpty)
         var withToken = entry
         withToken["csrf"] = e02.csrf
         #expect(try await site.send("POST", "/enterprises/E02/production", headers: e02.headers, form: withToken).status == 303)
-        let stored = try await site.store.productionEntries(enterprise: "E02", fromMs: 0, toMs: .max)
+        let stored = try await site.store.production.entries(enterprise: "E02", fromMs: 0, toMs: .max)
         #expect(stored.count == 1 && stored.first?.quantity == 4321.5 && stored.first?.source == "web:e02")
         // An inspector may read it but not write production figures, not even with its own token.
         let inspector = try await site.login("inspector")
@@ -320,7 +320,7 @@ import Testing
         // Logging out ends the session.
         #expect(try await site.send("POST", "/logout", headers: e02.headers, form: ["csrf": e02.csrf]).status == 303)
         #expect(try await site.send("GET", "/api/v1/me", headers: e02.headers).status == 401)
-        let actions = try await site.store.auditLog().map { "\($0.account) \($0.action)" }
+        let actions = try await site.store.accounts.auditLog().map { "\($0.account) \($0.action)" }
         #expect(actions.filter { $0 == "longhe login_failed" }.count == 5)
         #expect(actions.contains("longhe login_blocked") && actions.contains("e02 production") && actions.contains("e02 logout"))
     }
@@ -329,7 +329,7 @@ import Testing
         let site = try await Site()
         defer { site.directory.remove() }
         let token = Secrets.newToken()
-        try await site.store.addAPIToken(tokenHash: Secrets.tokenHash(token), account: "e02", label: "test", nowMs: 0)
+        try await site.store.accounts.addAPIToken(tokenHash: Secrets.tokenHash(token), account: "e02", label: "test", nowMs: 0)
         let bearer = ["Authorization": "Bearer \(token)"]
         // A script writes without a CSRF token: browsers never send bearer tokens by themselves.
         let posted = try await site.send(
@@ -342,7 +342,7 @@ import Testing
                 json: #"{"product":"cement","date":"2026-01-07","quantity":1}"#
             ).status == 400)
         #expect(try await site.send("GET", "/api/v1/enterprises/E02/production?period=2026-01", headers: bearer).body.contains("12.5"))
-        _ = try await site.store.setDisabled(account: "e02", true)
+        _ = try await site.store.accounts.setDisabled(account: "e02", true)
         #expect(try await site.send("GET", "/api/v1/me", headers: bearer).status == 401)
     }
 }

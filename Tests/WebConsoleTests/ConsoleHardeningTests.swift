@@ -13,15 +13,15 @@ import Testing
     @Test func loginsUnderJunkNamesAreNeitherAuditedNorCounted() async throws {
         let site = try await ConsoleAccessTests.Site()
         defer { site.directory.remove() }
-        let auditBefore = try await site.store.auditLog().count
+        let auditBefore = try await site.store.accounts.auditLog().count
         let huge = String(repeating: "a", count: 512 * 1024)
         for name in [huge, "a b", "x/../y", "名字", String(repeating: "a", count: 65)] {
             #expect(try await site.postLogin(name, password: "whatever it is").status == 401)
         }
-        #expect(try await site.store.auditLog().count == auditBefore, "nothing audited for names no account can have")
+        #expect(try await site.store.accounts.auditLog().count == auditBefore, "nothing audited for names no account can have")
         // A name that may exist is audited as before.
         #expect(try await site.postLogin("nobody", password: "whatever it is").status == 401)
-        #expect(try await site.store.auditLog().count == auditBefore + 1)
+        #expect(try await site.store.accounts.auditLog().count == auditBefore + 1)
     }
 
     @Test func theLimiterKeepsABoundedNumberOfKeys() {
@@ -66,7 +66,7 @@ import Testing
                 "POST", "/enterprises/E02/production", headers: e02.headers.merging(headers) { $1 }, form: entry)
             #expect(answer.status == status, "\(headers): \(answer.status)")
         }
-        #expect(try await site.store.productionEntries(enterprise: "E02", fromMs: 0, toMs: .max).count == 1)
+        #expect(try await site.store.production.entries(enterprise: "E02", fromMs: 0, toMs: .max).count == 1)
     }
 
     @Test func everyAnswerCarriesTheSecurityHeadersAndADayIsADay() async throws {
@@ -88,6 +88,6 @@ import Testing
                 json: #"{"product":"clinker","date":"\#(date)","quantity":1}"#)
             #expect(answer.status == 400, "\(date): \(answer.status) \(answer.body)")
         }
-        #expect(try await site.store.productionEntries(enterprise: "E02", fromMs: 0, toMs: .max).isEmpty)
+        #expect(try await site.store.production.entries(enterprise: "E02", fromMs: 0, toMs: .max).isEmpty)
     }
 }

@@ -18,7 +18,7 @@ import WebConsole
         defer { site.directory.remove() }
         // An enterprise account's token: it may read its own enterprise and write its production figures.
         let token = Secrets.newToken()
-        try await site.store.addAPIToken(tokenHash: Secrets.tokenHash(token), account: "e02", label: "schemathesis", nowMs: 0)
+        try await site.store.accounts.addAPIToken(tokenHash: Secrets.tokenHash(token), account: "e02", label: "schemathesis", nowMs: 0)
         let run = try ChildProcess(
             Self.schemathesis,
             [
