@@ -27,8 +27,8 @@ public struct Principal: Sendable {
         }
     }
 
-    /// Whether the account may enter production figures of `enterprise`.
-    public func entersProduction(of enterprise: EnterpriseConfig) -> Bool {
+    /// Whether the account may enter figures of `enterprise` by hand (production, energy not metered online).
+    public func entersFigures(of enterprise: EnterpriseConfig) -> Bool {
         role == .enterprise && account.scope.contains(enterprise.id)
     }
 

@@ -14,7 +14,7 @@ extension AnnualProjection {
         let yearDays = Double(calendar.startOfDay("\(year + 1)-01-01")! - yearStart) / 86_400_000
         let lastYearStart = calendar.startOfDay("\(year - 1)-01-01")!
         let lastYearDays = Double(yearStart - lastYearStart) / 86_400_000
-        let energySeries = series.filter { $0.isAccounted && $0.energy != .production }
+        let energySeries = series.filter { $0.hasRollups && $0.energy != .production }
         let thisYear = try await days(store, configuration, calendar, energySeries, fromMs: yearStart, toMs: throughMs)
         var lastYear: [String: [Int64: (kgce: Double, complete: Bool)]]?
         var projections: [String: AnnualProjection] = [:]

@@ -12,6 +12,8 @@ public struct ConsumptionLine: Sendable, Hashable, Codable {
     public var energy: String
     /// consumption, export or production.
     public var quantity: String
+    /// Where the figure comes from: "metered" (meters polled online) or "entered" (by hand, 手工填报).
+    public var source: String
     /// Product, for production lines.
     public var product: String?
     /// Amount in `unit`.
@@ -22,7 +24,7 @@ public struct ConsumptionLine: Sendable, Hashable, Codable {
     public var kgce: Double?
     /// The estimated part of `amount`.
     public var estimated: Double
-    /// Good samples ÷ expected samples of the meters behind the line.
+    /// Good samples ÷ expected samples of the meters behind the line (1 for a figure entered by hand).
     public var completeness: Double
     /// kgce per unit used (the last day's, when a factor changed within the period), and its source.
     public var factor: Double?
@@ -70,11 +72,12 @@ public struct ConsumptionReport: Sendable {
         if let horizonMs { horizon = horizonMs } else { horizon = try await store.newestSampleMs() ?? fromMs }
         let meters = configuration.enterprises.first { $0.id == enterprise }?.meters ?? []
         let products = Dictionary(meters.map { ($0.id, $0.product) }, uniquingKeysWith: { a, _ in a })
-        let allSeries = try await store.series(enterprise: enterprise).filter(\.isAccounted)
+        let allSeries = try await store.series(enterprise: enterprise).filter(\.hasRollups)
         var groups: [String: [SeriesRecord]] = [:]
         for series in allSeries {
             let product = series.quantity == .production ? (products[series.meter] ?? nil) ?? "-" : ""
-            groups["\(series.quantity)|\(series.energy)|\(product)", default: []].append(series)
+            groups["\(series.quantity)|\(series.energy)|\(product)|\(series.kind == .entered ? "entered" : "metered")", default: []]
+                .append(series)
         }
         var lines: [ConsumptionLine] = []
         var totals: [ConsumptionTotal] = []
@@ -118,9 +121,12 @@ public struct ConsumptionReport: Sendable {
                 lines.append(
                     ConsumptionLine(
                         period: label, periodStartMs: period, energy: members[0].energy.rawValue, quantity: members[0].quantity.rawValue,
-                        product: members[0].quantity == .production ? key.split(separator: "|").last.map(String.init) : nil,
+                        source: members[0].kind == .entered ? "entered" : "metered",
+                        product: members[0].quantity == .production
+                            ? String(key.split(separator: "|", omittingEmptySubsequences: false)[2]) : nil,
                         amount: amount, unit: Self.unit(members[0]), kgce: hasFactor ? sign * kgce + 0 : nil, estimated: estimated,
-                        completeness: lineExpected > 0 ? min(1, Double(lineGood) / lineExpected) : 0, factor: factor?.kgcePerUnit,
+                        completeness: members[0].kind == .entered ? 1 : lineExpected > 0 ? min(1, Double(lineGood) / lineExpected) : 0,
+                        factor: factor?.kgcePerUnit,
                         factorSource: factor?.source))
             }
             totals.append(
@@ -134,7 +140,7 @@ public struct ConsumptionReport: Sendable {
 
     /// Polls a meter should have made in [from, to).
     static func expectedSamples(_ series: SeriesRecord, from: Int64, to: Int64) -> Double {
-        to > from ? Double(to - from) / Double(series.intervalMs) : 0
+        to > from && series.intervalMs > 0 ? Double(to - from) / Double(series.intervalMs) : 0
     }
 
     static func unit(_ series: SeriesRecord) -> String {

@@ -144,7 +144,7 @@ public struct InspectionReports: Sendable {
         var energy: [String: ConsumptionLine] = [:]
         var order: [String] = []
         for line in daily {
-            let key = "\(line.quantity)|\(line.energy)|\(line.product ?? "")"
+            let key = "\(line.quantity)|\(line.energy)|\(line.product ?? "")|\(line.source)"
             if var sum = energy[key] {
                 sum.amount += line.amount
                 sum.kgce = line.kgce.map { (sum.kgce ?? 0) + $0 }

@@ -139,7 +139,7 @@ public func energyName(_ line: ConsumptionLine, zh: Bool) -> String {
     case (false, "production"): return "production \(line.product ?? "")"
     case (true, "export"): return "外供\(energy?.chineseName ?? line.energy)"
     case (false, "export"): return "\(line.energy) exported"
-    case (true, _): return energy?.chineseName ?? line.energy
-    case (false, _): return line.energy
+    case (true, _): return (energy?.chineseName ?? line.energy) + (line.source == "entered" ? "（手工填报）" : "")
+    case (false, _): return line.energy + (line.source == "entered" ? " (entered)" : "")
     }
 }

@@ -302,6 +302,27 @@ public final class EnergyStore: Sendable {
             // queues the figures it changes, from the earliest day it touches.
             try db.execute(sql: "CREATE TABLE upstream_figure_settings (enterprise TEXT PRIMARY KEY, items TEXT NOT NULL)")
         }
+        migrator.registerMigration("v10-energy-entries") { db in
+            // Energy entered by hand, one row per enterprise, month and energy type; its rollups are those of the
+            // enterprise's "entered" series (kind 'entered', no samples), so figures count it like metered energy.
+            try db.execute(
+                sql: """
+                    CREATE TABLE energy_entries (
+                        enterprise TEXT NOT NULL,
+                        month INTEGER NOT NULL,
+                        energy TEXT NOT NULL,
+                        unit TEXT NOT NULL,
+                        purchases REAL,
+                        opening_stock REAL,
+                        closing_stock REAL,
+                        consumption REAL NOT NULL,
+                        series INTEGER NOT NULL REFERENCES series (id),
+                        source TEXT NOT NULL,
+                        entered_at INTEGER NOT NULL,
+                        PRIMARY KEY (enterprise, month, energy)
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

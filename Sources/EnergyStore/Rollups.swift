@@ -41,7 +41,7 @@ extension EnergyStore {
             // Two forms, so that one enterprise's series are found through the series_enterprise index.
             let stored =
                 try enterprise.map { try SeriesRecord.stored(db, "WHERE enterprise = ?", arguments: [$0]) } ?? SeriesRecord.stored(db, "")
-            let series = stored.filter(\.isAccounted)
+            let series = stored.filter(\.hasRollups)
             let query = try db.cachedStatement(
                 sql:
                     "SELECT bucket, amount, estimated, good FROM consumption WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket < ? ORDER BY bucket"

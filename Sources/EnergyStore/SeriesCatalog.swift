@@ -2,7 +2,21 @@ import EnergyModel
 import GRDB
 import Synchronization
 
-/// A stored series: one measured point of one meter.
+/// What a series holds: a meter point's readings (as its register map says), or energy entered by hand, which has
+/// rollups but no readings.
+public enum SeriesKind: String, Sendable, Hashable {
+    case counter, gauge, entered
+
+    /// The kind of a meter point's series.
+    public init(_ point: PointKind) {
+        switch point {
+        case .counter: self = .counter
+        case .gauge: self = .gauge
+        }
+    }
+}
+
+/// A stored series: one measured point of one meter, or one energy type an enterprise enters by hand.
 public struct SeriesRecord: Sendable, Hashable {
     /// Row id, referenced by samples.
     public var id: Int64
@@ -18,7 +32,7 @@ public struct SeriesRecord: Sendable, Hashable {
     public var quantity: PointQuantity
     /// Engineering unit.
     public var unit: String
-    public var kind: PointKind
+    public var kind: SeriesKind
     /// Counter wrap, in `unit`.
     public var wrap: Double?
     /// The meter's maximum rate per hour, in `unit`.
@@ -32,7 +46,7 @@ public struct SeriesRecord: Sendable, Hashable {
     /// nil for a row naming an energy, quantity or kind this version does not know.
     public init?(row: Row) {
         guard let energy = EnergyType(rawValue: row[4]), let quantity = PointQuantity(rawValue: row[5]),
-            let kind = PointKind(rawValue: row[7])
+            let kind = SeriesKind(rawValue: row[7])
         else { return nil }
         self.energy = energy
         self.quantity = quantity
@@ -61,6 +75,9 @@ public struct SeriesRecord: Sendable, Hashable {
 
     /// Whether accounting reads it: a consumption, export or production counter.
     public var isAccounted: Bool { kind == .counter && [.consumption, .export, .production].contains(quantity) }
+
+    /// Whether it has rollups figures are made of: an accounted counter, or energy entered by hand.
+    public var hasRollups: Bool { isAccounted || kind == .entered }
 
     /// How the series counts toward comprehensive consumption: energy sent out of the boundary is subtracted.
     public var boundarySign: Double { quantity == .export ? -1 : 1 }

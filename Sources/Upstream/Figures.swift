@@ -177,7 +177,7 @@ public struct FigureCollector: Sendable {
     {
         guard let enterprise = configuration.enterprises.first(where: { $0.id == change.key }) else { return nil }
         let from = change.fromMs <= 0 ? change.fromMs : calendar.start(of: .day, containing: change.fromMs)
-        let ids = series.filter(\.isAccounted).map(\.id)
+        let ids = series.filter(\.hasRollups).map(\.id)
         let spans = [
             try await store.bucketSpan(series: ids, resolution: .day, fromMs: from, toMs: change.toMs),
             try await store.production.span(enterprise: enterprise.id, fromMs: from, toMs: change.toMs),

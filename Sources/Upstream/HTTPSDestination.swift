@@ -96,6 +96,8 @@ enum EnergyMonitorV1 {
         var quantity: String?
         var energy: String?
         var product: String?
+        /// "metered" or "entered" (by hand), for daily and monthly items.
+        var source: String?
         var unit: String?
         var amount: Double?
         var estimated: Double?
@@ -139,7 +141,8 @@ enum EnergyMonitorV1 {
                             type: type, enterprise: figures.enterprise.id, period_start: time(period.startMs),
                             items: period.lines.map {
                                 Item(
-                                    quantity: $0.quantity, energy: $0.energy, product: $0.product, unit: $0.unit, amount: $0.amount,
+                                    quantity: $0.quantity, energy: $0.energy, product: $0.product, source: $0.source, unit: $0.unit,
+                                    amount: $0.amount,
                                     estimated: $0.estimated, completeness: $0.completeness, kgce: $0.kgce, factor: $0.factor)
                             },
                             products: type == "monthly" ? figures.products.filter { $0.monthStartMs == period.startMs } : nil))

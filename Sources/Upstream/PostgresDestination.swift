@@ -265,14 +265,15 @@ public actor PostgresDestination: UpstreamDestination {
         try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO \(table) (site_id, enterprise, \(column), quantity, energy, product, amount, unit, kgce, estimated,
+                    INSERT INTO \(table) (site_id, enterprise, \(column), quantity, energy, product, source, amount, unit, kgce, estimated,
                         completeness, factor, factor_source)
-                    SELECT $1, enterprise, period::date, quantity, energy, product, round(amount::numeric, 6), unit, nullif(kgce, 'NaN'),
-                        round(estimated::numeric, 6), completeness, nullif(factor, 'NaN'), nullif(factor_source, '')
+                    SELECT $1, enterprise, period::date, quantity, energy, product, source, round(amount::numeric, 6), unit,
+                        nullif(kgce, 'NaN'), round(estimated::numeric, 6), completeness, nullif(factor, 'NaN'), nullif(factor_source, '')
                     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[],
-                        $10::text[], $11::float8[], $12::float8[], $13::text[])
-                        AS r (enterprise, period, quantity, energy, product, amount, unit, kgce, estimated, completeness, factor, factor_source)
-                    ON CONFLICT (site_id, enterprise, \(column), quantity, energy, product) DO UPDATE SET amount = excluded.amount,
+                        $10::text[], $11::float8[], $12::float8[], $13::text[], $14::text[])
+                        AS r (enterprise, period, quantity, energy, product, amount, unit, kgce, estimated, completeness, factor, factor_source,
+                            source)
+                    ON CONFLICT (site_id, enterprise, \(column), quantity, energy, product, source) DO UPDATE SET amount = excluded.amount,
                         unit = excluded.unit, kgce = excluded.kgce, estimated = excluded.estimated, completeness = excluded.completeness,
                         factor = excluded.factor, factor_source = excluded.factor_source
                     """,
@@ -281,7 +282,7 @@ public actor PostgresDestination: UpstreamDestination {
                     // Amounts as decimal text, the shortest that reads back as the same double: a float8 cast to
                     // numeric keeps only 15 significant digits.
                     lines.map { String($0.amount) }, lines.map(\.unit), lines.map { $0.kgce ?? .nan }, lines.map { String($0.estimated) },
-                    lines.map(\.completeness), lines.map { $0.factor ?? .nan }, lines.map { $0.factorSource ?? "" })),
+                    lines.map(\.completeness), lines.map { $0.factor ?? .nan }, lines.map { $0.factorSource ?? "" }, lines.map(\.source))),
             logger: logger)
     }
 

@@ -184,7 +184,19 @@ enum PostgresSchema {
                 FROM em_unit_consumption WHERE NOT illustrative GROUP BY month, standard
                 """,
             ]
-        )
+        ),
+        (
+            2,
+            [
+                // Energy entered by hand (手工填报) beside metered energy of the same type: a line of its own.
+                "ALTER TABLE em_daily ADD COLUMN source text NOT NULL DEFAULT 'metered'",
+                "ALTER TABLE em_daily DROP CONSTRAINT em_daily_pkey",
+                "ALTER TABLE em_daily ADD PRIMARY KEY (site_id, enterprise, day, quantity, energy, product, source)",
+                "ALTER TABLE em_monthly ADD COLUMN source text NOT NULL DEFAULT 'metered'",
+                "ALTER TABLE em_monthly DROP CONSTRAINT em_monthly_pkey",
+                "ALTER TABLE em_monthly ADD PRIMARY KEY (site_id, enterprise, month, quantity, energy, product, source)",
+            ]
+        ),
     ]
 
     /// Name of a table's partition holding `year`-`month`.

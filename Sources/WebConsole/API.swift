@@ -115,6 +115,28 @@ extension WebConsole {
                 return json(["recorded": recorded])
             }),
         Route(
+            .GET, "api/v1/enterprises/*/entries",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                _ = try console.enterprise(call.id, for: principal, in: configuration)
+                let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                let entries = try await console.store.entries.list(enterprise: call.id, fromMs: period.fromMs, toMs: period.toMs)
+                return json(["entries": entries.map { EnergyEntryView($0, calendar: configuration.calendar) }])
+            }),
+        Route(
+            .POST, "api/v1/enterprises/*/entries",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                guard let input = try? JSONDecoder().decode(EnergyEntryInput.self, from: Data(call.request.body)) else {
+                    throw WebError.badRequest(
+                        "send JSON {\"month\": \"YYYY-MM\", \"energy\": …, \"unit\": …, \"consumption\": …} or purchases, "
+                            + "openingStock and closingStock instead of consumption")
+                }
+                let recorded = try await console.enterEnergy(input, of: enterprise, by: principal, request: call.request, configuration)
+                return json(["recorded": recorded])
+            }),
+        Route(
             .GET, "api/v1/meters/*/samples",
             .signedIn { console, call, principal in
                 let configuration = console.configuration()
@@ -290,7 +312,7 @@ extension WebConsole {
         _ entry: ProductionInput, of enterprise: EnterpriseConfig, by principal: Principal, request: HTTPRequest,
         _ configuration: EnergyConfiguration
     ) async throws -> ProductionEntry {
-        guard principal.entersProduction(of: enterprise) else { throw WebError.forbidden }
+        guard principal.entersFigures(of: enterprise) else { throw WebError.forbidden }
         let figure: ProductionFigure
         do {
             figure = try ProductionFigure.checked(
@@ -308,6 +330,71 @@ extension WebConsole {
             account: principal.account.name, action: "production",
             detail: "\(enterprise.id) \(entry.product) \(entry.date) = \(entry.quantity)", remote: request.remoteAddress, atMs: now)
         return ProductionEntry(product: entry.product, dayMs: day, quantity: entry.quantity, source: source, enteredMs: now)
+    }
+}
+
+extension WebConsole {
+    /// Records a month of energy entered in the console or by a script, with who entered it.
+    func enterEnergy(
+        _ input: EnergyEntryInput, of enterprise: EnterpriseConfig, by principal: Principal, request: HTTPRequest,
+        _ configuration: EnergyConfiguration
+    ) async throws -> EnergyEntryView {
+        guard principal.entersFigures(of: enterprise) else { throw WebError.forbidden }
+        let now = nowMs()
+        let entry: EnergyEntry
+        do {
+            entry = try EnergyEntry.checked(
+                enterprise: enterprise.id, month: input.month, energy: input.energy, unit: input.unit, consumption: input.consumption,
+                purchases: input.purchases, openingStock: input.openingStock, closingStock: input.closingStock, nowMs: now,
+                in: configuration)
+        } catch {
+            throw WebError.badRequest(error.description)
+        }
+        let source = "web:" + principal.account.name
+        try await store.entries.record(entry, source: source, enteredMs: now, calendar: configuration.calendar)
+        dataChanged(fromMs: entry.monthStartMs)
+        try await store.accounts.audit(
+            account: principal.account.name, action: "energy-entry",
+            detail: "\(enterprise.id) \(entry.month) \(entry.energy.rawValue) = \(entry.consumption) \(entry.unit)",
+            remote: request.remoteAddress,
+            atMs: now)
+        return EnergyEntryView(StoredEnergyEntry(entry, source: source, enteredMs: now), calendar: configuration.calendar)
+    }
+}
+
+/// A month of energy entered by hand, as the API takes it: the consumption, or purchases with stocks.
+struct EnergyEntryInput: Codable {
+    var month: String
+    var energy: String
+    var unit: String
+    var consumption: Double?
+    var purchases: Double?
+    var openingStock: Double?
+    var closingStock: Double?
+}
+
+/// A month of energy entered by hand, as the API shows it.
+struct EnergyEntryView: Codable {
+    var month: String
+    var energy: String
+    var unit: String
+    var purchases: Double?
+    var openingStock: Double?
+    var closingStock: Double?
+    var consumption: Double
+    var source: String
+    var enteredMs: Int64
+
+    init(_ entry: StoredEnergyEntry, calendar: CalendarBuckets) {
+        month = String(calendar.dayLabel(entry.monthStartMs).prefix(7))
+        energy = entry.energy.rawValue
+        unit = entry.unit
+        purchases = entry.purchases
+        openingStock = entry.openingStock
+        closingStock = entry.closingStock
+        consumption = entry.consumption
+        source = entry.source
+        enteredMs = entry.enteredMs
     }
 }
 

@@ -33,6 +33,24 @@ extension WebConsole {
         return .seeOther("/enterprises/\(call.id)#production")
     }
 
+    /// A month of energy entered with the enterprise page's form.
+    func entryForm(_ call: Call, _ principal: Principal) async throws -> HTTPAnswer {
+        let configuration = configuration()
+        let enterprise = try enterprise(call.id, for: principal, in: configuration)
+        let form = call.request.form
+        // An empty field is a figure not given; anything else must be a number.
+        func number(_ name: String) throws -> Double? {
+            guard let text = form[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            guard let value = Double(text) else { throw WebError.badRequest("\(name) \(text) is not a number") }
+            return value
+        }
+        let input = EnergyEntryInput(
+            month: form["month"] ?? "", energy: form["energy"] ?? "", unit: form["unit"] ?? "", consumption: try number("consumption"),
+            purchases: try number("purchases"), openingStock: try number("openingStock"), closingStock: try number("closingStock"))
+        _ = try await enterEnergy(input, of: enterprise, by: principal, request: call.request, configuration)
+        return .seeOther("/enterprises/\(call.id)#entries")
+    }
+
     // MARK: District
 
     func overview(_ request: HTTPRequest, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration) async throws
@@ -218,6 +236,7 @@ extension WebConsole {
                 + report.openAlerts.map { "<li>[\(escape(l.zh ? $0.kind.chinese : $0.kind.rawValue))] \(escape($0.message))</li>" }.joined()
                 + "</ul>"
         content += try await productionSection(enterprise, period, principal, l, configuration)
+        content += try await entriesSection(enterprise, period, principal, l, configuration)
         return Pages.document(report.name, l, principal: principal, period: period.label, content: content)
     }
 
@@ -254,7 +273,7 @@ extension WebConsole {
                     $0.enteredMs.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) } ?? "-",
                 ]
             }, id: "production-entries", numeric: [2])
-        if principal.entersProduction(of: enterprise) {
+        if principal.entersFigures(of: enterprise) {
             content += """
                 <form method="post" action="/enterprises/\(escape(enterprise.id))/production" class="filters" id="production-form">
                 <input type="hidden" name="csrf" value="\(escape(principal.csrf ?? ""))">
@@ -262,6 +281,49 @@ extension WebConsole {
                 <label>\(l.t("日期", "Date")) <input name="date" placeholder="YYYY-MM-DD" required></label>
                 <label>\(l.t("产量", "Quantity")) <input name="quantity" required></label>
                 <button>\(l.t("录入", "Enter"))</button></form>
+                """
+        }
+        return content
+    }
+
+    /// Energy not metered online, entered by hand for the period's months, and the form an enterprise enters it with.
+    func entriesSection(
+        _ enterprise: EnterpriseConfig, _ period: ReportPeriod, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration
+    ) async throws -> String {
+        let zone = configuration.calendar.timeZone
+        // The months the period lies in (a day's page shows its month's entries).
+        let firstMonth = configuration.calendar.start(of: .month, containing: period.fromMs)
+        let entries = try await store.entries.list(enterprise: enterprise.id, fromMs: firstMonth, toMs: period.toMs)
+        var content = "<h2 id=\"entries\">\(l.t("手工填报能源", "Energy entered by hand"))</h2>"
+        func amount(_ value: Double?) -> String { value.map(fixed) ?? "-" }
+        content += Pages.table(
+            [
+                l.t("月份", "Month"), l.t("能源品种", "Energy"), l.t("单位", "Unit"), l.t("购入量", "Purchases"), l.t("期初库存", "Opening stock"),
+                l.t("期末库存", "Closing stock"), l.t("消费量", "Consumption"), l.t("填报人", "Entered by"), l.t("填报时间", "Entered at"),
+            ],
+            entries.map {
+                [
+                    String(configuration.calendar.dayLabel($0.monthStartMs).prefix(7)),
+                    escape(l.zh ? $0.energy.chineseName : $0.energy.rawValue),
+                    escape($0.unit), amount($0.purchases), amount($0.openingStock), amount($0.closingStock), fixed($0.consumption),
+                    escape($0.source), ISO8601Time.formatLocal(ms: $0.enteredMs, timeZone: zone),
+                ]
+            }, id: "energy-entries", numeric: [3, 4, 5, 6])
+        if principal.entersFigures(of: enterprise) {
+            let energies = EnergyType.allCases.filter { $0 != .production }.map {
+                "<option value=\"\($0.rawValue)\">\(escape(l.zh ? $0.chineseName : $0.rawValue))</option>"
+            }
+            content += """
+                <form method="post" action="/enterprises/\(escape(enterprise.id))/entries" class="filters" id="entry-form">
+                <input type="hidden" name="csrf" value="\(escape(principal.csrf ?? ""))">
+                <label>\(l.t("月份", "Month")) <input name="month" placeholder="YYYY-MM" required></label>
+                <label>\(l.t("能源品种", "Energy")) <select name="energy">\(energies.joined())</select></label>
+                <label>\(l.t("单位", "Unit")) <input name="unit" placeholder="t" required></label>
+                <label>\(l.t("消费量", "Consumption")) <input name="consumption"></label>
+                <label>\(l.t("或 购入量", "or purchases")) <input name="purchases"></label>
+                <label>\(l.t("期初库存", "Opening stock")) <input name="openingStock"></label>
+                <label>\(l.t("期末库存", "Closing stock")) <input name="closingStock"></label>
+                <button>\(l.t("填报", "Enter"))</button></form>
                 """
         }
         return content

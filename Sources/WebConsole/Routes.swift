@@ -109,6 +109,9 @@ extension WebConsole {
                 .POST, "enterprises/*/production",
                 .signedIn { console, call, principal in try await console.productionForm(call, principal) }),
             Route(
+                .POST, "enterprises/*/entries",
+                .signedIn { console, call, principal in try await console.entryForm(call, principal) }),
+            Route(
                 .GET, "meters/*",
                 .signedIn { console, call, principal in
                     let configuration = console.configuration()

@@ -80,17 +80,18 @@ struct Consumption: AsyncParsableCommand {
             print(try encodeJSON(Output(enterprise: enterprise, lines: lines, totals: totals)))
         case .csv:
             var table = TextTable(header: [
-                "period", "energy", "quantity", "product", "amount", "unit", "kgce", "estimated", "completeness",
+                "period", "energy", "quantity", "source", "product", "amount", "unit", "kgce", "estimated", "completeness",
             ])
             for line in lines {
                 table.rows.append([
-                    line.period, line.energy, line.quantity, line.product ?? "", String(line.amount), line.unit,
+                    line.period, line.energy, line.quantity, line.source, line.product ?? "", String(line.amount), line.unit,
                     line.kgce.map { String($0) } ?? "", String(line.estimated), String(line.completeness),
                 ])
             }
             for total in totals {
                 table.rows.append([
-                    total.period, "total", "comprehensive", "", String(total.kgce), "kgce", String(total.kgce), String(total.estimatedKgce),
+                    total.period, "total", "comprehensive", "", "", String(total.kgce), "kgce", String(total.kgce),
+                    String(total.estimatedKgce),
                     String(total.completeness),
                 ])
             }

@@ -222,6 +222,42 @@ import Testing
         #expect(abs(corrected.kgce / january2.kgce - 0.2 / 0.1229) < 1e-6, "\(corrected.kgce) after \(january2.kgce)")
     }
 
+    @Test func energyEnteredByHandShipsBesideMeteredEnergyOfTheSameType() async throws {
+        let postgres = try PostgresServer()
+        defer { postgres.destroy() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (store, configuration) = try await Self.district(days: 3, in: directory)
+        let destination = UpstreamConfig(
+            name: "city", kind: .postgres, host: "127.0.0.1", port: postgres.port, database: postgres.database, user: postgres.user,
+            timeoutSeconds: 10, intervalSeconds: 1, retryFirstSeconds: 1, retryMaxSeconds: 1)
+        _ = try await UpstreamShipper(store: store, configuration: configuration, logger: Self.logger).drain(destination)
+        // E02 weighs its coal on a belt scale (metered raw_coal) and also enters coal bought and burned elsewhere.
+        for (energy, arguments) in [("raw_coal", (nil, 500.0, 120.0, 80.0)), ("diesel", (12.5, nil, nil, nil))]
+            as [(String, (Double?, Double?, Double?, Double?))]
+        {
+            let entry = try EnergyEntry.checked(
+                enterprise: "E02", month: "2026-01", energy: energy, unit: "t", consumption: arguments.0, purchases: arguments.1,
+                openingStock: arguments.2, closingStock: arguments.3, nowMs: Self.january + 3 * Self.day, in: configuration)
+            try await store.entries.record(entry, source: "test", enteredMs: 0, calendar: configuration.calendar)
+        }
+        #expect(try await store.upstream.pending(destination: "city", limit: 100).contains { $0.kind == .enterprise && $0.key == "E02" })
+        _ = try await UpstreamShipper(store: store, configuration: configuration, logger: Self.logger).drain(destination)
+        let monthly = try postgres.query(
+            """
+            SELECT energy, source, amount, kgce FROM em_monthly WHERE site_id = 'site-a' AND enterprise = 'E02' AND month = '2026-01-01'
+            AND energy IN ('raw_coal', 'diesel') ORDER BY energy, source
+            """)
+        #expect(monthly.map { "\($0[0]) \($0[1])" } == ["diesel entered", "raw_coal entered", "raw_coal metered"], "\(monthly)")
+        // GB/T 2589-2020: (500 + 120 − 80) t = 540 000 kg × 0.7143 = 385 722 kgce; 12 500 kg × 1.4571 = 18 213.75 kgce.
+        #expect(abs((Double(monthly[1][3]) ?? 0) - 385_722) < 1e-6 && abs((Double(monthly[0][3]) ?? 0) - 18_213.75) < 1e-6, "\(monthly)")
+        // A day carries its 31st of the month: 12 500 kg ÷ 31 = 403.225806 kg (to the micro-kilogram, the first days
+        // taking the remainder).
+        let day = try postgres.query(
+            "SELECT amount FROM em_daily WHERE site_id = 'site-a' AND enterprise = 'E02' AND day = '2026-01-02' AND energy = 'diesel'")
+        #expect(day.map { $0[0] } == ["403.225807"], "\(day)")
+    }
+
     @Test func aResendCarriesTheFirstAttemptsIdempotencyKey() throws {
         let shipment = Shipment(site: Site(id: "site-a", name: "A", timeZone: "Asia/Shanghai"))
         let first = try EnergyMonitorV1.encode(shipment, sentAt: Date(timeIntervalSince1970: 1_000))
