@@ -80,6 +80,14 @@ public struct EnterpriseReport: Sendable, Hashable, Codable {
     public var completeness: Double
     public var products: [ProductReportLine]
     public var openAlerts: [AlertRecord]
+    /// Gross output value and value added over the period's whole months, 万元, when entered for every one of them.
+    public var outputValue: Double?
+    public var valueAdded: Double?
+    /// 单位产值综合能耗 and 单位增加值能耗 (GB/T 2589-2020): comprehensive consumption per 万元, tce/万元.
+    public var tcePerOutputValue: Double?
+    public var tcePerValueAdded: Double?
+    /// Change of `tcePerOutputValue` against the same period a year earlier (−0.05: 5 % less energy per 万元).
+    public var outputIntensityYearOnYear: Double?
 }
 
 /// A town's or park's row in the district report.
@@ -104,6 +112,11 @@ public struct JurisdictionLine: Sendable, Hashable, Codable {
     public var comprehensiveTce: Double
     /// Mean change of unit consumption against a year earlier.
     public var yearOnYear: Double?
+    /// Output value of the enterprises that entered it for the whole period (万元), their number, and their
+    /// comprehensive consumption per 万元 (tce/万元); nil when none did.
+    public var outputValue: Double?
+    public var enterprisesWithOutputValue: Int
+    public var tcePerOutputValue: Double?
 }
 
 /// The district report: per jurisdiction and in total, against the plan's targets.
@@ -191,10 +204,42 @@ public struct InspectionReports: Sendable {
         if let openAlerts { open = openAlerts } else { open = try await store.alerts.list(openOnly: true).map(\.raised) }
         let alerts = open.filter { $0.enterprise.id == id }
         let completeness = totals.isEmpty ? 0 : totals.map(\.completeness).reduce(0, +) / Double(totals.count)
-        return EnterpriseReport(
+        var report = EnterpriseReport(
             id: id, name: enterprise.name, jurisdiction: enterprise.jurisdiction, industry: enterprise.industry, period: period.label,
             energy: order.map { energy[$0]! }, comprehensiveKgce: kgce, comprehensiveTce: kgce / 1000,
             estimatedKgce: totals.map(\.estimatedKgce).reduce(0, +), completeness: completeness, products: products, openAlerts: alerts)
+        if let output = try await outputValue(id, fromMs: period.fromMs, toMs: period.toMs) {
+            report.outputValue = output.gross
+            report.valueAdded = output.valueAdded
+            report.tcePerOutputValue = report.comprehensiveTce / output.gross
+            report.tcePerValueAdded = output.valueAdded.flatMap { $0 > 0 ? report.comprehensiveTce / $0 : nil }
+            let earlier = period.yearEarlier(calendar)
+            if let before = try await outputValue(id, fromMs: earlier.fromMs, toMs: earlier.toMs) {
+                let earlierKgce = try await ConsumptionReport(store: store, configuration: configuration)
+                    .report(enterprise: id, fromMs: earlier.fromMs, toMs: earlier.toMs, by: .month, horizonMs: earlier.toMs)
+                    .totals.map(\.kgce).reduce(0, +)
+                let intensity = earlierKgce / 1000 / before.gross
+                report.outputIntensityYearOnYear = intensity > 0 ? report.tcePerOutputValue! / intensity - 1 : nil
+            }
+        }
+        return report
+    }
+
+    /// An enterprise's output value over the whole months in [fromMs, toMs), when it was entered for every one of them
+    /// (an intensity over part of a period would mislead); nil for a period without a whole month.
+    func outputValue(_ enterprise: String, fromMs: Int64, toMs: Int64) async throws -> (gross: Double, valueAdded: Double?)? {
+        var months: [Int64] = []
+        var month = calendar.start(of: .month, containing: fromMs)
+        if month < fromMs { month = calendar.next(.month, after: month) }
+        while calendar.next(.month, after: month) <= toMs {
+            months.append(month)
+            month = calendar.next(.month, after: month)
+        }
+        guard let first = months.first, let last = months.last else { return nil }
+        let values = try await store.outputValues.list(enterprise: enterprise, fromMs: first, toMs: last + 1)
+        guard values.count == months.count else { return nil }
+        let valueAdded = values.allSatisfy { $0.valueAdded != nil } ? values.compactMap(\.valueAdded).reduce(0, +) : nil
+        return (values.map(\.grossOutput).reduce(0, +), valueAdded)
     }
 
     /// The whole district over `period`: every column from the period's own data.
@@ -231,18 +276,40 @@ public struct InspectionReports: Sendable {
                 .map { "\($0.0.name) \($0.1.product)（\($0.1.verdictChinese)）" }
             let inspection = members.filter { (projections[$0.id]?.projectedTce ?? 0) >= threshold }.map(\.name)
             let changes = members.flatMap(\.products).compactMap(\.yearOnYear)
+            let valued = members.filter { $0.outputValue != nil }
+            let output = valued.compactMap(\.outputValue).reduce(0, +)
             return JurisdictionLine(
                 jurisdiction: name, enterprises: members.count, metersOnline: meters.filter { online.contains($0.id) }.count,
                 meters: meters.count, benchmarkMet: met.count, benchmarkJudged: counted.count,
                 complianceRate: counted.isEmpty ? nil : Double(met.count) / Double(counted.count), overQuota: over,
                 insufficientData: unjudged, illustrativeProducts: members.flatMap(\.products).filter(\.illustrative).count,
                 inspectionList: inspection.sorted(), comprehensiveTce: members.map(\.comprehensiveTce).reduce(0, +),
-                yearOnYear: changes.isEmpty ? nil : changes.reduce(0, +) / Double(changes.count))
+                yearOnYear: changes.isEmpty ? nil : changes.reduce(0, +) / Double(changes.count),
+                outputValue: valued.isEmpty ? nil : output, enterprisesWithOutputValue: valued.count,
+                tcePerOutputValue: valued.isEmpty ? nil : valued.map(\.comprehensiveTce).reduce(0, +) / output)
         }
         let groups = Dictionary(grouping: reports, by: \.jurisdiction)
         return DistrictReport(
             period: period.label, benchmarkLevel: benchmark, complianceTarget: 0.7, improvementTarget: 0.1,
             jurisdictions: groups.keys.sorted().map { line($0, groups[$0]!) }, total: line("全区", reports))
+    }
+}
+
+extension EnterpriseReport {
+    /// Energy per 万元 of output value in a sentence, the same in energyctl, the console and the workbook; nil
+    /// when no output value was entered for the whole period.
+    public func outputIntensity(zh: Bool) -> String? {
+        guard let outputValue, let perOutput = tcePerOutputValue else { return nil }
+        let figure = String(format: "%.4f", perOutput)
+        var text =
+            zh
+            ? "单位产值综合能耗 \(figure) tce/万元（工业总产值 \(fixed(outputValue)) 万元"
+            : "energy per output value \(figure) tce per 10 000 yuan (gross output value \(fixed(outputValue)) × 10 000 yuan"
+        if let perAdded = tcePerValueAdded {
+            text += zh ? "；单位增加值能耗 \(String(format: "%.4f", perAdded)) tce/万元" : "; per value added \(String(format: "%.4f", perAdded))"
+        }
+        if let change = outputIntensityYearOnYear { text += (zh ? "；同比 " : "; year on year ") + optionalPercent(change) }
+        return text + (zh ? "）" : ")")
     }
 }
 
@@ -263,6 +330,13 @@ extension DistrictReport {
                 t(
                     "另有 \(total.illustrativeProducts) 个产品适用示例限额（无已发布标准），仅供参考，不计入对标达标率。",
                     "\(total.illustrativeProducts) product(s) under an illustrative quota (no published standard) are shown but not counted."
+                ))
+        }
+        if let perOutput = total.tcePerOutputValue, let output = total.outputValue {
+            lines.append(
+                t(
+                    "单位产值综合能耗 \(String(format: "%.4f", perOutput)) tce/万元（\(total.enterprisesWithOutputValue) 家企业填报产值，合计 \(fixed(output)) 万元）",
+                    "energy per output value \(String(format: "%.4f", perOutput)) tce per 10 000 yuan (\(total.enterprisesWithOutputValue) enterprise(s) entered output value, \(fixed(output)) × 10 000 yuan)"
                 ))
         }
         lines.append(

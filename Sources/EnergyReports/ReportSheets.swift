@@ -51,7 +51,13 @@ public enum ReportSheets {
                     .text(energyName(line, zh: zh)), .number(line.amount), .text(line.unit), line.kgce.map(Cell.number) ?? .empty,
                     .number(line.estimated), line.factor.map(Cell.precise) ?? .empty, line.factorSource.map(Cell.text) ?? .empty,
                 ]
-            } + [[.text(zh ? "综合能耗" : "comprehensive"), .empty, .empty, .number(report.comprehensiveKgce)]])
+            } + [[.text(zh ? "综合能耗" : "comprehensive"), .empty, .empty, .number(report.comprehensiveKgce)]]
+                + (report.tcePerOutputValue.map { perOutput in
+                    [
+                        [.text(zh ? "工业总产值（万元）" : "gross output value (10 000 yuan)"), .number(report.outputValue ?? 0)],
+                        [.text(zh ? "单位产值综合能耗（tce/万元）" : "energy per output value (tce per 10 000 yuan)"), .precise(perOutput)],
+                    ]
+                } ?? []))
         let products = Sheet(
             name: zh ? "产品单耗" : "products",
             columns: zh

@@ -119,3 +119,68 @@ extension EnergyEntryTable {
         }
     }
 }
+
+/// A month's output value as stored.
+public struct StoredOutputValue: Sendable, Hashable {
+    public var enterprise: String
+    /// Local midnight of the month's first day.
+    public var monthStartMs: Int64
+    /// Gross industrial output value and value added, 万元.
+    public var grossOutput: Double
+    public var valueAdded: Double?
+    public var source: String
+    public var enteredMs: Int64
+
+    /// `value` as stored when `source` entered it at `enteredMs`.
+    public init(_ value: OutputValue, source: String, enteredMs: Int64) {
+        self.init(
+            enterprise: value.enterprise, monthStartMs: value.monthStartMs, grossOutput: value.grossOutput, valueAdded: value.valueAdded,
+            source: source, enteredMs: enteredMs)
+    }
+
+    init(enterprise: String, monthStartMs: Int64, grossOutput: Double, valueAdded: Double?, source: String, enteredMs: Int64) {
+        (self.enterprise, self.monthStartMs, self.grossOutput, self.valueAdded) = (enterprise, monthStartMs, grossOutput, valueAdded)
+        (self.source, self.enteredMs) = (source, enteredMs)
+    }
+}
+
+/// Output values entered by hand (产值, 增加值), the denominators of energy per 万元.
+public struct OutputValueTable: Sendable {
+    let database: DatabasePool
+}
+
+extension EnergyStore {
+    /// Output values entered by hand.
+    public var outputValues: OutputValueTable { OutputValueTable(database: database) }
+}
+
+extension OutputValueTable {
+    /// Records `value` (replacing an earlier one for the same enterprise and month).
+    public func record(_ value: OutputValue, source: String, enteredMs: Int64) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO output_values (enterprise, month, gross_output, value_added, source, entered_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [value.enterprise, value.monthStartMs, value.grossOutput, value.valueAdded, source, enteredMs])
+        }
+    }
+
+    /// Output values of `enterprise` (every enterprise when nil) for months starting in [fromMs, toMs).
+    public func list(enterprise: String?, fromMs: Int64 = .min, toMs: Int64 = .max) async throws -> [StoredOutputValue] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT enterprise, month, gross_output, value_added, source, entered_at FROM output_values
+                    WHERE (? IS NULL OR enterprise = ?) AND month >= ? AND month < ? ORDER BY enterprise, month
+                    """,
+                arguments: [enterprise, enterprise, fromMs, toMs]
+            ).map {
+                StoredOutputValue(
+                    enterprise: $0[0], monthStartMs: $0[1], grossOutput: $0[2], valueAdded: $0[3], source: $0[4], enteredMs: $0[5])
+            }
+        }
+    }
+}

@@ -323,6 +323,21 @@ public final class EnergyStore: Sendable {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v11-output-values") { db in
+            // Output value entered by hand, one row per enterprise and month (万元 at current prices).
+            try db.execute(
+                sql: """
+                    CREATE TABLE output_values (
+                        enterprise TEXT NOT NULL,
+                        month INTEGER NOT NULL,
+                        gross_output REAL NOT NULL,
+                        value_added REAL,
+                        source TEXT NOT NULL,
+                        entered_at INTEGER NOT NULL,
+                        PRIMARY KEY (enterprise, month)
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

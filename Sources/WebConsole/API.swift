@@ -137,6 +137,42 @@ extension WebConsole {
                 return json(["recorded": recorded])
             }),
         Route(
+            .GET, "api/v1/enterprises/*/output-value",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                _ = try console.enterprise(call.id, for: principal, in: configuration)
+                let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                let values = try await console.store.outputValues.list(enterprise: call.id, fromMs: period.fromMs, toMs: period.toMs)
+                return json(["values": values.map { OutputValueView($0, calendar: configuration.calendar) }])
+            }),
+        Route(
+            .POST, "api/v1/enterprises/*/output-value",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                guard principal.entersFigures(of: enterprise) else { throw WebError.forbidden }
+                guard let input = try? JSONDecoder().decode(OutputValueInput.self, from: Data(call.request.body)) else {
+                    throw WebError.badRequest("send JSON {\"month\": \"YYYY-MM\", \"grossOutput\": …, \"valueAdded\": …} (万元)")
+                }
+                let now = console.nowMs()
+                let value: OutputValue
+                do {
+                    value = try OutputValue.checked(
+                        enterprise: enterprise.id, month: input.month, grossOutput: input.grossOutput, valueAdded: input.valueAdded,
+                        nowMs: now, in: configuration)
+                } catch {
+                    throw WebError.badRequest("\(error)")
+                }
+                let source = "web:" + principal.account.name
+                try await console.store.outputValues.record(value, source: source, enteredMs: now)
+                console.dataChanged(fromMs: value.monthStartMs)
+                try await console.store.accounts.audit(
+                    account: principal.account.name, action: "output-value",
+                    detail: "\(enterprise.id) \(value.month) = \(value.grossOutput) 万元", remote: call.request.remoteAddress, atMs: now)
+                let stored = StoredOutputValue(value, source: source, enteredMs: now)
+                return json(["recorded": OutputValueView(stored, calendar: configuration.calendar)])
+            }),
+        Route(
             .GET, "api/v1/meters/*/samples",
             .signedIn { console, call, principal in
                 let configuration = console.configuration()
@@ -359,6 +395,30 @@ extension WebConsole {
             remote: request.remoteAddress,
             atMs: now)
         return EnergyEntryView(StoredEnergyEntry(entry, source: source, enteredMs: now), calendar: configuration.calendar)
+    }
+}
+
+/// A month's output value as the API takes it (万元).
+struct OutputValueInput: Codable {
+    var month: String
+    var grossOutput: Double
+    var valueAdded: Double?
+}
+
+/// A month's output value as the API shows it.
+struct OutputValueView: Codable {
+    var month: String
+    var grossOutput: Double
+    var valueAdded: Double?
+    var source: String
+    var enteredMs: Int64
+
+    init(_ value: StoredOutputValue, calendar: CalendarBuckets) {
+        month = String(calendar.dayLabel(value.monthStartMs).prefix(7))
+        grossOutput = value.grossOutput
+        valueAdded = value.valueAdded
+        source = value.source
+        enteredMs = value.enteredMs
     }
 }
 

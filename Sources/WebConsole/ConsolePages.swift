@@ -165,6 +165,7 @@ extension WebConsole {
             "<p id=\"comprehensive\">\(l.t("综合能耗", "Comprehensive consumption")) <b>\(fixed(report.comprehensiveKgce))</b> kgce（\(String(format: "%.3f", report.comprehensiveTce)) tce），"
         content +=
             "\(l.t("其中估算", "estimated")) \(fixed(report.estimatedKgce)) kgce，\(l.t("数据完整率", "completeness")) \(percent(report.completeness))</p>"
+        if let intensity = report.outputIntensity(zh: l.zh) { content += "<p id=\"output-intensity\">\(escape(intensity))</p>" }
         content += "<h2>\(l.t("单位产品能耗与限额", "Unit consumption against quotas"))</h2>"
         content += Pages.table(
             [

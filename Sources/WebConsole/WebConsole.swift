@@ -270,7 +270,13 @@ public final class WebConsole: Sendable {
     static func json(status: HTTPResponseStatus = .ok, _ value: some Encodable) -> HTTPAnswer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
+        // A figure JSON cannot hold (not a number, infinite) is a fault of ours, said as one, never an empty object.
+        guard let encoded = try? encoder.encode(value) else {
+            return HTTPAnswer(
+                status: .internalServerError, contentType: "application/json; charset=utf-8",
+                body: Array(#"{"error":"a figure could not be written as JSON"}"#.utf8), headers: [("Cache-Control", "no-store")])
+        }
+        let body = Array(encoded)
         return HTTPAnswer(
             status: status, contentType: "application/json; charset=utf-8", body: body,
             headers: [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")])

@@ -12,7 +12,8 @@ struct Energyctl: AsyncParsableCommand {
         abstract: "Reads what energyd stored: samples, consumption, inspection reports and alerts; enters production figures.",
         version: EnergyMonitorRelease.version,
         subcommands: [
-            Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Entry.self, Outbox.self,
+            Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Entry.self,
+            OutputValueCommand.self, Outbox.self,
             UpstreamCommand.self, User.self,
         ])
 }

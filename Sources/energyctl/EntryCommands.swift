@@ -173,3 +173,67 @@ func recordEntries(_ rows: [EntryRow], path: String, configuration: EnergyConfig
     }
     print("recorded \(entries.count) energy entr\(entries.count == 1 ? "y" : "ies")")
 }
+
+/// `energyctl output-value`: an enterprise's output value per month (产值, 增加值), the denominator of energy per 万元.
+struct OutputValueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "output-value", abstract: "Gross output value and value added per enterprise and month (万元, current prices).",
+        subcommands: [Add.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a month's output value.")
+        @OptionGroup var store: StoreOptions
+        @Option var enterprise: String
+        @Option(help: "The month (YYYY-MM).") var month: String
+        @Option(help: "Gross industrial output value, 万元.") var grossOutput: Double
+        @Option(help: "Value added, 万元.") var valueAdded: Double?
+
+        func run() async throws {
+            let (path, configuration) = try store.resolveWithConfiguration()
+            let now = SystemWallClock().nowMs()
+            let value: OutputValue
+            do {
+                value = try OutputValue.checked(
+                    enterprise: enterprise, month: month, grossOutput: grossOutput, valueAdded: valueAdded, nowMs: now, in: configuration)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            let store = try await EnergyStore.open(path: path)
+            try await store.outputValues.record(value, source: "energyctl output-value add", enteredMs: now)
+            try await User.audit(
+                store, "output-value", "\(enterprise) \(month) = \(grossOutput) 万元, value added \(valueAdded.map { "\($0)" } ?? "-")")
+            print("recorded the output value of \(enterprise) in \(month)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The output values entered, by enterprise and month (JSON).")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Only this enterprise.") var enterprise: String?
+
+        func run() async throws {
+            let (path, configuration) = try store.resolveWithConfiguration()
+            let values = try await EnergyStore.open(path: path, readOnly: true).outputValues.list(enterprise: enterprise)
+            let rows = values.map { OutputValueView($0, calendar: configuration.calendar) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        }
+    }
+}
+
+/// A month's output value as `output-value list` shows it.
+struct OutputValueView: Encodable {
+    var enterprise, month: String
+    var grossOutput: Double
+    var valueAdded: Double?
+    var source: String
+
+    init(_ value: StoredOutputValue, calendar: CalendarBuckets) {
+        enterprise = value.enterprise
+        month = String(calendar.dayLabel(value.monthStartMs).prefix(7))
+        grossOutput = value.grossOutput
+        valueAdded = value.valueAdded
+        source = value.source
+    }
+}

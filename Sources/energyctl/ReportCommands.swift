@@ -94,6 +94,7 @@ struct EnterpriseCommand: AsyncParsableCommand {
                     ? "综合能耗 \(fixed(report.comprehensiveKgce)) kgce（\(String(format: "%.3f", report.comprehensiveTce)) tce），其中估算 \(fixed(report.estimatedKgce)) kgce，数据完整率 \(percent(report.completeness))"
                     : "comprehensive consumption \(fixed(report.comprehensiveKgce)) kgce (\(String(format: "%.3f", report.comprehensiveTce)) tce), estimated \(fixed(report.estimatedKgce)) kgce, completeness \(percent(report.completeness))"
             )
+            if let intensity = report.outputIntensity(zh: zh) { print(intensity) }
             print()
             var products = TextTable(
                 header: zh

@@ -68,5 +68,40 @@ import Testing
         #expect(lines.count == 4 && lines.allSatisfy { $0["source"] as? String == "entered" }, "\(lines)")
         let audit = try await store.accounts.auditLog().filter { $0.action == "energy-entry" }
         #expect(audit.count == 4 && audit.allSatisfy { $0.account.hasPrefix("energyctl:") })
+
+        // Output value: January 2026 and, for the change on a year earlier, January 2025 with 10 t of diesel.
+        for bad in [["--gross-output", "0"], ["--gross-output", "100", "--value-added", "101"], ["--gross-output", "-5"]] {
+            let refused = try await energyctl(["output-value", "add", "--enterprise", "E02", "--month", "2026-01"] + bad)
+            #expect(refused.exitStatus != 0, "\(bad): \(refused.printed)")
+        }
+        #expect(try await store.outputValues.list(enterprise: nil).isEmpty)
+        for arguments in [
+            ["output-value", "add", "--enterprise", "E02", "--month", "2026-01", "--gross-output", "2000", "--value-added", "500"],
+            ["output-value", "add", "--enterprise", "E02", "--month", "2025-01", "--gross-output", "100"],
+            ["entry", "add", "--enterprise", "E02", "--month", "2025-01", "--energy", "diesel", "--amount", "10", "--unit", "t"],
+        ] {
+            let run = try await energyctl(arguments)
+            #expect(run.exitStatus == 0, "\(run.printed)")
+        }
+        // By hand: 410.77635 tce ÷ 2 000 万元 = 0.205388175 tce/万元; ÷ 500 万元 of value added = 0.8215527.
+        // January 2025: 10 000 kg × 1.4571 = 14 571 kgce = 14.571 tce ÷ 100 万元 = 0.14571 tce/万元;
+        // the change: 0.205388175 ÷ 0.14571 − 1 = 0.409568149...
+        let enterprise = try await energyctl(["report", "enterprise", "E02", "--period", "2026-01", "--format", "json"])
+        let figures02 = try #require(try JSONSerialization.jsonObject(with: Data(enterprise.standardOutput.utf8)) as? [String: Any])
+        #expect(figures02["outputValue"] as? Double == 2000 && figures02["valueAdded"] as? Double == 500)
+        #expect(abs((figures02["tcePerOutputValue"] as? Double ?? 0) - 0.205388175) < 1e-12, "\(figures02)")
+        #expect(abs((figures02["tcePerValueAdded"] as? Double ?? 0) - 0.8215527) < 1e-12)
+        #expect(abs((figures02["outputIntensityYearOnYear"] as? Double ?? 0) - (0.205388175 / 0.14571 - 1)) < 1e-12)
+        let text = try await energyctl(["report", "enterprise", "E02", "--period", "2026-01"])
+        #expect(text.standardOutput.contains("单位产值综合能耗 0.2054 tce/万元（工业总产值 2000.00 万元；单位增加值能耗 0.8216 tce/万元；同比 41.0%）"), "\(text.printed)")
+        // A day has no whole month: no intensity.
+        let day = try await energyctl(["report", "enterprise", "E02", "--period", "2026-01-05", "--format", "json"])
+        #expect((try JSONSerialization.jsonObject(with: Data(day.standardOutput.utf8)) as? [String: Any])?["tcePerOutputValue"] == nil)
+        // The district: only E02 entered output value, so its intensity is E02's.
+        let district = try await energyctl(["report", "district", "--period", "2026-01", "--format", "json"])
+        let districtTotal = try #require(
+            (try JSONSerialization.jsonObject(with: Data(district.standardOutput.utf8)) as? [String: Any])?["total"] as? [String: Any])
+        #expect(districtTotal["enterprisesWithOutputValue"] as? Int == 1 && districtTotal["outputValue"] as? Double == 2000)
+        #expect(abs((districtTotal["tcePerOutputValue"] as? Double ?? 0) - 0.205388175) < 1e-12, "\(districtTotal)")
     }
 }

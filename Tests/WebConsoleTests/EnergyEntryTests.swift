@@ -10,7 +10,7 @@ import Testing
 /// Energy not metered online, entered by hand through the API on the demo district's January: only the enterprise
 /// itself writes, every bad entry is refused with nothing written, and what is written counts in its figures.
 @Suite(.serialized) struct EnergyEntryTests {
-    @Test func anEnterpriseEntersItsDieselAndItCountsInItsComprehensiveConsumption() async throws {
+    @Test func anEnterpriseEntersItsDieselAndOutputValueAndTheyCountInItsFigures() async throws {
         let site = try await ConsoleAccessTests.Site()
         defer { site.directory.remove() }
         let e02 = try await site.login("e02")
@@ -40,8 +40,8 @@ import Testing
             (#"{"month":"2099-01","energy":"diesel","unit":"t","consumption":1}"#, "has not begun"),
             (#"{"month":"2026-13","energy":"diesel","unit":"t","consumption":1}"#, "is not YYYY-MM"),
             (#"{"month":"2026-01","energy":"diesel","unit":"kWh","consumption":1}"#, "is not a unit of diesel"),
-            (#"{"month":"2026-01","energy":"diesel","unit":"t","consumption":-1}"#, "must be a number ≥ 0"),
-            (#"{"month":"2026-01","energy":"raw_coal","unit":"t","purchases":10,"openingStock":-1}"#, "must be a number ≥ 0"),
+            (#"{"month":"2026-01","energy":"diesel","unit":"t","consumption":-1}"#, "must be a number ≥ 0, up to 10^12"),
+            (#"{"month":"2026-01","energy":"raw_coal","unit":"t","purchases":10,"openingStock":-1}"#, "must be a number ≥ 0, up to 10^12"),
             (#"{"month":"2026-01","energy":"raw_coal","unit":"t","purchases":10,"closingStock":11}"#, "closing stock is more"),
             (#"{"month":"2026-01","energy":"raw_coal","unit":"t","consumption":1,"purchases":1}"#, "not both"),
             (#"{"month":"2026-01","energy":"raw_coal","unit":"t"}"#, "give the amount consumed"),
@@ -103,7 +103,30 @@ import Testing
         #expect(page.contains("id=\"energy-entries\"") && page.contains("液化石油气") && page.contains("id=\"entry-form\""))
         #expect(
             !(try await site.send("GET", "/enterprises/E02?period=2026-01", headers: inspector.headers).body.contains("id=\"entry-form\"")))
+        // Output value: only E02 enters it; bad figures are refused; the page then shows energy per 万元.
+        func postValue(_ session: ConsoleAccessTests.Session, _ json: String) async throws -> ConsoleAccessTests.Answer {
+            try await site.send(
+                "POST", "/api/v1/enterprises/E02/output-value", headers: session.headers.merging(["X-CSRF-Token": session.csrf]) { $1 },
+                json: json)
+        }
+        let value = #"{"month":"2026-01","grossOutput":2350,"valueAdded":600}"#
+        #expect(try await postValue(longhe, value).status == 403)
+        #expect(try await postValue(e02, #"{"month":"2026-01","grossOutput":100,"valueAdded":101}"#).status == 400)
+        #expect(try await postValue(e02, #"{"month":"2026-01","grossOutput":0}"#).status == 400)
+        #expect(try await site.store.outputValues.list(enterprise: nil).isEmpty)
+        #expect(try await postValue(e02, value).status == 200)
+        let valued = try await site.send("GET", "/api/v1/enterprises/E02/output-value?period=2026-01", headers: longhe.headers)
+        #expect(valued.status == 200 && valued.body.contains(#""grossOutput":2350"#))
+        var withValue = try await january()
+        _ = await eventually(timeout: .seconds(30)) {
+            withValue = (try? await january()) ?? withValue
+            return withValue.outputValue != nil
+        }
+        #expect(withValue.outputValue == 2350 && withValue.valueAdded == 600)
+        #expect(abs((withValue.tcePerOutputValue ?? 0) - withValue.comprehensiveTce / 2350) < 1e-12)
+        let valuedPage = try await site.send("GET", "/enterprises/E02?period=2026-01", headers: inspector.headers).body
+        #expect(valuedPage.contains("id=\"output-intensity\"") && valuedPage.contains("工业总产值 2350.00 万元"))
         let actions = try await site.store.accounts.auditLog().map { "\($0.account) \($0.action)" }
-        #expect(actions.filter { $0 == "e02 energy-entry" }.count == 4)
+        #expect(actions.filter { $0 == "e02 energy-entry" }.count == 4 && actions.contains("e02 output-value"))
     }
 }
