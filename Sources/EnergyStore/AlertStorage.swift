@@ -11,9 +11,13 @@ public struct StoredAlert: Sendable, Hashable {
     public var raised: AlertRecord
     /// The record written when it was cleared.
     public var cleared: AlertRecord?
+    /// The inspection team's handling, who it is assigned to, and the disposition it was closed with.
+    public var handling: AlertHandling
+    public var assignee: String?
+    public var disposition: String?
 
     /// The columns `init(row:decoder:)` reads, in order.
-    static let columns = "id, raised_at, cleared_at, raised_record, cleared_record"
+    static let columns = "id, raised_at, cleared_at, raised_record, cleared_record, handling, assignee, disposition"
 
     /// The alert in a row of `columns`.
     init(row: Row, decoder: JSONDecoder) throws {
@@ -22,7 +26,19 @@ public struct StoredAlert: Sendable, Hashable {
         clearedAtMs = row[2]
         raised = try decoder.decode(AlertRecord.self, from: Data((row[3] as String).utf8))
         cleared = try (row[4] as String?).map { try decoder.decode(AlertRecord.self, from: Data($0.utf8)) }
+        handling = AlertHandling(rawValue: row[5]) ?? .new
+        assignee = row[6]
+        disposition = row[7]
     }
+}
+
+/// One line of an alert's handling history.
+public struct AlertActionRecord: Sendable, Hashable {
+    public var action: AlertAction
+    public var account: String
+    public var assignee: String?
+    public var text: String
+    public var atMs: Int64
 }
 
 /// A raise or clear not yet appended to the alert log.
@@ -137,6 +153,47 @@ extension AlertTable {
                     "SELECT \(StoredAlert.columns) FROM alerts WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
                 arguments: StatementArguments(ids)
             ).map { try StoredAlert(row: $0, decoder: decoder) }
+        }
+    }
+
+    /// Applies `action` by `account` (of `role`) to alert `id` in one transaction: the handling it leads to, the
+    /// assignee or disposition, and a line of its history; returns the alert as it then stands. Throws the rule's
+    /// refusal, or `StoreError` for an alert that does not exist.
+    @discardableResult
+    public func act(
+        _ action: AlertAction, on id: Int64, by account: String, role: Role, text: String, assignee: String? = nil, atMs: Int64
+    ) async throws -> StoredAlert {
+        let decoder = JSONDecoder()
+        try await database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(StoredAlert.columns) FROM alerts WHERE id = ?", arguments: [id]) else {
+                throw StoreError("no alert \(id)")
+            }
+            var alert = try StoredAlert(row: row, decoder: decoder)
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            alert.handling = try action.applied(by: role, to: alert.handling, text: trimmed, assignee: assignee)
+            if action == .assign { alert.assignee = assignee }
+            if action == .close { alert.disposition = trimmed }
+            try db.execute(
+                sql: "UPDATE alerts SET handling = ?, assignee = ?, disposition = ? WHERE id = ?",
+                arguments: [alert.handling.rawValue, alert.assignee, alert.disposition, id])
+            try db.execute(
+                sql: "INSERT INTO alert_actions (alert, action, account, assignee, text, at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, action.rawValue, account, action == .assign ? assignee : nil, trimmed, atMs])
+        }
+        guard let alert = try await withIDs([id]).first else { throw StoreError("no alert \(id)") }
+        return alert
+    }
+
+    /// What was done about alert `id`, oldest first.
+    public func history(of id: Int64) async throws -> [AlertActionRecord] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT action, account, assignee, text, at FROM alert_actions WHERE alert = ? ORDER BY id", arguments: [id]
+            ).compactMap { row in
+                AlertAction(rawValue: row[0]).map {
+                    AlertActionRecord(action: $0, account: row[1], assignee: row[2], text: row[3], atMs: row[4])
+                }
+            }
         }
     }
 

@@ -338,6 +338,25 @@ public final class EnergyStore: Sendable {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v12-alert-handling") { db in
+            // The inspection team's handling of each alert, and its history (who did what, when).
+            try db.execute(
+                sql: """
+                    ALTER TABLE alerts ADD COLUMN handling TEXT NOT NULL DEFAULT 'new';
+                    ALTER TABLE alerts ADD COLUMN assignee TEXT;
+                    ALTER TABLE alerts ADD COLUMN disposition TEXT;
+                    CREATE TABLE alert_actions (
+                        id INTEGER PRIMARY KEY,
+                        alert INTEGER NOT NULL REFERENCES alerts (id),
+                        action TEXT NOT NULL,
+                        account TEXT NOT NULL,
+                        assignee TEXT,
+                        text TEXT NOT NULL,
+                        at INTEGER NOT NULL
+                    );
+                    CREATE INDEX alert_actions_alert ON alert_actions (alert, id);
+                    """)
+        }
         return migrator
     }
 }

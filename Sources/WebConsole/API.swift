@@ -38,6 +38,43 @@ struct AlertView: Sendable, Codable {
     var raisedAt: String
     var clearedAt: String?
     var record: AlertRecord
+    /// The inspection team's handling (new, acknowledged, assigned, closed), its assignee and disposition.
+    var handling: AlertHandling
+    var assignee: String?
+    var disposition: String?
+
+    init(_ alert: StoredAlert, timeZone zone: TimeZone) {
+        id = alert.id
+        state = alert.clearedAtMs == nil ? "open" : "cleared"
+        raisedAt = ISO8601Time.formatLocal(ms: alert.raisedAtMs, timeZone: zone)
+        clearedAt = alert.clearedAtMs.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) }
+        record = alert.raised
+        handling = alert.handling
+        assignee = alert.assignee
+        disposition = alert.disposition
+    }
+}
+
+/// A line of an alert's handling history, as the API shows it.
+struct AlertActionView: Sendable, Codable {
+    var action: AlertAction
+    var account: String
+    var assignee: String?
+    var text: String
+    var at: String
+}
+
+/// An action on an alert, as the API takes it.
+/// An alert with what was done about it.
+struct AlertDetail: Codable {
+    var alert: AlertView
+    var actions: [AlertActionView]
+}
+
+struct AlertActionInput: Codable {
+    var action: String
+    var text: String?
+    var assignee: String?
 }
 
 /// The JSON API, /api/v1/… (documented in openapi.yaml).
@@ -180,9 +217,33 @@ extension WebConsole {
                 return json(try await console.meterSamples(meter, call.request, configuration))
             }),
         Route(
+            .GET, "api/v1/alerts/*",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let alert = try await console.alert(call.id, for: principal, in: configuration)
+                let zone = configuration.calendar.timeZone
+                return json(
+                    AlertDetail(alert: AlertView(alert, timeZone: zone), actions: try await console.history(of: alert, timeZone: zone)))
+            }),
+        Route(
+            .POST, "api/v1/alerts/*/actions",
+            .signedIn { console, call, principal in
+                let configuration = console.configuration()
+                let alert = try await console.alert(call.id, for: principal, in: configuration)
+                guard let input = try? JSONDecoder().decode(AlertActionInput.self, from: Data(call.request.body)) else {
+                    throw WebError.badRequest(
+                        "send JSON {\"action\": \"acknowledge|assign|comment|answer|close\", \"text\": …, \"assignee\": …}")
+                }
+                let acted = try await console.act(on: alert, input, by: principal, request: call.request)
+                return json(["alert": AlertView(acted, timeZone: configuration.calendar.timeZone)])
+            }),
+        Route(
             .GET, "api/v1/alerts",
             .signedIn { console, call, principal in
-                json(["alerts": try await console.alerts(call.request.query, principal.scoped(console.configuration()))])
+                json([
+                    "alerts": try await console.alerts(
+                        call.request.query, principal.scoped(console.configuration()), me: principal.account.name)
+                ])
             }),
         Route(
             .GET, "api/v1/audit",
@@ -312,8 +373,14 @@ extension WebConsole {
     }
 
     /// Alerts of the enterprises `scoped` holds, filtered by the query's state, jurisdiction, enterprise, kind, level and period.
-    func alerts(_ query: [String: String], _ scoped: EnergyConfiguration) async throws -> [AlertView] {
+    /// `assignee=me` means the account `me`, `assignee=none` the unassigned ones; `handling` is new, acknowledged,
+    /// assigned or closed.
+    func alerts(_ query: [String: String], _ scoped: EnergyConfiguration, me: String? = nil) async throws -> [AlertView] {
         let visible = Set(scoped.enterprises.map(\.id))
+        guard (query["handling"] ?? "").isEmpty || AlertHandling(rawValue: query["handling"] ?? "") != nil else {
+            throw WebError.badRequest("handling is new, acknowledged, assigned or closed")
+        }
+        let assignee = query["assignee"].flatMap { $0.isEmpty ? nil : $0 == "me" ? me ?? "" : $0 }
         guard ["open", "cleared", "all"].contains(query["state"] ?? "all") else {
             throw WebError.badRequest("state is open, cleared or all")
         }
@@ -335,11 +402,55 @@ extension WebConsole {
                 && (query["kind"].map { $0.isEmpty || $0 == record.kind.rawValue } ?? true)
                 && (query["level"].map { $0.isEmpty || $0 == record.severity.rawValue } ?? true)
                 && (query["state"] != "cleared" || alert.clearedAtMs != nil)
-        }.map {
-            AlertView(
-                id: $0.id, state: $0.clearedAtMs == nil ? "open" : "cleared",
-                raisedAt: ISO8601Time.formatLocal(ms: $0.raisedAtMs, timeZone: zone),
-                clearedAt: $0.clearedAtMs.map { ISO8601Time.formatLocal(ms: $0, timeZone: zone) }, record: $0.raised)
+        }.filter { alert in
+            (query["handling"].map { $0.isEmpty || $0 == alert.handling.rawValue } ?? true)
+                && (assignee.map { $0 == "none" ? alert.assignee == nil : alert.assignee == $0 } ?? true)
+        }.map { AlertView($0, timeZone: zone) }
+    }
+
+    /// Alert `id` with its handling history, when the account sees its enterprise.
+    func alert(_ id: String, for principal: Principal, in configuration: EnergyConfiguration) async throws -> StoredAlert {
+        guard let number = Int64(id), let alert = try await store.alerts.withIDs([number]).first,
+            let enterprise = configuration.enterprises.first(where: { $0.id == alert.raised.enterprise.id }), principal.sees(enterprise)
+        else { throw WebError.notFound("no alert \(id)") }
+        return alert
+    }
+
+    /// The history of `alert` for the API and the console.
+    func history(of alert: StoredAlert, timeZone zone: TimeZone) async throws -> [AlertActionView] {
+        try await store.alerts.history(of: alert.id).map {
+            AlertActionView(
+                action: $0.action, account: $0.account, assignee: $0.assignee, text: $0.text,
+                at: ISO8601Time.formatLocal(ms: $0.atMs, timeZone: zone))
+        }
+    }
+
+    /// Applies an action to an alert the account sees: an assignee must be an enabled inspector or admin account;
+    /// the rules are `AlertAction.applied`'s. Audited.
+    func act(on alert: StoredAlert, _ input: AlertActionInput, by principal: Principal, request: HTTPRequest) async throws -> StoredAlert {
+        guard let action = AlertAction(rawValue: input.action) else {
+            throw WebError.badRequest("action is one of \(AlertAction.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if action == .assign, let name = input.assignee, !name.isEmpty {
+            guard let account = try await store.accounts.named(name), !account.disabled, [.inspector, .admin].contains(account.role) else {
+                throw WebError.badRequest("\(name) is not an inspector's account")
+            }
+        }
+        if action == .answer, principal.role == .enterprise, !principal.account.scope.contains(alert.raised.enterprise.id) {
+            throw WebError.forbidden
+        }
+        let now = nowMs()
+        do {
+            let acted = try await store.alerts.act(
+                action, on: alert.id, by: principal.account.name, role: principal.role, text: input.text ?? "", assignee: input.assignee,
+                atMs: now)
+            try await store.accounts.audit(
+                account: principal.account.name, action: "alert-\(action.rawValue)",
+                detail: "alert \(alert.id) \(alert.raised.key)\(input.assignee.map { " → \($0)" } ?? "")", remote: request.remoteAddress,
+                atMs: now)
+            return acted
+        } catch let refusal as AlertAction.Refusal {
+            throw refusal.forbidden ? WebError.forbidden : WebError.badRequest(refusal.description)
         }
     }
 

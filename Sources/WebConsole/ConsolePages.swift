@@ -378,7 +378,7 @@ extension WebConsole {
         -> String
     {
         let scoped = principal.scoped(configuration)
-        let list = try await alerts(request.query, scoped)
+        let list = try await alerts(request.query, scoped, me: principal.account.name)
         let query = request.query
         func select(_ name: String, _ options: [(String, String)]) -> String {
             "<select name=\"\(name)\"><option value=\"\">\(l.t("全部", "all"))</option>"
@@ -401,12 +401,18 @@ extension WebConsole {
             + select("level", AlertSeverity.allCases.map { ($0.rawValue, l.zh ? $0.chinese : $0.rawValue) })
             + "</label> "
         content +=
+            "<label>\(l.t("处置", "Handling")) "
+            + select("handling", AlertHandling.allCases.map { ($0.rawValue, l.zh ? $0.chinese : $0.rawValue) }) + "</label> "
+        content +=
+            "<label>\(l.t("承办人", "Assignee")) " + select("assignee", [("me", l.t("我的", "mine")), ("none", l.t("未指派", "unassigned"))])
+            + "</label> "
+        content +=
             "<label>\(l.t("期间", "Period")) <input name=\"period\" value=\"\(escape(query["period"] ?? ""))\"></label> <button>\(l.t("筛选", "Filter"))</button></form>"
         content += "<p>\(list.count) \(l.t("条", "alerts"))</p>"
         content += Pages.table(
             [
                 l.t("状态", "State"), l.t("产生", "Raised"), l.t("解除", "Cleared"), l.t("级别", "Level"), l.t("类型", "Kind"),
-                l.t("企业", "Enterprise"), l.t("内容", "Message"), l.t("依据", "Evidence"),
+                l.t("企业", "Enterprise"), l.t("内容", "Message"), l.t("依据", "Evidence"), l.t("处置", "Handling"),
             ],
             list.map { a in
                 let r = a.record
@@ -424,9 +430,64 @@ extension WebConsole {
                     escape(l.zh ? r.severity.chinese : r.severity.rawValue), escape(l.zh ? r.kind.chinese : r.kind.rawValue),
                     "<a href=\"/enterprises/\(escape(r.enterprise.id))\">\(escape(r.enterprise.name))</a>", escape(r.message),
                     "<details><summary>\(l.t("查看", "show"))</summary>\(evidence.map(escape).joined(separator: "<br>"))</details>",
+                    "<a href=\"/alerts/\(a.id)\">\(escape(l.zh ? a.handling.chinese : a.handling.rawValue))</a>"
+                        + (a.assignee.map { " · \(escape($0))" } ?? ""),
                 ]
             }, id: "alerts")
         return Pages.document(l.t("告警", "Alerts"), l, principal: principal, content: content)
+    }
+
+    /// One alert: its record, what was done about it, and the forms for what the account may do next.
+    func alertPage(_ id: String, _ principal: Principal, _ l: Language, _ configuration: EnergyConfiguration) async throws -> String {
+        let alert = try await self.alert(id, for: principal, in: configuration)
+        let zone = configuration.calendar.timeZone
+        let view = AlertView(alert, timeZone: zone)
+        let r = alert.raised
+        var content =
+            "<p><a href=\"/enterprises/\(escape(r.enterprise.id))\">\(escape(r.enterprise.name))</a> · \(escape(r.enterprise.jurisdiction))"
+        content += " · \(escape(l.zh ? r.kind.chinese : r.kind.rawValue)) · \(escape(l.zh ? r.severity.chinese : r.severity.rawValue))</p>"
+        content += "<p>\(escape(r.message))</p>"
+        content += "<p id=\"handling\">\(l.t("处置", "Handling")) <b>\(escape(l.zh ? alert.handling.chinese : alert.handling.rawValue))</b>"
+        content += alert.assignee.map { "，\(l.t("承办人", "assignee")) \(escape($0))" } ?? ""
+        content += alert.disposition.map { "，\(l.t("处置结果", "disposition")) \(escape($0))" } ?? ""
+        content +=
+            "；\(l.t("产生", "raised")) \(escape(view.raisedAt))\(view.clearedAt.map { "，\(l.t("解除", "cleared")) \(escape($0))" } ?? "")</p>"
+        content += "<h2>\(l.t("处置记录", "History"))</h2>"
+        content += Pages.table(
+            [l.t("时间", "Time"), l.t("操作", "Action"), l.t("账号", "Account"), l.t("说明", "Text")],
+            try await history(of: alert, timeZone: zone).map {
+                [
+                    escape($0.at), escape(l.zh ? $0.action.chinese : $0.action.rawValue), escape($0.account),
+                    escape($0.text) + ($0.assignee.map { " → \(escape($0))" } ?? ""),
+                ]
+            }, id: "alert-history")
+        // The actions the account's role may take; the rules decide again when the form is sent.
+        let allowed = AlertAction.allCases.filter {
+            (try? $0.applied(by: principal.role, to: alert.handling, text: "-", assignee: "-")) != nil
+                && ($0 != .answer || principal.account.scope.contains(r.enterprise.id))
+        }
+        if !allowed.isEmpty {
+            let options = allowed.map { "<option value=\"\($0.rawValue)\">\(escape(l.zh ? $0.chinese : $0.rawValue))</option>" }.joined()
+            content += """
+                <form method="post" action="/alerts/\(alert.id)/actions" class="filters" id="alert-action">
+                <input type="hidden" name="csrf" value="\(escape(principal.csrf ?? ""))">
+                <label>\(l.t("操作", "Action")) <select name="action">\(options)</select></label>
+                <label>\(l.t("承办人", "Assignee")) <input name="assignee"></label>
+                <label>\(l.t("说明", "Text")) <input name="text" size="60"></label>
+                <button>\(l.t("提交", "Submit"))</button></form>
+                """
+        }
+        return Pages.document(l.t("告警", "Alert") + " \(alert.id)", l, principal: principal, content: content)
+    }
+
+    /// An action sent with the alert page's form.
+    func alertActionForm(_ call: Call, _ principal: Principal) async throws -> HTTPAnswer {
+        let alert = try await self.alert(call.id, for: principal, in: configuration())
+        let form = call.request.form
+        let input = AlertActionInput(
+            action: form["action"] ?? "", text: form["text"], assignee: (form["assignee"] ?? "").isEmpty ? nil : form["assignee"])
+        _ = try await act(on: alert, input, by: principal, request: call.request)
+        return .seeOther("/alerts/\(alert.id)")
     }
 
     static func evidenceText(_ value: EvidenceValue) -> String {

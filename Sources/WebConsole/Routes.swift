@@ -128,6 +128,13 @@ extension WebConsole {
                         language: call.language)
                 }),
             Route(
+                .GET, "alerts/*",
+                .signedIn { console, call, principal in
+                    Pages.html(
+                        try await console.alertPage(call.id, principal, call.language, console.configuration()), language: call.language)
+                }),
+            Route(.POST, "alerts/*/actions", .signedIn { console, call, principal in try await console.alertActionForm(call, principal) }),
+            Route(
                 .GET, "admin",
                 .signedIn { console, call, principal in
                     guard principal.role == .admin else { throw WebError.forbidden }

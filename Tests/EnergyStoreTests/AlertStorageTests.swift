@@ -62,3 +62,22 @@ import Testing
             ])
     }
 }
+
+@Suite struct AlertHandlingStorageTests {
+    @Test func anActionChangesTheHandlingAndIsKeptInTheHistory() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        let record = AlertRecord(
+            time: "t", kind: .meterOffline, severity: .warning, state: .raised, key: "k",
+            enterprise: AlertEnterprise(id: "E1", name: "企业", jurisdiction: "镇"),
+            subject: "m", period: "p", message: "离线")
+        try await store.alerts.record(raise: [record], clear: [], atMs: 1)
+        let id = try #require(try await store.alerts.list(openOnly: true).first?.id)
+        #expect(try await store.alerts.withIDs([id]).first?.handling == .new)
+        let acted = try await store.alerts.act(.acknowledge, on: id, by: "inspector", role: .inspector, text: "", atMs: 2)
+        #expect(acted.handling == .acknowledged)
+        let history = try await store.alerts.history(of: id)
+        #expect(history.map(\.action) == [.acknowledge])
+    }
+}
