@@ -80,184 +80,139 @@ struct AlertActionInput: Codable {
 /// The JSON API, /api/v1/… (documented in openapi.yaml).
 extension WebConsole {
     /// The API's routes, /api/v1/… (a part of `routes`).
-    static let apiRoutes: [Route] = [
-        Route(
-            .GET, "api/v1/me",
-            .signedIn { _, _, principal in
-                json(
-                    Me(account: principal.account.name, role: principal.role.rawValue, scope: principal.account.scope, csrf: principal.csrf)
-                )
-            }),
-        Route(
-            .GET, "api/v1/district",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let period = try await console.period(call.request.query, calendar: configuration.calendar)
-                return json(try await console.districtReport(principal, configuration, period))
-            }),
-        Route(
-            .GET, "api/v1/enterprises",
-            .signedIn { console, _, principal in
-                json(["enterprises": principal.scoped(console.configuration()).enterprises.map(EnterpriseSummary.init)])
-            }),
-        Route(
-            .GET, "api/v1/enterprises/*",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                _ = try console.enterprise(call.id, for: principal, in: configuration)
-                let period = try await console.period(call.request.query, calendar: configuration.calendar)
-                return json(try await console.enterpriseReport(call.id, configuration, period))
-            }),
-        Route(
-            .GET, "api/v1/enterprises/*/consumption",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                _ = try console.enterprise(call.id, for: principal, in: configuration)
-                return json(try await console.consumption(call.id, call.request, configuration))
-            }),
-        Route(
-            .GET, "api/v1/enterprises/*/unit-consumption",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
-                let period = try await console.period(call.request.query, calendar: configuration.calendar)
-                return json(try await console.unitConsumption(enterprise, period: period, configuration))
-            }),
-        Route(
-            .GET, "api/v1/enterprises/*/meters",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
-                return json(["meters": try await console.meterStates(enterprise, configuration)])
-            }),
-        Route(
-            .GET, "api/v1/enterprises/*/production",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                _ = try console.enterprise(call.id, for: principal, in: configuration)
-                let period = try await console.period(call.request.query, calendar: configuration.calendar)
-                return json([
-                    "entries": try await console.store.production.entries(enterprise: call.id, fromMs: period.fromMs, toMs: period.toMs)
-                ])
-            }),
-        Route(
-            .POST, "api/v1/enterprises/*/production",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
-                guard let entry = try? JSONDecoder().decode(ProductionInput.self, from: Data(call.request.body)) else {
-                    throw WebError.badRequest("send JSON {\"product\": …, \"date\": \"YYYY-MM-DD\", \"quantity\": …}")
-                }
-                let recorded = try await console.enterProduction(entry, of: enterprise, by: principal, request: call.request, configuration)
-                return json(["recorded": recorded])
-            }),
-        Route(
-            .GET, "api/v1/enterprises/*/entries",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                _ = try console.enterprise(call.id, for: principal, in: configuration)
-                let period = try await console.period(call.request.query, calendar: configuration.calendar)
-                let entries = try await console.store.entries.list(enterprise: call.id, fromMs: period.fromMs, toMs: period.toMs)
-                return json(["entries": entries.map { EnergyEntryView($0, calendar: configuration.calendar) }])
-            }),
-        Route(
-            .POST, "api/v1/enterprises/*/entries",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
-                guard let input = try? JSONDecoder().decode(EnergyEntryInput.self, from: Data(call.request.body)) else {
-                    throw WebError.badRequest(
-                        "send JSON {\"month\": \"YYYY-MM\", \"energy\": …, \"unit\": …, \"consumption\": …} or purchases, "
-                            + "openingStock and closingStock instead of consumption")
-                }
-                let recorded = try await console.enterEnergy(input, of: enterprise, by: principal, request: call.request, configuration)
-                return json(["recorded": recorded])
-            }),
-        Route(
-            .GET, "api/v1/enterprises/*/output-value",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                _ = try console.enterprise(call.id, for: principal, in: configuration)
-                let period = try await console.period(call.request.query, calendar: configuration.calendar)
-                let values = try await console.store.outputValues.list(enterprise: call.id, fromMs: period.fromMs, toMs: period.toMs)
-                return json(["values": values.map { OutputValueView($0, calendar: configuration.calendar) }])
-            }),
-        Route(
-            .POST, "api/v1/enterprises/*/output-value",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
-                guard principal.entersFigures(of: enterprise) else { throw WebError.forbidden }
-                guard let input = try? JSONDecoder().decode(OutputValueInput.self, from: Data(call.request.body)) else {
-                    throw WebError.badRequest("send JSON {\"month\": \"YYYY-MM\", \"grossOutput\": …, \"valueAdded\": …} (万元)")
-                }
-                let now = console.nowMs()
-                let value: OutputValue
-                do {
-                    value = try OutputValue.checked(
-                        enterprise: enterprise.id, month: input.month, grossOutput: input.grossOutput, valueAdded: input.valueAdded,
-                        nowMs: now, in: configuration)
-                } catch {
-                    throw WebError.badRequest("\(error)")
-                }
-                let source = "web:" + principal.account.name
-                try await console.store.outputValues.record(value, source: source, enteredMs: now)
-                console.dataChanged(fromMs: value.monthStartMs)
-                try await console.store.accounts.audit(
-                    account: principal.account.name, action: "output-value",
-                    detail: "\(enterprise.id) \(value.month) = \(value.grossOutput) 万元", remote: call.request.remoteAddress, atMs: now)
-                let stored = StoredOutputValue(value, source: source, enteredMs: now)
-                return json(["recorded": OutputValueView(stored, calendar: configuration.calendar)])
-            }),
-        Route(
-            .GET, "api/v1/meters/*/samples",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let (_, meter) = try console.meter(call.id, for: principal, in: configuration)
-                return json(try await console.meterSamples(meter, call.request, configuration))
-            }),
-        Route(
-            .GET, "api/v1/alerts/*",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let alert = try await console.alert(call.id, for: principal, in: configuration)
-                let zone = configuration.calendar.timeZone
-                return json(
-                    AlertDetail(alert: AlertView(alert, timeZone: zone), actions: try await console.history(of: alert, timeZone: zone)))
-            }),
-        Route(
-            .POST, "api/v1/alerts/*/actions",
-            .signedIn { console, call, principal in
-                let configuration = console.configuration()
-                let alert = try await console.alert(call.id, for: principal, in: configuration)
-                guard let input = try? JSONDecoder().decode(AlertActionInput.self, from: Data(call.request.body)) else {
-                    throw WebError.badRequest(
-                        "send JSON {\"action\": \"acknowledge|assign|comment|answer|close\", \"text\": …, \"assignee\": …}")
-                }
-                let acted = try await console.act(on: alert, input, by: principal, request: call.request)
-                return json(["alert": AlertView(acted, timeZone: configuration.calendar.timeZone)])
-            }),
-        Route(
-            .GET, "api/v1/alerts",
-            .signedIn { console, call, principal in
-                json([
-                    "alerts": try await console.alerts(
-                        call.request.query, principal.scoped(console.configuration()), me: principal.account.name)
-                ])
-            }),
-        Route(
-            .GET, "api/v1/audit",
-            .signedIn { console, _, principal in
-                guard principal.role == .admin else { throw WebError.forbidden }
-                return json(["entries": try await console.store.accounts.auditLog()])
-            }),
-        Route(
-            .GET, "api/v1/accounts",
-            .signedIn { console, _, principal in
-                guard principal.role == .admin else { throw WebError.forbidden }
-                return json(["accounts": try await console.store.accounts.all().map(AccountView.init)])
-            }),
-    ]
+    static let apiRoutes: [Route] =
+        [
+            Route(
+                .GET, "api/v1/me",
+                .signedIn { _, _, principal in
+                    json(
+                        Me(
+                            account: principal.account.name, role: principal.role.rawValue, scope: principal.account.scope,
+                            csrf: principal.csrf)
+                    )
+                }),
+            Route(
+                .GET, "api/v1/district",
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                    return json(try await console.districtReport(principal, configuration, period))
+                }),
+            Route(
+                .GET, "api/v1/enterprises",
+                .signedIn { console, _, principal in
+                    json(["enterprises": principal.scoped(console.configuration()).enterprises.map(EnterpriseSummary.init)])
+                }),
+            Route(
+                .GET, "api/v1/enterprises/*",
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    _ = try console.enterprise(call.id, for: principal, in: configuration)
+                    let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                    return json(try await console.enterpriseReport(call.id, configuration, period))
+                }),
+            Route(
+                .GET, "api/v1/enterprises/*/consumption",
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    _ = try console.enterprise(call.id, for: principal, in: configuration)
+                    return json(try await console.consumption(call.id, call.request, configuration))
+                }),
+            Route(
+                .GET, "api/v1/enterprises/*/unit-consumption",
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                    let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                    return json(try await console.unitConsumption(enterprise, period: period, configuration))
+                }),
+            Route(
+                .GET, "api/v1/enterprises/*/meters",
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                    return json(["meters": try await console.meterStates(enterprise, configuration)])
+                }),
+        ]
+        + enteredFigureRoutes(
+            "production", key: "entries", usage: #"send JSON {"product": …, "date": "YYYY-MM-DD", "quantity": …}"#,
+            list: { console, enterprise, period, _ in
+                try await console.store.production.entries(enterprise: enterprise.id, fromMs: period.fromMs, toMs: period.toMs)
+            },
+            enter: { console, input, enterprise, principal, request, configuration in
+                try await console.enterProduction(input as ProductionInput, of: enterprise, by: principal, request: request, configuration)
+            })
+        + enteredFigureRoutes(
+            "entries", key: "entries",
+            usage: #"send JSON {"month": "YYYY-MM", "energy": …, "unit": …, "consumption": …} or purchases, "#
+                + "openingStock and closingStock instead of consumption",
+            list: { console, enterprise, period, configuration in
+                try await console.store.entries.list(enterprise: enterprise.id, fromMs: period.fromMs, toMs: period.toMs)
+                    .map { EnergyEntryView($0, calendar: configuration.calendar) }
+            },
+            enter: { console, input, enterprise, principal, request, configuration in
+                try await console.enterEnergy(input as EnergyEntryInput, of: enterprise, by: principal, request: request, configuration)
+            })
+        + enteredFigureRoutes(
+            "output-value", key: "values", usage: #"send JSON {"month": "YYYY-MM", "grossOutput": …, "valueAdded": …} (万元)"#,
+            list: { console, enterprise, period, configuration in
+                try await console.store.outputValues.list(enterprise: enterprise.id, fromMs: period.fromMs, toMs: period.toMs)
+                    .map { OutputValueView($0, calendar: configuration.calendar) }
+            },
+            enter: { console, input, enterprise, principal, request, configuration in
+                try await console.enterOutputValue(
+                    input as OutputValueInput, of: enterprise, by: principal, request: request, configuration)
+            })
+        + [
+            Route(
+                .GET, "api/v1/meters/*/samples",
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    let (_, meter) = try console.meter(call.id, for: principal, in: configuration)
+                    return json(try await console.meterSamples(meter, call.request, configuration))
+                }),
+            Route(
+                .GET, "api/v1/alerts/*",
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    let alert = try await console.alert(call.id, for: principal, in: configuration)
+                    let zone = configuration.calendar.timeZone
+                    return json(
+                        AlertDetail(alert: AlertView(alert, timeZone: zone), actions: try await console.history(of: alert, timeZone: zone)))
+                }),
+            Route(
+                .POST, "api/v1/alerts/*/actions",
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    let alert = try await console.alert(call.id, for: principal, in: configuration)
+                    guard let input = try? JSONDecoder().decode(AlertActionInput.self, from: Data(call.request.body)) else {
+                        throw WebError.badRequest(
+                            "send JSON {\"action\": \"acknowledge|assign|comment|answer|close\", \"text\": …, \"assignee\": …}")
+                    }
+                    let acted = try await console.act(on: alert, input, by: principal, request: call.request)
+                    return json(["alert": AlertView(acted, timeZone: configuration.calendar.timeZone)])
+                }),
+            Route(
+                .GET, "api/v1/alerts",
+                .signedIn { console, call, principal in
+                    json([
+                        "alerts": try await console.alerts(
+                            call.request.query, principal.scoped(console.configuration()), me: principal.account.name)
+                    ])
+                }),
+            Route(
+                .GET, "api/v1/audit",
+                .signedIn { console, _, principal in
+                    guard principal.role == .admin else { throw WebError.forbidden }
+                    return json(["entries": try await console.store.accounts.auditLog()])
+                }),
+            Route(
+                .GET, "api/v1/accounts",
+                .signedIn { console, _, principal in
+                    guard principal.role == .admin else { throw WebError.forbidden }
+                    return json(["accounts": try await console.store.accounts.all().map(AccountView.init)])
+                }),
+        ]
 
     // MARK: Queries the pages share
 
@@ -481,6 +436,60 @@ extension WebConsole {
 }
 
 extension WebConsole {
+    /// The two routes of a kind of figure an enterprise enters by hand (api/v1/enterprises/ID/`path`): GET lists those
+    /// of a period (the account must see the enterprise), POST enters one sent as JSON (`enter` checks who may).
+    static func enteredFigureRoutes<Input: Decodable & Sendable, Listed: Encodable & Sendable, Recorded: Encodable & Sendable>(
+        _ path: String, key: String, usage: String,
+        list: @escaping @Sendable (WebConsole, EnterpriseConfig, ReportPeriod, EnergyConfiguration) async throws -> [Listed],
+        enter:
+            @escaping @Sendable (WebConsole, Input, EnterpriseConfig, Principal, HTTPRequest, EnergyConfiguration) async throws -> Recorded
+    ) -> [Route] {
+        [
+            Route(
+                .GET, "api/v1/enterprises/*/" + path,
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                    let period = try await console.period(call.request.query, calendar: configuration.calendar)
+                    return json([key: try await list(console, enterprise, period, configuration)])
+                }),
+            Route(
+                .POST, "api/v1/enterprises/*/" + path,
+                .signedIn { console, call, principal in
+                    let configuration = console.configuration()
+                    let enterprise = try console.enterprise(call.id, for: principal, in: configuration)
+                    guard let input = try? JSONDecoder().decode(Input.self, from: Data(call.request.body)) else {
+                        throw WebError.badRequest(usage)
+                    }
+                    return json(["recorded": try await enter(console, input, enterprise, principal, call.request, configuration)])
+                }),
+        ]
+    }
+
+    /// Records a month's output value entered by a script, with who entered it.
+    func enterOutputValue(
+        _ input: OutputValueInput, of enterprise: EnterpriseConfig, by principal: Principal, request: HTTPRequest,
+        _ configuration: EnergyConfiguration
+    ) async throws -> OutputValueView {
+        guard principal.entersFigures(of: enterprise) else { throw WebError.forbidden }
+        let now = nowMs()
+        let value: OutputValue
+        do {
+            value = try OutputValue.checked(
+                enterprise: enterprise.id, month: input.month, grossOutput: input.grossOutput, valueAdded: input.valueAdded, nowMs: now,
+                in: configuration)
+        } catch {
+            throw WebError.badRequest(error.description)
+        }
+        let source = "web:" + principal.account.name
+        try await store.outputValues.record(value, source: source, enteredMs: now)
+        dataChanged(fromMs: value.monthStartMs)
+        try await store.accounts.audit(
+            account: principal.account.name, action: "output-value", detail: "\(enterprise.id) \(value.month) = \(value.grossOutput) 万元",
+            remote: request.remoteAddress, atMs: now)
+        return OutputValueView(StoredOutputValue(value, source: source, enteredMs: now), calendar: configuration.calendar)
+    }
+
     /// Records a month of energy entered in the console or by a script, with who entered it.
     func enterEnergy(
         _ input: EnergyEntryInput, of enterprise: EnterpriseConfig, by principal: Principal, request: HTTPRequest,

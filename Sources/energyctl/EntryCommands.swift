@@ -93,14 +93,9 @@ struct Entry: AsyncParsableCommand {
 
         func run() async throws {
             let (path, configuration) = try store.resolveWithConfiguration()
-            let text = try String(contentsOfFile: file, encoding: .utf8)
             var rows: [EntryRow] = []
-            for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
-                let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-                if number == 0, fields.first == "enterprise" { continue }
-                guard let row = EntryRow(csv: fields) else {
-                    throw ValidationError("\(file):\(number + 1): expected \(EntryRow.csvHeader)")
-                }
+            for (line, fields) in try csvLines(file) {
+                guard let row = EntryRow(csv: fields) else { throw ValidationError("\(file):\(line): expected \(EntryRow.csvHeader)") }
                 rows.append(row)
             }
             try await recordEntries(

@@ -254,19 +254,25 @@ struct Production: AsyncParsableCommand {
 
         func run() async throws {
             let (path, configuration) = try store.resolveWithConfiguration()
-            let text = try String(contentsOfFile: file, encoding: .utf8)
             var rows: [(String, String, String, Double)] = []
-            for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
-                let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-                if number == 0, fields.first == "enterprise" { continue }
+            for (line, fields) in try csvLines(file) {
                 guard fields.count == 4, let quantity = Double(fields[3]) else {
-                    throw ValidationError("\(file):\(number + 1): expected enterprise,product,date,quantity")
+                    throw ValidationError("\(file):\(line): expected enterprise,product,date,quantity")
                 }
                 rows.append((fields[0], fields[1], fields[2], quantity))
             }
             try await addProduction(
                 path: path, configuration: configuration, rows: rows, source: "import \((file as NSString).lastPathComponent)")
         }
+    }
+}
+
+/// The fields of each line of a CSV file with its line number, without a header line (one starting "enterprise").
+func csvLines(_ file: String) throws -> [(line: Int, fields: [String])] {
+    let text = try String(contentsOfFile: file, encoding: .utf8)
+    return text.split(whereSeparator: \.isNewline).enumerated().compactMap { number, line in
+        let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        return number == 0 && fields.first == "enterprise" ? nil : (number + 1, fields)
     }
 }
 
