@@ -357,6 +357,27 @@ public final class EnergyStore: Sendable {
                     CREATE INDEX alert_actions_alert ON alert_actions (alert, id);
                     """)
         }
+        migrator.registerMigration("v13-meter-ledger") { db in
+            // The ledger of measuring instruments (计量器具台账), one line per configured meter.
+            try db.execute(
+                sql: """
+                    CREATE TABLE meter_ledger (
+                        meter TEXT PRIMARY KEY,
+                        maker TEXT NOT NULL,
+                        model TEXT NOT NULL,
+                        accuracy_class TEXT NOT NULL,
+                        ct_ratio REAL,
+                        pt_ratio REAL,
+                        installed TEXT NOT NULL,
+                        last_calibrated TEXT,
+                        next_due TEXT NOT NULL,
+                        certificate TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        source TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

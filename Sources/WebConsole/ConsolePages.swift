@@ -38,17 +38,32 @@ extension WebConsole {
         let configuration = configuration()
         let enterprise = try enterprise(call.id, for: principal, in: configuration)
         let form = call.request.form
-        // An empty field is a figure not given; anything else must be a number.
-        func number(_ name: String) throws -> Double? {
-            guard let text = form[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-            guard let value = Double(text) else { throw WebError.badRequest("\(name) \(text) is not a number") }
-            return value
-        }
         let input = EnergyEntryInput(
-            month: form["month"] ?? "", energy: form["energy"] ?? "", unit: form["unit"] ?? "", consumption: try number("consumption"),
-            purchases: try number("purchases"), openingStock: try number("openingStock"), closingStock: try number("closingStock"))
-        _ = try await enterEnergy(input, of: enterprise, by: principal, request: call.request, configuration)
-        return .seeOther("/enterprises/\(call.id)#entries")
+            month: form["month"] ?? "", energy: form["energy"] ?? "", unit: form["unit"] ?? "",
+            consumption: try number(form, "consumption"),
+            purchases: try number(form, "purchases"), openingStock: try number(form, "openingStock"),
+            closingStock: try number(form, "closingStock"))
+        let entered = try await enterEnergy(input, of: enterprise, by: principal, request: call.request, configuration)
+        // Back to the month entered, where the entry shows.
+        return .seeOther("/enterprises/\(call.id)?period=\(entered.month)#entries")
+    }
+
+    /// A month's output value entered with the enterprise page's form.
+    func outputValueForm(_ call: Call, _ principal: Principal) async throws -> HTTPAnswer {
+        let configuration = configuration()
+        let enterprise = try enterprise(call.id, for: principal, in: configuration)
+        let form = call.request.form
+        let input = OutputValueInput(
+            month: form["month"] ?? "", grossOutput: try number(form, "grossOutput") ?? .nan, valueAdded: try number(form, "valueAdded"))
+        let entered = try await enterOutputValue(input, of: enterprise, by: principal, request: call.request, configuration)
+        return .seeOther("/enterprises/\(call.id)?period=\(entered.month)#output-values")
+    }
+
+    /// A form's number: nil for an empty field, a refusal for anything but a number.
+    func number(_ form: [String: String], _ name: String) throws -> Double? {
+        guard let text = form[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let value = Double(text) else { throw WebError.badRequest("\(name) \(text) is not a number") }
+        return value
     }
 
     // MARK: District
@@ -324,6 +339,29 @@ extension WebConsole {
                 <label>\(l.t("或 购入量", "or purchases")) <input name="purchases"></label>
                 <label>\(l.t("期初库存", "Opening stock")) <input name="openingStock"></label>
                 <label>\(l.t("期末库存", "Closing stock")) <input name="closingStock"></label>
+                <button>\(l.t("填报", "Enter"))</button></form>
+                """
+        }
+        let values = try await store.outputValues.list(enterprise: enterprise.id, fromMs: firstMonth, toMs: period.toMs)
+        content += "<h2 id=\"output-values\">\(l.t("产值填报", "Output value entered"))</h2>"
+        content += Pages.table(
+            [
+                l.t("月份", "Month"), l.t("工业总产值（万元）", "Gross output (10 000 yuan)"), l.t("工业增加值（万元）", "Value added (10 000 yuan)"),
+                l.t("填报人", "Entered by"), l.t("填报时间", "Entered at"),
+            ],
+            values.map {
+                [
+                    String(configuration.calendar.dayLabel($0.monthStartMs).prefix(7)), fixed($0.grossOutput), amount($0.valueAdded),
+                    escape($0.source), ISO8601Time.formatLocal(ms: $0.enteredMs, timeZone: zone),
+                ]
+            }, id: "output-value-entries", numeric: [1, 2])
+        if principal.entersFigures(of: enterprise) {
+            content += """
+                <form method="post" action="/enterprises/\(escape(enterprise.id))/output-value" class="filters" id="output-value-form">
+                <input type="hidden" name="csrf" value="\(escape(principal.csrf ?? ""))">
+                <label>\(l.t("月份", "Month")) <input name="month" placeholder="YYYY-MM" required></label>
+                <label>\(l.t("工业总产值（万元）", "Gross output (10 000 yuan)")) <input name="grossOutput" required></label>
+                <label>\(l.t("工业增加值（万元）", "Value added (10 000 yuan)")) <input name="valueAdded"></label>
                 <button>\(l.t("填报", "Enter"))</button></form>
                 """
         }

@@ -112,6 +112,9 @@ extension WebConsole {
                 .POST, "enterprises/*/entries",
                 .signedIn { console, call, principal in try await console.entryForm(call, principal) }),
             Route(
+                .POST, "enterprises/*/output-value",
+                .signedIn { console, call, principal in try await console.outputValueForm(call, principal) }),
+            Route(
                 .GET, "meters/*",
                 .signedIn { console, call, principal in
                     let configuration = console.configuration()

@@ -232,3 +232,76 @@ struct OutputValueView: Encodable {
         source = value.source
     }
 }
+
+/// `energyctl ledger`: the ledger of measuring instruments (计量器具台账).
+struct Ledger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The ledger of measuring instruments: maker, accuracy class, transformer ratios, calibration.",
+        subcommands: [Import.self, List.self])
+
+    static let csvHeader = "meter,maker,model,accuracy_class,ct_ratio,pt_ratio,installed,last_calibrated,next_due,certificate,status"
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a CSV file: \(Ledger.csvHeader) (a header line is skipped; a file is taken whole or not at all).")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "CSV file.") var file: String
+
+        func run() async throws {
+            let (path, configuration) = try store.resolveWithConfiguration()
+            var entries: [LedgerEntry] = []
+            for (line, fields) in try csvLines(file, header: "meter") {
+                guard fields.count == 11 else { throw ValidationError("\(file):\(line): expected \(Ledger.csvHeader)") }
+                func ratio(_ text: String) throws -> Double? {
+                    guard !text.isEmpty else { return nil }
+                    guard let value = Double(text) else { throw ValidationError("\(file):\(line): ratio \(text) is not a number") }
+                    return value
+                }
+                do {
+                    entries.append(
+                        try LedgerEntry.checked(
+                            meter: fields[0], maker: fields[1], model: fields[2], accuracyClass: fields[3], ctRatio: try ratio(fields[4]),
+                            ptRatio: try ratio(fields[5]), installed: fields[6], lastCalibrated: fields[7].isEmpty ? nil : fields[7],
+                            nextDue: fields[8], certificate: fields[9], status: fields[10], in: configuration))
+                } catch let problem as LedgerEntry.Problem {
+                    throw ValidationError("\(file):\(line): \(problem.description)")
+                }
+            }
+            let store = try await EnergyStore.open(path: path)
+            try await store.ledger.record(
+                entries, source: "energyctl ledger import \((file as NSString).lastPathComponent)", atMs: SystemWallClock().nowMs())
+            try await User.audit(store, "ledger-import", "\(entries.count) lines from \((file as NSString).lastPathComponent)")
+            print("recorded \(entries.count) ledger line\(entries.count == 1 ? "" : "s")")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The ledger, as CSV (the import's columns) or JSON.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "csv or json.") var format: ExportFormat = .csv
+
+        func run() async throws {
+            let (path, _) = try store.resolveWithConfiguration()
+            guard format == .csv || format == .json else { throw ValidationError("ledger list writes csv or json") }
+            let entries = try await EnergyStore.open(path: path, readOnly: true).ledger.list()
+            func number(_ value: Double?) -> String { value.map { $0 == $0.rounded() ? String(Int64($0)) : String($0) } ?? "" }
+            let rows = entries.map {
+                [
+                    $0.meter, $0.maker, $0.model, $0.accuracyClass, number($0.ctRatio), number($0.ptRatio), $0.installed,
+                    $0.lastCalibrated ?? "",
+                    $0.nextDue, $0.certificate, $0.status.rawValue,
+                ]
+            }
+            if format == .json {
+                let names = Ledger.csvHeader.split(separator: ",").map(String.init)
+                let objects = rows.map { Dictionary(uniqueKeysWithValues: zip(names, $0)) }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(objects), as: UTF8.self))
+            } else {
+                print(Ledger.csvHeader)
+                for row in rows { print(row.joined(separator: ",")) }
+            }
+        }
+    }
+}

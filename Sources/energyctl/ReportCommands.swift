@@ -267,12 +267,13 @@ struct Production: AsyncParsableCommand {
     }
 }
 
-/// The fields of each line of a CSV file with its line number, without a header line (one starting "enterprise").
-func csvLines(_ file: String) throws -> [(line: Int, fields: [String])] {
+/// The fields of each line of a CSV file with its line number, without a header line (one whose first field is
+/// `header`).
+func csvLines(_ file: String, header: String = "enterprise") throws -> [(line: Int, fields: [String])] {
     let text = try String(contentsOfFile: file, encoding: .utf8)
     return text.split(whereSeparator: \.isNewline).enumerated().compactMap { number, line in
         let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        return number == 0 && fields.first == "enterprise" ? nil : (number + 1, fields)
+        return number == 0 && fields.first == header ? nil : (number + 1, fields)
     }
 }
 

@@ -3,10 +3,11 @@
 
 Logs in as an inspector, opens every page, and checks that the figures shown are those `energyctl report` prints
 for the same period; then logs in as a town's account and checks it cannot see another town's enterprise, by page
-or by API. Prints one line per check; exits 1 on the first failure. With --screenshots DIR it saves the main pages.
+or by API; then as the enterprise's account, enters a month of diesel with the enterprise page's form and checks the
+stored figure is the one energyctl lists and counts. Prints one line per check; exits 1 on the first failure. With --screenshots DIR it saves the main pages.
 
   console_browser.py --url http://127.0.0.1:PORT --energyctl PATH --config FILE --period 2026-01-01..2026-01-06 \
-      --inspector NAME --jurisdiction NAME --password PW [--screenshots DIR]
+      --inspector NAME --jurisdiction NAME --enterprise-account NAME --password PW [--screenshots DIR]
 """
 import argparse
 import csv
@@ -22,7 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 args = argparse.ArgumentParser()
-for name in ("url", "energyctl", "config", "period", "inspector", "jurisdiction", "password"):
+for name in ("url", "energyctl", "config", "period", "inspector", "jurisdiction", "enterprise-account", "password"):
     args.add_argument("--" + name, required=True)
 args.add_argument("--own-enterprise", default="E02")
 args.add_argument("--other-enterprise", default="E01")
@@ -151,6 +152,29 @@ try:
     towns = [row[0] for row in table("district")]
     check(towns[-1] == "合计" and len(towns) == 2 and options.other_enterprise not in browser.page_source,
           f"{options.jurisdiction}: overview shows {towns}")
+
+    # The enterprise's account enters a month of diesel (手工填报) with its page's form.
+    login(options.enterprise_account)
+    get(f"/enterprises/{own}?period=2026-01")
+    form = browser.find_element(By.ID, "entry-form")
+    form.find_element(By.NAME, "month").send_keys("2026-01")
+    form.find_element(By.CSS_SELECTOR, "select[name=energy] option[value=diesel]").click()
+    form.find_element(By.NAME, "unit").send_keys("t")
+    form.find_element(By.NAME, "consumption").send_keys("12.5")
+    form.find_element(By.TAG_NAME, "button").click()
+    try:
+        WebDriverWait(browser, 30).until(lambda b: b.current_url.endswith("?period=2026-01#entries") and b.find_elements(By.ID, "energy-entries"))
+    except Exception:
+        fail(f"{options.enterprise_account}: the entry form leads back to the entries")
+    rows = table("energy-entries")
+    check(any(row[0] == "2026-01" and row[1] == "柴油" and row[6] == "12.50" for row in rows), f"{own}: the page lists the diesel entered: {rows}")
+    listed = json.loads(energyctl("entry", "list", "--enterprise", own, "--format", "json"))
+    check([(e["month"], e["energy"], e["consumption"], e["unit"], e["source"]) for e in listed]
+          == [("2026-01", "diesel", 12.5, "t", "web:" + options.enterprise_account)], f"energyctl lists the same entry: {listed}")
+    month = json.loads(energyctl("consumption", "--enterprise", own, "--from", "2026-01-01", "--to", "2026-02-01", "--by", "month", "--format", "json"))
+    diesel = [line for line in month["lines"] if line["energy"] == "diesel" and line["source"] == "entered"]
+    # GB/T 2589-2020: 12 500 kg × 1.4571 kgce/kg = 18 213.75 kgce.
+    check(len(diesel) == 1 and abs(diesel[0]["kgce"] - 18213.75) < 1e-6, f"{own}: January counts 18 213.75 kgce of entered diesel: {diesel}")
     print("all checks passed", flush=True)
 finally:
     browser.quit()

@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized) struct ConsoleBrowserTests {
     static let password = "browser-test-password"
 
-    @Test func theBrowserShowsTheReportsFiguresAndATownOnlyItsOwn() async throws {
+    @Test func theBrowserShowsTheReportsFiguresATownOnlyItsOwnAndAnEnterpriseEntersItsDiesel() async throws {
         try #require(
             FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"),
             "chromium-driver is missing: deploy/install-deps.sh installs it")
@@ -27,7 +27,9 @@ import Testing
         let sixth = try #require(calendar.startOfDay("2026-01-07")) + 3 * 3_600_000
         let store = try await EnergyStore.open(path: harness.databasePath)
         #expect(await eventually(timeout: .seconds(60)) { ((try? await store.newestSampleMs()) ?? 0) > sixth })
-        for (name, role, scope) in [("jiancha", "inspector", [String]()), ("longhe", "jurisdiction", ["龙河镇"])] {
+        for (name, role, scope) in [
+            ("jiancha", "inspector", [String]()), ("longhe", "jurisdiction", ["龙河镇"]), ("longhe-cement", "enterprise", ["E02"]),
+        ] {
             let add = try ChildProcess(
                 "energyctl",
                 ["user", "add", name, "--role", role, "--password-stdin", "--config", harness.configPath]
@@ -41,6 +43,7 @@ import Testing
                 packageRoot + "/Tests/Browser/console_browser.py", "--url", "http://127.0.0.1:\(port)", "--energyctl",
                 builtProduct("energyctl"),
                 "--config", harness.configPath, "--period", "2026-01-01..2026-01-06", "--inspector", "jiancha", "--jurisdiction", "longhe",
+                "--enterprise-account", "longhe-cement",
                 "--password", Self.password,
             ] + (ProcessInfo.processInfo.environment["CONSOLE_SCREENSHOTS"].map { ["--screenshots", $0] } ?? []))
         #expect(await browser.waitForExit(timeout: .seconds(240)) == 0, "\(browser.printed.suffix(4000))")
@@ -48,5 +51,6 @@ import Testing
         // The logins the browser made are in the audit log.
         let actions = try await store.accounts.auditLog().map { "\($0.account) \($0.action)" }
         #expect(actions.contains("jiancha login") && actions.contains("longhe login"), "\(actions)")
+        #expect(actions.contains("longhe-cement energy-entry"), "\(actions)")
     }
 }

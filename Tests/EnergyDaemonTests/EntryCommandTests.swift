@@ -104,4 +104,38 @@ import Testing
         #expect(districtTotal["enterprisesWithOutputValue"] as? Int == 1 && districtTotal["outputValue"] as? Double == 2000)
         #expect(abs((districtTotal["tcePerOutputValue"] as? Double ?? 0) - 0.205388175) < 1e-12, "\(districtTotal)")
     }
+
+    @Test func theMeterLedgerIsImportedWholeOrNotAtAllAndListedAsImported() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let config = try OperatorProbeTests().configuration(in: directory)
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        func energyctl(_ arguments: [String]) async throws -> (status: Int32?, output: String, printed: String) {
+            let process = try ChildProcess("energyctl", arguments + ["--config", config])
+            let status = await process.waitForExit()
+            return (status, process.standardOutput, process.printed)
+        }
+        let header = "meter,maker,model,accuracy_class,ct_ratio,pt_ratio,installed,last_calibrated,next_due,certificate,status"
+        let lines = [
+            "E02-coal,梅特勒,ICS425,0.5,,,2023-01-10,2025-01-20,2026-01-20,JL-2025-117,in_service",
+            "E02-main-power,正泰,DTSU666,0.5S,200,10,2022-06-01,2025-06-01,2027-06-01,JD-2025-0331,in_service",
+        ]
+        for (bad, says) in [
+            (lines[0] + "\nE99-power,正泰,DTSU666,1,,,2022-06-01,,2027-06-01,X,in_service", "bad.csv:3: no meter E99-power"),
+            (lines[0].replacingOccurrences(of: "2026-01-20", with: "2024-12-31"), "is not after the last calibration"),
+            (lines[0].replacingOccurrences(of: "in_service", with: "lost"), "status lost is not one of"),
+        ] {
+            try (header + "\n" + bad + "\n").write(toFile: directory.file("bad.csv"), atomically: true, encoding: .utf8)
+            let refused = try await energyctl(["ledger", "import", directory.file("bad.csv")])
+            #expect(refused.status != 0 && refused.printed.contains(says), "\(refused.printed)")
+        }
+        #expect(try await store.ledger.list().isEmpty, "a refused file writes nothing")
+        try (header + "\n" + lines.joined(separator: "\n") + "\n").write(
+            toFile: directory.file("ledger.csv"), atomically: true, encoding: .utf8)
+        let imported = try await energyctl(["ledger", "import", directory.file("ledger.csv")])
+        #expect(imported.status == 0 && imported.output.contains("recorded 2 ledger lines"), "\(imported.printed)")
+        let listed = try await energyctl(["ledger", "list"])
+        #expect(listed.output == ([header] + lines).joined(separator: "\n") + "\n", "the export is the import, line for line")
+        #expect(try await store.accounts.auditLog().contains { $0.action == "ledger-import" })
+    }
 }

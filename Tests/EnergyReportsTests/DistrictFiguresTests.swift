@@ -117,6 +117,34 @@ import Testing
         }
     }
 
+    @Test func aMeterDueForCalibrationIsNoticedAndOverdueWarned() async throws {
+        let district = try await district(days: 3)
+        defer { district.directory.remove() }
+        // E02's coal scale falls due on 2026-01-20: judged as each day closes (the next morning), the notice comes with the
+        // day that leaves 30 days or fewer, and the warning on the due date.
+        let line = LedgerEntry(
+            meter: "E02-coal", maker: "梅特勒", model: "皮带秤", accuracyClass: "0.5", ctRatio: nil, ptRatio: nil, installed: "2023-01-10",
+            lastCalibrated: "2025-01-20", nextDue: "2026-01-20", certificate: "JL-2025-117", status: .inService)
+        try await district.store.ledger.record([line], source: "test", atMs: 0)
+        // The last closed day, 3 January, is judged on 4 January: 16 days before the due date.
+        func calibration() async throws -> [AlertFinding] {
+            let checks = AlertChecks(store: district.store, configuration: district.configuration, startedMs: Self.january - Self.day)
+            var progress = CheckProgress()
+            return try await checks.batches(nowMs: Self.january + 3 * Self.day + 2 * 3_600_000, open: [], progress: &progress)
+                .flatMap(\.findings).filter { $0.kind == .calibrationDue && $0.condition == .active }
+        }
+        let notice = try await calibration()
+        #expect(notice.map(\.key) == ["calibration_due/E02-coal"] && notice.map(\.measured) == [16], "\(notice.map(\.message))")
+        #expect(notice.first?.message.contains("将于 2026-01-20 检定到期，还有 16 天") == true)
+        // Due on 4 January itself: overdue, a warning that its figures are no evidence.
+        var due = line
+        due.nextDue = "2026-01-04"
+        try await district.store.ledger.record([due], source: "test", atMs: 1)
+        let warning = try await calibration()
+        #expect(warning.map(\.key) == ["calibration_overdue/E02-coal"] && warning.first?.severity == .warning)
+        #expect(warning.first?.message.contains("逾期未检定，其数据不能作为计量依据") == true)
+    }
+
     @Test func theQuotaIsJudgedOnTheYearAndAMonthOnlyWarns() async throws {
         let district = try await district(days: 59)
         defer { district.directory.remove() }

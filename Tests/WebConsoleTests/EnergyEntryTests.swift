@@ -126,7 +126,16 @@ import Testing
         #expect(abs((withValue.tcePerOutputValue ?? 0) - withValue.comprehensiveTce / 2350) < 1e-12)
         let valuedPage = try await site.send("GET", "/enterprises/E02?period=2026-01", headers: inspector.headers).body
         #expect(valuedPage.contains("id=\"output-intensity\"") && valuedPage.contains("工业总产值 2350.00 万元"))
+        // The page's output-value form replaces the month's figure; a word where the value goes is refused.
+        let byForm = ["month": "2026-01", "grossOutput": "2400", "valueAdded": "", "csrf": e02.csrf]
+        var wordyValue = byForm
+        wordyValue["grossOutput"] = "lots"
+        #expect(try await site.send("POST", "/enterprises/E02/output-value", headers: e02.headers, form: wordyValue).status == 400)
+        #expect(try await site.send("POST", "/enterprises/E02/output-value", headers: e02.headers, form: byForm).status == 303)
+        #expect(try await site.store.outputValues.list(enterprise: "E02").map(\.grossOutput) == [2400])
+        let formPage = try await site.send("GET", "/enterprises/E02?period=2026-01", headers: e02.headers).body
+        #expect(formPage.contains("id=\"output-value-form\"") && formPage.contains("2400.00"))
         let actions = try await site.store.accounts.auditLog().map { "\($0.account) \($0.action)" }
-        #expect(actions.filter { $0 == "e02 energy-entry" }.count == 4 && actions.contains("e02 output-value"))
+        #expect(actions.filter { $0 == "e02 energy-entry" }.count == 4 && actions.filter { $0 == "e02 output-value" }.count == 2)
     }
 }

@@ -16,6 +16,8 @@ public enum AlertKind: String, Sendable, Hashable, Codable, CaseIterable {
     case productionMissing = "production_missing"
     /// The year's consumption is on course for the inspection threshold (≥ 1000 tce).
     case inspectionList = "inspection_list"
+    /// A measuring instrument's calibration falls due within 30 days, or is overdue.
+    case calibrationDue = "calibration_due"
 
     /// Chinese name.
     public var chinese: String {
@@ -28,6 +30,7 @@ public enum AlertKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .completenessLow: "数据完整率低"
         case .productionMissing: "产量缺失"
         case .inspectionList: "重点监察名单"
+        case .calibrationDue: "计量器具检定到期"
         }
     }
 }
