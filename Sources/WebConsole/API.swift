@@ -65,6 +65,21 @@ struct AlertActionView: Sendable, Codable {
 }
 
 /// An action on an alert, as the API takes it.
+/// A line of the meter ledger as the API shows it.
+struct LedgerView: Codable {
+    var meter, maker, model, accuracyClass: String
+    var ctRatio, ptRatio: Double?
+    var installed: String
+    var lastCalibrated: String?
+    var nextDue, certificate, status: String
+
+    init(_ entry: LedgerEntry) {
+        (meter, maker, model, accuracyClass) = (entry.meter, entry.maker, entry.model, entry.accuracyClass)
+        (ctRatio, ptRatio, installed, lastCalibrated) = (entry.ctRatio, entry.ptRatio, entry.installed, entry.lastCalibrated)
+        (nextDue, certificate, status) = (entry.nextDue, entry.certificate, entry.status.rawValue)
+    }
+}
+
 /// An alert with what was done about it.
 struct AlertDetail: Codable {
     var alert: AlertView
@@ -211,6 +226,13 @@ extension WebConsole {
                 .signedIn { console, _, principal in
                     guard principal.role == .admin else { throw WebError.forbidden }
                     return json(["accounts": try await console.store.accounts.all().map(AccountView.init)])
+                }),
+            Route(
+                .GET, "api/v1/ledger",
+                .signedIn { console, _, principal in
+                    // The meters of the enterprises the account sees.
+                    let seen = Set(principal.scoped(console.configuration()).meters.map(\.1.id))
+                    return json(["ledger": try await console.store.ledger.list().filter { seen.contains($0.meter) }.map(LedgerView.init)])
                 }),
         ]
 
