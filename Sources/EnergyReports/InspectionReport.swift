@@ -145,10 +145,12 @@ public struct InspectionReports: Sendable {
         self.calendar = configuration.calendar
     }
 
-    /// One enterprise over `period`; completeness counts polls up to `horizonMs` (the newest sample when nil).
-    public func enterprise(_ id: String, period: ReportPeriod, horizonMs: Int64? = nil, openAlerts: [AlertRecord]? = nil) async throws
-        -> EnterpriseReport?
-    {
+    /// One enterprise over `period`; completeness counts polls up to `horizonMs` (the newest sample when nil). A district
+    /// report hands down the open alerts and the period's output values, read once for all enterprises.
+    public func enterprise(
+        _ id: String, period: ReportPeriod, horizonMs: Int64? = nil, openAlerts: [AlertRecord]? = nil,
+        outputValues: [StoredOutputValue]? = nil
+    ) async throws -> EnterpriseReport? {
         guard let enterprise = configuration.enterprises.first(where: { $0.id == id }) else { return nil }
         let horizon: Int64
         if let horizonMs { horizon = horizonMs } else { horizon = try await store.newestSampleMs() ?? period.fromMs }
@@ -208,7 +210,7 @@ public struct InspectionReports: Sendable {
             id: id, name: enterprise.name, jurisdiction: enterprise.jurisdiction, industry: enterprise.industry, period: period.label,
             energy: order.map { energy[$0]! }, comprehensiveKgce: kgce, comprehensiveTce: kgce / 1000,
             estimatedKgce: totals.map(\.estimatedKgce).reduce(0, +), completeness: completeness, products: products, openAlerts: alerts)
-        if let output = try await outputValue(id, fromMs: period.fromMs, toMs: period.toMs) {
+        if let output = try await outputValue(id, fromMs: period.fromMs, toMs: period.toMs, among: outputValues) {
             report.outputValue = output.gross
             report.valueAdded = output.valueAdded
             report.tcePerOutputValue = report.comprehensiveTce / output.gross
@@ -226,8 +228,11 @@ public struct InspectionReports: Sendable {
     }
 
     /// An enterprise's output value over the whole months in [fromMs, toMs), when it was entered for every one of them
-    /// (an intensity over part of a period would mislead); nil for a period without a whole month.
-    func outputValue(_ enterprise: String, fromMs: Int64, toMs: Int64) async throws -> (gross: Double, valueAdded: Double?)? {
+    /// (an intensity over part of a period would mislead); nil for a period without a whole month. Taken from `among`
+    /// when given (every enterprise's values of the period), else read from the store.
+    func outputValue(_ enterprise: String, fromMs: Int64, toMs: Int64, among: [StoredOutputValue]? = nil) async throws
+        -> (gross: Double, valueAdded: Double?)?
+    {
         var months: [Int64] = []
         var month = calendar.start(of: .month, containing: fromMs)
         if month < fromMs { month = calendar.next(.month, after: month) }
@@ -236,7 +241,12 @@ public struct InspectionReports: Sendable {
             month = calendar.next(.month, after: month)
         }
         guard let first = months.first, let last = months.last else { return nil }
-        let values = try await store.outputValues.list(enterprise: enterprise, fromMs: first, toMs: last + 1)
+        let values: [StoredOutputValue]
+        if let among {
+            values = among.filter { $0.enterprise == enterprise && $0.monthStartMs >= first && $0.monthStartMs <= last }
+        } else {
+            values = try await store.outputValues.list(enterprise: enterprise, fromMs: first, toMs: last + 1)
+        }
         guard values.count == months.count else { return nil }
         let valueAdded = values.allSatisfy { $0.valueAdded != nil } ? values.compactMap(\.valueAdded).reduce(0, +) : nil
         return (values.map(\.grossOutput).reduce(0, +), valueAdded)
@@ -258,10 +268,13 @@ public struct InspectionReports: Sendable {
                 store: store, configuration: configuration, calendar: calendar, series: series, throughMs: projectedThrough) : [:]
         let threshold = configuration.daemon.inspectionThresholdTce
         var reports: [EnterpriseReport] = []
-        // The horizon and the open alerts read once, not once per enterprise.
+        // The horizon, the open alerts and the output values read once, not once per enterprise.
         let openAlerts = try await store.alerts.list(openOnly: true).map(\.raised)
+        let outputValues = try await store.outputValues.list(enterprise: nil, fromMs: period.fromMs, toMs: period.toMs)
         for enterprise in configuration.enterprises {
-            if let report = try await self.enterprise(enterprise.id, period: period, horizonMs: horizon, openAlerts: openAlerts) {
+            if let report = try await self.enterprise(
+                enterprise.id, period: period, horizonMs: horizon, openAlerts: openAlerts, outputValues: outputValues)
+            {
                 reports.append(report)
             }
         }
