@@ -152,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "energyd",
             dependencies: [
-                "ConfigurationFiles", "EnergyDaemon", "CSystemShims",
+                "ConfigurationFiles", "EnergyDaemon", "CSystemShims", "ModbusPolling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

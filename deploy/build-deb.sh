@@ -46,7 +46,13 @@ for product in energyd energyctl metersim; do
 done
 bin=$(swift build -c "$configuration" --show-bin-path)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+forget=()
+if [ "$configuration" = debug ]; then
+    # The three programs' own modules were just compiled for the static runtime, which SwiftPM does not notice when
+    # the next plain `swift build` links them (it then asks for Foundation's static archives): have it plan them anew.
+    forget=("$bin/energyd.build" "$bin/energyctl.build" "$bin/metersim.build" "$root/.build/debug.yaml")
+fi
+trap 'rm -rf "$work" "${forget[@]}"' EXIT
 mkdir -p "$out"
 
 # Dependencies from the binaries' shared libraries (dpkg-shlibdeps wants a debian/control to stand in).

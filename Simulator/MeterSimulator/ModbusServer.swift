@@ -1,4 +1,5 @@
 import EnergyModel
+import Glibc
 import Logging
 import MeterProtocols
 import NIOCore
@@ -131,6 +132,9 @@ public final class MeterSimulatorServer: Sendable {
     /// Gateway id → port, when the configuration's port is overridden (tests bind port 0).
     private let portOverride: (@Sendable (GatewayConfig) -> Int)?
     private let boundPorts = Mutex<[String: Int]>([:])
+    /// Sockets bound, never listening, on the ports of gateways that are down: connections are refused, and no other
+    /// program's socket takes the port before the gateway comes back (tests run side by side).
+    private let heldPorts = Mutex<[String: Int32]>([:])
 
     /// Creates a server for `plant` listening on `host`; `threads` event-loop threads.
     public init(
@@ -160,6 +164,7 @@ public final class MeterSimulatorServer: Sendable {
     private func open(_ gateway: GatewayConfig) async throws {
         let plant = self.plant
         let port = boundPorts.withLock { $0[gateway.id] } ?? portOverride?(gateway) ?? gateway.port
+        if let held = heldPorts.withLock({ $0.removeValue(forKey: gateway.id) }) { Glibc.close(held) }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -183,6 +188,29 @@ public final class MeterSimulatorServer: Sendable {
     private func close(_ gatewayID: String) async {
         guard let channel = listeners.withLock({ $0.removeValue(forKey: gatewayID) }) else { return }
         try? await channel.close()
+        if let port = boundPorts.withLock({ $0[gatewayID] }), let held = Self.hold(host: host, port: port) {
+            heldPorts.withLock { $0[gatewayID] = held }
+        }
+    }
+
+    /// A socket bound to `host:port` without listening, or nil when the host is not an IPv4 address.
+    private static func hold(host: String, port: Int) -> Int32? {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return nil }
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { return nil }
+        var reuse: Int32 = 1
+        setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            Glibc.close(socket)
+            return nil
+        }
+        return socket
     }
 
     /// Closes the ports of gateways that are down and reopens those that came back, every few real milliseconds,
@@ -216,6 +244,11 @@ public final class MeterSimulatorServer: Sendable {
     /// Closes every port and stops the event loops.
     public func shutdown() async {
         for id in listeners.withLock({ Array($0.keys) }) { await close(id) }
+        let held = heldPorts.withLock { ports in
+            defer { ports.removeAll() }
+            return Array(ports.values)
+        }
+        for socket in held { Glibc.close(socket) }
         try? await group.shutdownGracefully()
     }
 

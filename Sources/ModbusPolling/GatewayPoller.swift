@@ -163,6 +163,8 @@ private struct PollLoop {
     /// Whether the last request went out on a connection that had carried requests before.
     var lastSendReusedConnection = false
     var random = SystemRandomNumberGenerator()
+    /// The clock time everything due was last done at (a stepped clock waits for it).
+    var caughtUpMs = Int64.min
 
     init(poller: GatewayPoller) {
         self.poller = poller
@@ -183,6 +185,10 @@ private struct PollLoop {
             let now = clock.nowMs()
             guard let earliest = states.map(\.nextTickMs).min() else { break }
             if earliest > now {
+                if caughtUpMs != now {
+                    caughtUpMs = now
+                    clock.caughtUp(atMs: now)
+                }
                 // Wake at least every second: the heartbeat tells health checks and the watchdog the thread lives.
                 await poller.sleep(seconds: min(1, clock.realSeconds(forClockMs: earliest - now)))
                 heartbeat()

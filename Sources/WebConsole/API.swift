@@ -64,7 +64,6 @@ struct AlertActionView: Sendable, Codable {
     var at: String
 }
 
-/// An action on an alert, as the API takes it.
 /// A line of the meter ledger as the API shows it.
 struct LedgerView: Codable {
     var meter, maker, model, accuracyClass: String
@@ -86,6 +85,7 @@ struct AlertDetail: Codable {
     var actions: [AlertActionView]
 }
 
+/// An action on an alert, as the API takes it.
 struct AlertActionInput: Codable {
     var action: String
     var text: String?

@@ -5,6 +5,7 @@ import EnergyDaemon
 import EnergyModel
 import Foundation
 import Logging
+import ModbusPolling
 
 @main
 struct Energyd: AsyncParsableCommand {
@@ -67,6 +68,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Real Unix time in milliseconds at which the simulated clock reads --clock-start (default: now).")
     var clockAnchor: Int64?
 
+    @Option(help: "A stepped clock's file: the simulated time another process (a test) moves tick by tick.")
+    var clockFile: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -81,8 +85,15 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "energyd")
         let clock: any WallClock
-        do { clock = try WallClockOptions.makeClock(start: clockStart, speed: clockSpeed, anchorMs: clockAnchor) } catch {
-            throw ValidationError(error.message)
+        if let clockFile {
+            guard clockStart == nil, clockSpeed == nil, clockAnchor == nil else {
+                throw ValidationError("--clock-file stands alone: the file says the time")
+            }
+            do { clock = try SteppedClock(opening: clockFile) } catch { throw ValidationError("--clock-file \(error)") }
+        } else {
+            do { clock = try WallClockOptions.makeClock(start: clockStart, speed: clockSpeed, anchorMs: clockAnchor) } catch {
+                throw ValidationError(error.message)
+            }
         }
         let daemon: Daemon
         do {

@@ -6,7 +6,7 @@ import MeterSimulator
 import TestSupport
 import Testing
 
-/// A simulated January of the fault scenario, polled over the wire by the real energyd on an accelerated clock,
+/// A simulated January of the fault scenario, polled over the wire by the real energyd on a stepped clock,
 /// accounted incrementally as samples land, then checked against metersim's ground truth, against a rebuild from
 /// raw samples, and for the alerts and reports the inspection team gets. The demo district's January, whose
 /// figures need no wire, runs on a manual clock in EnergyReportsTests (DistrictFiguresTests).
@@ -22,15 +22,13 @@ import Testing
         let daily: [RollupRow]
     }
 
-    /// Runs energyd over January at 43 200 times real time (about a minute).
+    /// Runs energyd over January on a stepped clock, every 15-minute tick polled once (about a minute).
     func runJanuary(_ scenarioPath: String) async throws -> Month {
         let scenario = try ScenarioLoader.load(path: scenarioPath)
-        // Start a simulated day early: energyd takes a moment of real time (simulated hours) to start polling.
-        let harness = try await DaemonHarness.start(scenario, speed: 43_200, startMs: Self.january - 43_200_000)
+        // Half a day early, so that the month's first edge falls between two reads, as it does in a plant.
+        let harness = try await DaemonHarness.stepped(scenario, startMs: Self.january - 43_200_000)
         let daemon = try harness.startDaemon()
-        let finished = await eventually(timeout: .seconds(150), interval: .milliseconds(100)) {
-            harness.clock.nowMs() > Self.february + 1_800_000
-        }
+        let finished = await harness.stepper!.run(to: Self.february + 1_800_000)
         daemon.send(SIGTERM)
         #expect(finished)
         #expect(await daemon.waitForExit() == 0, "\(daemon.printed.suffix(3000))")

@@ -15,17 +15,18 @@ import Testing
             FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"),
             "chromium-driver is missing: deploy/install-deps.sh installs it")
         let scenario = try ScenarioLoader.load(path: demoScenarioPath)
-        let harness = try await DaemonHarness.start(scenario, speed: 43_200)
+        let harness = try await DaemonHarness.stepped(scenario)
         defer { Task { await harness.stop() } }
         let daemon = try harness.startDaemon()
         defer { daemon.send(SIGTERM) }
         #expect(await daemon.waitForOutput("serving /healthz"), "\(daemon.printed.suffix(2000))")
         let line = daemon.printed.split(separator: "\n").first { $0.contains("serving /healthz") } ?? ""
         let port = try #require(line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
-        // Five whole days stored and accounted (the clock runs half a day a second).
+        // Five whole days stored and accounted; the clock then stands still while the browser looks.
         let calendar = harness.simulator.configuration.calendar
         let sixth = try #require(calendar.startOfDay("2026-01-07")) + 3 * 3_600_000
         let store = try await EnergyStore.open(path: harness.databasePath)
+        #expect(await harness.stepper!.run(to: sixth + 900_000))
         #expect(await eventually(timeout: .seconds(60)) { ((try? await store.newestSampleMs()) ?? 0) > sixth })
         for (name, role, scope) in [
             ("jiancha", "inspector", [String]()), ("longhe", "jurisdiction", ["龙河镇"]), ("longhe-cement", "enterprise", ["E02"]),

@@ -5,18 +5,33 @@ import Foundation
 import MeterSimulator
 import TestSupport
 
-/// An in-process metersim plus what it takes to run the real energyd binary against it on a shared simulated clock.
+/// An in-process metersim plus what it takes to run the real energyd binary against it on a shared simulated clock:
+/// one that runs faster than real time, or one stepped tick by tick (`stepped`, for simulated days and months).
 struct DaemonHarness {
     let simulator: SimulatorHarness
     let directory: TemporaryDirectory
-    let clock: SimulatedWallClock
+    let clock: any WallClock
+    /// What moves a stepped clock; nil for an accelerated one.
+    let stepper: ClockStepper?
     var configPath: String { directory.file("energyd.toml") }
     var databasePath: String { directory.file("energy.sqlite") }
 
+    /// On a clock running `speed` times real time: for seconds or minutes of polling.
     static func start(_ scenario: Scenario, speed: Double, startMs: Int64? = nil) async throws -> DaemonHarness {
         let clock = SimulatedWallClock(startMs: startMs ?? scenario.originMs + 3_600_000, speed: speed)
         let simulator = try await SimulatorHarness.start(scenario, clock: clock)
-        let harness = DaemonHarness(simulator: simulator, directory: try TemporaryDirectory("energyd"), clock: clock)
+        let harness = DaemonHarness(simulator: simulator, directory: try TemporaryDirectory("energyd"), clock: clock, stepper: nil)
+        try harness.writeConfiguration(simulator.configuration)
+        return harness
+    }
+
+    /// On a stepped clock reading `startMs` until the test moves it (`stepper.run(to:)` or `stepper.start(speed:)`).
+    static func stepped(_ scenario: Scenario, startMs: Int64? = nil) async throws -> DaemonHarness {
+        let directory = try TemporaryDirectory("energyd")
+        let stepper = try ClockStepper(path: directory.file("clock"), startMs: startMs ?? scenario.originMs + 3_600_000)
+        let simulator = try await SimulatorHarness.start(scenario, clock: stepper.clock, reconciling: false)
+        stepper.serve(simulator)
+        let harness = DaemonHarness(simulator: simulator, directory: directory, clock: stepper.clock, stepper: stepper)
         try harness.writeConfiguration(simulator.configuration)
         return harness
     }
@@ -33,12 +48,15 @@ struct DaemonHarness {
         configuration.daemon.accountingIntervalMs = 100
         configuration.daemon.httpListen = "127.0.0.1:0"  // any free port: tests run several daemons
         try ConfigurationWriter.toml(configuration).write(toFile: configPath, atomically: true, encoding: .utf8)
+        stepper?.follow(configuration)
     }
 
     /// energyd's command line on the shared clock.
     var runArguments: [String] {
-        [
-            "run", "--config", configPath, "--log-level", "debug",
+        let run = ["run", "--config", configPath, "--log-level", "debug"]
+        if let stepper { return run + ["--clock-file", stepper.path] }
+        let clock = clock as! SimulatedWallClock
+        return run + [
             "--clock-start", ISO8601Time.format(ms: clock.startMs), "--clock-speed", String(clock.speed),
             "--clock-anchor", String(clock.anchorRealMs),
         ]
@@ -53,6 +71,7 @@ struct DaemonHarness {
     }
 
     func stop() async {
+        stepper?.stop()
         await simulator.stop()
         directory.remove()
     }

@@ -12,7 +12,8 @@ import Testing
     /// readings have moved on an hour), routed to `receiver`'s webhook.
     static func harnessWithDeadGateways(receiverArguments: [String]) async throws -> (DaemonHarness, Receiver) {
         let scenario = try ScenarioLoader.load(path: demoScenarioPath)
-        let harness = try await DaemonHarness.start(scenario, speed: 43_200)
+        let harness = try await DaemonHarness.stepped(scenario)
+        harness.stepper!.start(speed: 43_200)
         let receiver = try await Receiver("webhook_receiver.py", receiverArguments, log: harness.directory.file("hooks.jsonl"))
         var configuration = harness.simulator.configuration
         let model = try #require(configuration.enterprises.first?.meters.first { $0.energy == .electricity }?.model)

@@ -36,7 +36,8 @@ import Testing
             Task { for site in started { await site.harness.stop() } }
         }
         for index in 1...3 {
-            let harness = try await DaemonHarness.start(scenario, speed: Self.speed, startMs: startMs)
+            let harness = try await DaemonHarness.stepped(scenario, startMs: startMs)
+            harness.stepper!.start(speed: Self.speed)
             var configuration = harness.simulator.configuration
             configuration.daemon.siteID = "site-\(index)"
             configuration.daemon.siteName = "第\(index)区"
@@ -115,7 +116,8 @@ import Testing
         let postgres = try PostgresServer()
         defer { postgres.destroy() }
         let (scenario, startMs, _) = try Self.januaryClosingScenario()
-        let harness = try await DaemonHarness.start(scenario, speed: Self.speed, startMs: startMs)
+        let harness = try await DaemonHarness.stepped(scenario, startMs: startMs)
+        harness.stepper!.start(speed: Self.speed)
         defer { Task { await harness.stop() } }
         // The receiver answers its first twelve requests with HTTP 500.
         let receiver = try await Receiver(

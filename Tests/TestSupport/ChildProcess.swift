@@ -40,7 +40,9 @@ public final class ChildProcess: Sendable {
                 }
             }
         }
-        try process.run()
+        // One spawn at a time: Foundation's Process.run crashed (a bad memcpy) when parallel tests started processes
+        // at once, and a child spawned meanwhile could inherit another's pipe and keep it from ending.
+        try spawning.withLock { _ in try process.run() }
         if let input {
             stdin.fileHandleForWriting.write(Data(input.utf8))
             try? stdin.fileHandleForWriting.close()
@@ -80,6 +82,8 @@ public final class ChildProcess: Sendable {
         return nil
     }
 }
+
+private let spawning = Mutex(())
 
 /// Bytes appended from the pipes' handler threads and read by the test: both streams in the order read, standard
 /// output alone, and how many pipes reached their end.

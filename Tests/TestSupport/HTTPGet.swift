@@ -14,7 +14,7 @@ public enum HTTPGet {
 
     /// Sends `request` as it is and returns everything the server writes until it closes the connection (or
     /// stays silent for `timeoutSeconds`).
-    public static func exchange(host: String = "127.0.0.1", port: Int, request: String, timeoutSeconds: Int = 10) throws -> String {
+    public static func exchange(host: String = "127.0.0.1", port: Int, request: String, timeoutSeconds: Int = 60) throws -> String {
         let fd = try LineClient.openConnection(host: host, port: port, timeoutSeconds: timeoutSeconds)
         defer { close(fd) }
         let bytes = Array(request.utf8)

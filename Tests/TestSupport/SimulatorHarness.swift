@@ -10,22 +10,23 @@ public final class SimulatorHarness: Sendable {
     public let plant: SimulatedPlant
     /// The server.
     public let server: MeterSimulatorServer
-    private let reconciler: Task<Void, Never>
+    private let reconciler: Task<Void, Never>?
 
-    private init(plant: SimulatedPlant, server: MeterSimulatorServer) {
+    private init(plant: SimulatedPlant, server: MeterSimulatorServer, reconciling: Bool) {
         self.plant = plant
         self.server = server
-        self.reconciler = Task { await server.run() }
+        self.reconciler = reconciling ? Task { await server.run() } : nil
     }
 
-    /// Starts serving `scenario` on `clock`, every gateway on a free port.
-    public static func start(_ scenario: Scenario, clock: any WallClock) async throws -> SimulatorHarness {
+    /// Starts serving `scenario` on `clock`, every gateway on a free port. Ports of gateways going down and up
+    /// follow the clock every few milliseconds unless `reconciling` is false (whoever steps the clock does it).
+    public static func start(_ scenario: Scenario, clock: any WallClock, reconciling: Bool = true) async throws -> SimulatorHarness {
         let plant = SimulatedPlant(scenario: scenario, clock: clock)
         var logger = Logger(label: "metersim-test")
         logger.logLevel = .warning
         let server = MeterSimulatorServer(plant: plant, logger: logger, portOverride: { _ in 0 })
         try await server.start()
-        return SimulatorHarness(plant: plant, server: server)
+        return SimulatorHarness(plant: plant, server: server, reconciling: reconciling)
     }
 
     /// The scenario's configuration with each gateway's port replaced by the port it was bound to.
@@ -37,7 +38,7 @@ public final class SimulatorHarness: Sendable {
 
     /// Closes every port.
     public func stop() async {
-        reconciler.cancel()
+        reconciler?.cancel()
         await server.shutdown()
     }
 }

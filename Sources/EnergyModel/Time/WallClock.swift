@@ -6,6 +6,13 @@ public protocol WallClock: Sendable {
     func nowMs() -> Int64
     /// Real seconds that pass while this clock advances by `clockMs`.
     func realSeconds(forClockMs clockMs: Int64) -> Double
+    /// Told by a polling thread that it has done everything due at `nowMs`: a stepped clock moves on only once
+    /// every thread has said so; the others ignore it.
+    func caughtUp(atMs nowMs: Int64)
+}
+
+extension WallClock {
+    public func caughtUp(atMs nowMs: Int64) {}
 }
 
 /// The system's real-time clock.
