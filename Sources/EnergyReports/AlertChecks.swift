@@ -105,9 +105,11 @@ public struct AlertChecks: Sendable {
                     enterprise: enterprise, meter: meter.id, day: label, good: goodBySeries[record.id] ?? 0,
                     expected: ConsumptionReport.expectedSamples(record, from: day, to: dayEnd)))
         }
-        // Calibration judged on the day after the closed one.
+        // Calibration and rectification deadlines judged on the day after the closed one.
         findings += CalibrationRule.findings(
             try await store.ledger.list(), today: calendar.dayLabel(dayEnd), configuration: configuration)
+        findings += RectificationRule.findings(
+            try await store.inspections.list(), today: calendar.dayLabel(dayEnd), configuration: configuration)
         let projections = try await AnnualProjection.all(
             store: store, configuration: configuration, calendar: calendar, series: series, throughMs: dayEnd)
         for enterprise in configuration.enterprises {

@@ -378,6 +378,31 @@ public final class EnergyStore: Sendable {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v14-inspections") { db in
+            // Energy-conservation inspections (节能监察) and the rectification each requires; lists as JSON arrays.
+            try db.execute(
+                sql: """
+                    CREATE TABLE inspections (
+                        id INTEGER PRIMARY KEY,
+                        enterprise TEXT NOT NULL,
+                        date TEXT NOT NULL,
+                        inspectors TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        legal_basis TEXT NOT NULL,
+                        findings TEXT NOT NULL,
+                        rectification TEXT,
+                        deadline TEXT,
+                        alerts TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        answer TEXT,
+                        closing_note TEXT,
+                        recorded_by TEXT NOT NULL,
+                        recorded_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX inspections_enterprise ON inspections (enterprise, date);
+                    """)
+        }
         return migrator
     }
 }

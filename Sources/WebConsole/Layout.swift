@@ -38,10 +38,14 @@ enum Pages {
         if let principal {
             let keep = period.map { "?period=" + escape($0) } ?? ""
             var links = [
-                ("/" + keep, l.t("区域总览", "District")), ("/alerts", l.t("告警", "Alerts")), ("/report" + keep, l.t("月报", "Monthly report")),
+                ("/" + keep, l.t("区域总览", "District")), ("/alerts", l.t("告警", "Alerts")), ("/inspections", l.t("节能监察", "Inspections")),
+                ("/report" + keep, l.t("月报", "Monthly report")),
             ]
             if principal.role == .enterprise, let own = principal.account.scope.first {
-                links = [("/enterprises/" + escape(own) + keep, l.t("本企业", "My enterprise")), ("/alerts", l.t("告警", "Alerts"))]
+                links = [
+                    ("/enterprises/" + escape(own) + keep, l.t("本企业", "My enterprise")), ("/alerts", l.t("告警", "Alerts")),
+                    ("/inspections", l.t("节能监察", "Inspections")),
+                ]
             }
             if principal.role == .admin { links.append(("/admin", l.t("账号与审计", "Accounts and audit"))) }
             nav =

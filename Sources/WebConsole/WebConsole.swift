@@ -71,9 +71,7 @@ public final class WebConsole: Sendable {
     public func dataChanged(fromMs: Int64) { figures.changed(fromMs: fromMs) }
 
     /// The first path segments the console owns; energyd answers the rest (/healthz, /metrics).
-    static let ownedRoots: Set<String> = [
-        "", "api", "login", "logout", "enterprises", "meters", "alerts", "report", "admin", "console.css",
-    ]
+    static let ownedRoots: Set<String> = Set(routes.map { $0.template.first.map(String.init) ?? "" })
 
     /// Answers a console or API request; nil when the path is not the console's.
     public func answer(_ request: HTTPRequest) async -> HTTPAnswer? {

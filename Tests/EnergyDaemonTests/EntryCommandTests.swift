@@ -110,11 +110,7 @@ import Testing
         defer { directory.remove() }
         let config = try OperatorProbeTests().configuration(in: directory)
         let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
-        func energyctl(_ arguments: [String]) async throws -> (status: Int32?, output: String, printed: String) {
-            let process = try ChildProcess("energyctl", arguments + ["--config", config])
-            let status = await process.waitForExit()
-            return (status, process.standardOutput, process.printed)
-        }
+        func energyctl(_ arguments: [String]) async throws -> EnergyctlRun { try await EnergyctlRun(arguments, config: config) }
         let header = "meter,maker,model,accuracy_class,ct_ratio,pt_ratio,installed,last_calibrated,next_due,certificate,status"
         let lines = [
             "E02-coal,梅特勒,ICS425,0.5,,,2023-01-10,2025-01-20,2026-01-20,JL-2025-117,in_service",
@@ -137,5 +133,53 @@ import Testing
         let listed = try await energyctl(["ledger", "list"])
         #expect(listed.output == ([header] + lines).joined(separator: "\n") + "\n", "the export is the import, line for line")
         #expect(try await store.accounts.auditLog().contains { $0.action == "ledger-import" })
+    }
+
+    @Test func anInspectionIsRecordedListedAndClosedFromTheCommandLine() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let config = try OperatorProbeTests().configuration(in: directory)
+        let store = try await EnergyStore.open(path: directory.file("energy.sqlite"))
+        func energyctl(_ arguments: [String]) async throws -> EnergyctlRun { try await EnergyctlRun(arguments, config: config) }
+        let add = [
+            "inspection", "add", "--enterprise", "E02", "--date", "2026-02-03", "--inspector", "王明", "--inspector", "李静",
+            "--kind", "on_site", "--legal-basis", "《中华人民共和国节约能源法》第十六条", "--findings", "熟料单耗超过限额",
+        ]
+        for (bad, says) in [
+            (["--rectification", "更换燃烧器", "--deadline", "2026-02-01"], "is before the inspection"),
+            (["--rectification", "更换燃烧器"], "needs its deadline"),
+            (["--alert", "77"], "are not all alerts of E02"),
+        ] {
+            let refused = try await energyctl(add + bad)
+            #expect(refused.status != 0 && refused.printed.contains(says), "\(bad): \(refused.printed)")
+        }
+        #expect(try await store.inspections.list().isEmpty, "a refused inspection writes nothing")
+        let recorded = try await energyctl(add + ["--rectification", "更换燃烧器", "--deadline", "2026-03-31"])
+        #expect(recorded.status == 0 && recorded.output.contains("recorded inspection 1"), "\(recorded.printed)")
+        let listed = try await energyctl(["inspection", "list", "--enterprise", "E02"])
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: String]])
+        #expect(objects.map { $0["inspectors"] } == ["王明、李静"] && objects.first?["deadline"] == "2026-03-31")
+        #expect(objects.first?["status"] == "open")
+        let closed = try await energyctl(["inspection", "close", "1", "--note", "复查合格"])
+        #expect(closed.status == 0, "\(closed.printed)")
+        #expect(try await energyctl(["inspection", "close", "1", "--note", "again"]).printed.contains("the inspection is closed"))
+        #expect(try await store.inspections.named(1)?.closingNote == "复查合格")
+        #expect(
+            try await store.accounts.auditLog().map(\.action).filter { $0.hasPrefix("inspection") }.sorted() == [
+                "inspection", "inspection-close",
+            ])
+    }
+}
+
+/// energyctl run on a configuration: its exit status, standard output and everything it printed.
+struct EnergyctlRun {
+    let status: Int32?
+    let output: String
+    let printed: String
+
+    init(_ arguments: [String], config: String) async throws {
+        let process = try ChildProcess("energyctl", arguments + ["--config", config])
+        status = await process.waitForExit()
+        (output, printed) = (process.standardOutput, process.printed)
     }
 }

@@ -145,6 +145,28 @@ import Testing
         #expect(warning.first?.message.contains("逾期未检定，其数据不能作为计量依据") == true)
     }
 
+    @Test func aRectificationPastItsDeadlineIsWarnedUntilClosed() async throws {
+        let district = try await district(days: 3)
+        defer { district.directory.remove() }
+        // Inspected on 1 January, rectification due on 2 January; the checks of 3 January (judged on 4 January) find
+        // it overdue, and once an inspector has closed it, ended.
+        let inspection = Inspection(
+            enterprise: "E02", date: "2026-01-01", inspectors: ["王明"], kind: .onSite, legalBasis: "《中华人民共和国节约能源法》第十六条",
+            findings: "熟料单耗超过限额", rectification: "更换窑头燃烧器", deadline: "2026-01-02", alerts: [])
+        let record = try await district.store.inspections.record(inspection, by: "inspector", atMs: 0)
+        func rectification() async throws -> [AlertFinding] {
+            let checks = AlertChecks(store: district.store, configuration: district.configuration, startedMs: Self.january - Self.day)
+            var progress = CheckProgress()
+            return try await checks.batches(nowMs: Self.january + 3 * Self.day + 2 * 3_600_000, open: [], progress: &progress)
+                .flatMap(\.findings).filter { $0.kind == .rectificationOverdue }
+        }
+        let overdue = try await rectification().filter { $0.condition == .active }
+        #expect(Set(overdue.map(\.key)) == ["rectification_overdue/\(record.id)"] && overdue.first?.enterprise.id == "E02")
+        #expect(overdue.first?.message.contains("已于 2026-01-02 到期，尚未办结") == true, "\(overdue.map(\.message))")
+        try await district.store.inspections.apply(.close, to: record.id, status: .closed, text: "复查合格", atMs: 1)
+        #expect(try await rectification().allSatisfy { $0.condition == .ended })
+    }
+
     @Test func theQuotaIsJudgedOnTheYearAndAMonthOnlyWarns() async throws {
         let district = try await district(days: 59)
         defer { district.directory.remove() }

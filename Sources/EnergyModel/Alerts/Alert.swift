@@ -18,6 +18,8 @@ public enum AlertKind: String, Sendable, Hashable, Codable, CaseIterable {
     case inspectionList = "inspection_list"
     /// A measuring instrument's calibration falls due within 30 days, or is overdue.
     case calibrationDue = "calibration_due"
+    /// A rectification an inspection required is past its deadline and not closed.
+    case rectificationOverdue = "rectification_overdue"
 
     /// Chinese name.
     public var chinese: String {
@@ -31,6 +33,7 @@ public enum AlertKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .productionMissing: "产量缺失"
         case .inspectionList: "重点监察名单"
         case .calibrationDue: "计量器具检定到期"
+        case .rectificationOverdue: "整改逾期"
         }
     }
 }
