@@ -153,6 +153,7 @@ private struct Builder {
     var delivery: DeliveryReader
     var upstream: [UpstreamConfig] = []
     var upstreamOrigin: (file: String, line: Int)?
+    var plan = PlanSettings()
 
     init(diagnostics: Diagnostics) {
         self.diagnostics = diagnostics
@@ -165,8 +166,9 @@ private struct Builder {
             delivery.read(root)
             upstream = UpstreamReader.read(root)
             if let node = root.table["upstream"] { upstreamOrigin = (root.file, node.line) }
+            if let section = root.section("plan") { plan = Self.readPlan(section) }
         } else {
-            for key in ["daemon", "delivery", "channels", "routes", "upstream"] where root.node(key) != nil {
+            for key in ["daemon", "delivery", "channels", "routes", "upstream", "plan"] where root.node(key) != nil {
                 root.report(key, "[\(key)] belongs in the main configuration file only")
             }
         }
@@ -176,6 +178,27 @@ private struct Builder {
         for section in root.sectionArray("factors") { readFactor(section, enterprise: nil) }
         for (name, section) in root.namedSections("quotas") { readQuota(name, section) }
         root.finish()
+    }
+
+    /// `[plan]`: the plan's years, base year and targets (rates from 0 to 1).
+    private static func readPlan(_ s: ConfigSection) -> PlanSettings {
+        var plan = PlanSettings()
+        if let v = s.string("name", required: false) { plan.name = v }
+        if let v = s.integer("first_year", range: 2000...2100) { plan.firstYear = v }
+        if let v = s.integer("last_year", range: 2000...2100) { plan.lastYear = v }
+        if let v = s.integer("base_year", range: 2000...2100) { plan.baseYear = v }
+        if plan.lastYear < plan.firstYear { s.report("last_year", "\(plan.lastYear) is before first_year \(plan.firstYear)") }
+        if plan.baseYear >= plan.firstYear { s.report("base_year", "\(plan.baseYear) must be before first_year \(plan.firstYear)") }
+        let rates: [(String, WritableKeyPath<PlanSettings, Double>)] = [
+            ("inspection_coverage", \.inspectionCoverage), ("monitoring_coverage", \.monitoringCoverage),
+            ("benchmark_compliance", \.benchmarkCompliance), ("product_efficiency_gain", \.productEfficiencyGain),
+        ]
+        for (key, path) in rates {
+            guard let v = s.number(key) else { continue }
+            if (0...1).contains(v) { plan[keyPath: path] = v } else { s.report(key, "must be a fraction from 0 to 1 (0.7 is 70 %)") }
+        }
+        s.finish()
+        return plan
     }
 
     private func readDaemon(_ s: ConfigSection) -> DaemonSettings {
@@ -722,6 +745,6 @@ private struct Builder {
         }
         return EnergyConfiguration(
             daemon: daemon, models: models, gateways: gateways, enterprises: enterprises, factors: factorTable(), quotas: quotas,
-            delivery: delivery.settings, upstream: upstream)
+            delivery: delivery.settings, upstream: upstream, plan: plan)
     }
 }

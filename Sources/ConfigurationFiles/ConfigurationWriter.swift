@@ -33,6 +33,13 @@ public enum ConfigurationWriter {
         out.append("http_listen = \(quoted(d.httpListen ?? ""))")
         if let file = d.httpTLSCertificateFile { out.append("http_tls_cert_file = \(quoted(file))") }
         if let file = d.httpTLSKeyFile { out.append("http_tls_key_file = \(quoted(file))") }
+        let plan = configuration.plan
+        out += [
+            "\n[plan]", "name = \(quoted(plan.name))", "first_year = \(plan.firstYear)", "last_year = \(plan.lastYear)",
+            "base_year = \(plan.baseYear)", "inspection_coverage = \(number(plan.inspectionCoverage))",
+            "monitoring_coverage = \(number(plan.monitoringCoverage))", "benchmark_compliance = \(number(plan.benchmarkCompliance))",
+            "product_efficiency_gain = \(number(plan.productEfficiencyGain))",
+        ]
         for u in configuration.upstream {
             out.append("\n[[upstream]]")
             out.append("name = \(quoted(u.name))")

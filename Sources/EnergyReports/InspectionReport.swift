@@ -303,7 +303,8 @@ public struct InspectionReports: Sendable {
         }
         let groups = Dictionary(grouping: reports, by: \.jurisdiction)
         return DistrictReport(
-            period: period.label, benchmarkLevel: benchmark, complianceTarget: 0.7, improvementTarget: 0.1,
+            period: period.label, benchmarkLevel: benchmark, complianceTarget: configuration.plan.benchmarkCompliance,
+            improvementTarget: configuration.plan.productEfficiencyGain,
             jurisdictions: groups.keys.sorted().map { line($0, groups[$0]!) }, total: line("全区", reports))
     }
 }

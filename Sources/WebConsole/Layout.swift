@@ -39,7 +39,7 @@ enum Pages {
             let keep = period.map { "?period=" + escape($0) } ?? ""
             var links = [
                 ("/" + keep, l.t("区域总览", "District")), ("/alerts", l.t("告警", "Alerts")), ("/inspections", l.t("节能监察", "Inspections")),
-                ("/report" + keep, l.t("月报", "Monthly report")),
+                ("/plan", l.t("规划目标", "Plan")), ("/report" + keep, l.t("月报", "Monthly report")),
             ]
             if principal.role == .enterprise, let own = principal.account.scope.first {
                 links = [

@@ -143,5 +143,5 @@ extension WebConsole {
                     guard principal.role == .admin else { throw WebError.forbidden }
                     return Pages.html(try await console.adminPage(principal, call.language), language: call.language)
                 }),
-        ] + inspectionPageRoutes + apiRoutes + inspectionRoutes
+        ] + inspectionPageRoutes + planRoutes + apiRoutes + inspectionRoutes
 }

@@ -13,7 +13,7 @@ struct Energyctl: AsyncParsableCommand {
         version: EnergyMonitorRelease.version,
         subcommands: [
             Summary.self, Samples.self, Consumption.self, Rebuild.self, Report.self, Alerts.self, Production.self, Entry.self,
-            OutputValueCommand.self, Ledger.self, InspectionCommand.self, Outbox.self,
+            OutputValueCommand.self, Ledger.self, InspectionCommand.self, PlanCommand.self, Outbox.self,
             UpstreamCommand.self, User.self,
         ])
 }

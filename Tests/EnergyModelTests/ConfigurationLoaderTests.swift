@@ -73,6 +73,9 @@ import Testing
             "[daemon]\ntime_zone = \"Asia/Nowhere\"\n",
             "main.toml:2: daemon.time_zone: \"Asia/Nowhere\" is not a known time zone (e.g. \"Asia/Shanghai\")"
         ),
+        ("[plan]\nbenchmark_compliance = 70\n", "main.toml:2: plan.benchmark_compliance: must be a fraction from 0 to 1 (0.7 is 70 %)"),
+        ("[plan]\nfirst_year = 2026\nbase_year = 2026\n", "main.toml:3: plan.base_year: 2026 must be before first_year 2026"),
+        ("[plan]\ntarget = 1\n", "main.toml:2: plan.target: unknown key"),
         ("[gateways.h]\nhost = \"x\"\nport = 70000\n", "main.toml:3: gateways.h.port: 70000 is out of range; expected 1…65535"),
         (
             "[gateways.h]\nhost = \"x\"\nprotocol = \"modbus-rtu\"\n",

@@ -167,6 +167,46 @@ import Testing
         #expect(try await rectification().allSatisfy { $0.condition == .ended })
     }
 
+    @Test func thePlansStandingIsCountedEnterpriseByEnterprise() async throws {
+        let district = try await district(days: 31)
+        defer { district.directory.remove() }
+        // Inspected in 2026: E01 and E02; E04's inspection was in December 2025 and does not count for 2026.
+        for (enterprise, date) in [("E01", "2026-01-15"), ("E02", "2026-01-20"), ("E04", "2025-12-18")] {
+            _ = try await district.store.inspections.record(
+                Inspection(
+                    enterprise: enterprise, date: date, inspectors: ["王明"], kind: .onSite, legalBasis: "《节约能源法》第十六条",
+                    findings: "-", rectification: nil, deadline: nil, alerts: []), by: "inspector", atMs: 0)
+        }
+        // E03 burns diesel it enters by hand: an energy type it uses with no meter online.
+        let diesel = try EnergyEntry.checked(
+            enterprise: "E03", month: "2026-01", energy: "diesel", unit: "t", consumption: 2, nowMs: Self.january + 40 * Self.day,
+            in: district.configuration)
+        try await district.store.entries.record(diesel, source: "test", enteredMs: 0, calendar: calendar)
+        let standing = try await district.reports.plan(year: 2026)
+        #expect(standing.dataThrough == "2026-01-31")
+
+        // To inspect: the enterprises whose January, ×365/31 (the truth converted by hand in the test above), reaches
+        // 1000 tce: the four big users, not E05.
+        #expect(standing.inspection.total.required == ["E01", "E02", "E03", "E04"])
+        #expect(standing.inspection.total.covered == ["E01", "E02"] && standing.inspection.total.rate == 0.5)
+        #expect(standing.inspection.jurisdictions.map(\.jurisdiction) == ["宿城经济开发区", "耿车镇", "运河宿迁港产业园", "龙河镇"])
+        #expect(standing.inspection.jurisdictions.map(\.rate) == [1, 0, 0, 1])
+        // Online: every enterprise's metered types had a good reading within the hour before the newest sample; E03's
+        // diesel has no meter. Four of five, fully metered since the first day of data.
+        #expect(standing.monitoring.total.covered == ["E01", "E02", "E04", "E05"] && standing.monitoring.total.rate == 0.8)
+        let e03 = try #require(standing.monitoringDetail.first { $0.enterprise == "E03" })
+        #expect(e03.missing == ["diesel"] && e03.since == nil && e03.energies.contains("diesel"))
+        #expect(standing.monitoringDetail.filter { $0.enterprise != "E03" }.allSatisfy { $0.missing.isEmpty && $0.since == "2025-12-31" })
+        // 对标达标率 as the district report counts it: E01, E03, E04 at level 2 of 4 judged (E05's quota is illustrative).
+        #expect(standing.benchmark.met == 3 && standing.benchmark.judged == 4 && standing.benchmark.rate == 0.75)
+        #expect(
+            standing.summary(zh: true) == [
+                "监察检查覆盖率 50.0 %（2/4，目标 100.0 %）未达标；未检查：E03、E04",
+                "能耗在线监测覆盖率 80.0 %（4/5，目标 100.0 %）未达标；未全覆盖：E03（diesel）",
+                "对标达标率 75.0 %（3/4，目标 70.0 %）达标",
+            ])
+    }
+
     @Test func theQuotaIsJudgedOnTheYearAndAMonthOnlyWarns() async throws {
         let district = try await district(days: 59)
         defer { district.directory.remove() }

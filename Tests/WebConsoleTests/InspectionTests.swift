@@ -141,4 +141,27 @@ import Testing
         #expect(closedPage.contains("已办结") && closedPage.contains("已更换燃烧器") && closedPage.contains("复查合格"))
         #expect(!closedPage.contains("id=\"inspection-step\""))
     }
+
+    @Test func thePlanPageAndAPIShowEachAccountItsOwnEnterprises() async throws {
+        let site = try await ConsoleAccessTests.Site()
+        defer { site.directory.remove() }
+        let inspector = try await site.login("inspector")
+        let longhe = try await site.login("longhe")
+        func standing(_ session: ConsoleAccessTests.Session) async throws -> [String: Any] {
+            let answer = try await site.send("GET", "/api/v1/plan?year=2026", headers: session.headers)
+            #expect(answer.status == 200, "\(answer.body)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])
+        }
+        func required(_ object: [String: Any], _ figure: String) -> [String] {
+            ((object[figure] as? [String: Any])?["total"] as? [String: Any])?["required"] as? [String] ?? []
+        }
+        let all = try await standing(inspector)
+        #expect(required(all, "monitoring") == ["E01", "E02", "E03", "E04", "E05"] && all["year"] as? Int == 2026)
+        let town = try await standing(longhe)
+        #expect(required(town, "monitoring") == ["E02"] && required(town, "inspection").allSatisfy { $0 == "E02" })
+        #expect(try await site.send("GET", "/api/v1/plan?year=twenty", headers: inspector.headers).status == 400)
+        let page = try await site.send("GET", "/plan", headers: longhe.headers)
+        #expect(page.status == 200 && page.body.contains("监察检查覆盖率") && page.body.contains("id=\"plan-monitoring\""))
+        #expect(!page.body.contains("耿车镇"), "a town sees only its own enterprises")
+    }
 }

@@ -32,6 +32,6 @@ import WebConsole
         let status = await run.waitForExit(timeout: .seconds(300))
         #expect(status == 0, "\(run.printed.suffix(6000))")
         // It did reach every operation.
-        #expect(run.printed.contains("23 selected") || run.printed.contains("23 total"), "\(run.printed.suffix(3000))")
+        #expect(run.printed.contains("24 selected") || run.printed.contains("24 total"), "\(run.printed.suffix(3000))")
     }
 }

@@ -123,12 +123,15 @@ public struct EnergyConfiguration: Sendable, Hashable {
     public var delivery: DeliverySettings
     /// Where the figures are shipped: central databases and platforms above the district.
     public var upstream: [UpstreamConfig]
+    /// The district plan's targets.
+    public var plan: PlanSettings
 
     /// Creates a configuration; `ConfigurationLoader` builds validated ones from TOML.
     public init(
         daemon: DaemonSettings = DaemonSettings(), models: [String: MeterModel] = [:],
         gateways: [String: GatewayConfig] = [:], enterprises: [EnterpriseConfig] = [], factors: CoalFactorTable = CoalFactorTable(),
-        quotas: [String: QuotaStandard] = [:], delivery: DeliverySettings = DeliverySettings(), upstream: [UpstreamConfig] = []
+        quotas: [String: QuotaStandard] = [:], delivery: DeliverySettings = DeliverySettings(), upstream: [UpstreamConfig] = [],
+        plan: PlanSettings = PlanSettings()
     ) {
         self.daemon = daemon
         self.models = models
@@ -138,6 +141,7 @@ public struct EnergyConfiguration: Sendable, Hashable {
         self.quotas = quotas
         self.delivery = delivery
         self.upstream = upstream
+        self.plan = plan
     }
 
     /// Every meter with its enterprise, in configuration order.
