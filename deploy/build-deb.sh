@@ -40,10 +40,6 @@ for library in Foundation FoundationEssentials FoundationInternationalization Co
     link+=(-Xlinker "-l$library")
 done
 link+=(-Xlinker --end-group)
-if [ "$configuration" = debug ]; then
-    source "$root/deploy/swift-debug-flags.sh"
-    link+=("${swift_debug_flags[@]}")
-fi
 cd "$root"
 for product in energyd energyctl metersim; do
     swift build -c "$configuration" --product "$product" "${link[@]}" 2>&1 | tail -n 1

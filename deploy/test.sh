@@ -24,12 +24,11 @@ if $as_root; then
     root_job=$!
 fi
 step swift format lint --strict --recursive Package.swift Sources Simulator Tests
-source deploy/swift-debug-flags.sh
-step swift build --build-tests "${swift_debug_flags[@]}"
+step swift build --build-tests
 # The test binary run directly, not through `swift test`: that holds SwiftPM's lock on .build for its whole run,
 # and the package build and the two slow shards below run beside the tests. It runs from a copy, beside copies of
 # the programs the tests start: the package build relinks those in .build/debug while the fast tier runs.
-built=$(swift build "${swift_debug_flags[@]}" --show-bin-path)
+built=$(swift build --show-bin-path)
 rm -rf "$logs/bin"
 mkdir -p "$logs/bin"
 cp "$built/energy-monitorPackageTests.xctest" "$built/energyd" "$built/energyctl" "$built/metersim" "$logs/bin/"
