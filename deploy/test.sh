@@ -51,7 +51,7 @@ else
 fi
 # The slow tier in two shards side by side, each one test at a time: the longest process tests in one, everything
 # else (new suites included) in the other. Each test is built to pass with the other shard competing for the cores.
-long='^EnergyDaemonTests\.(UpstreamProcessTests|AccountingEndToEndTests|DaemonProcessTests|DeliveryProcessTests|ConsoleBrowserTests)/'
+long='^EnergyDaemonTests\.(UpstreamProcessTests|AccountingEndToEndTests|DaemonProcessTests|DeliveryProcessTests|ConsoleBrowserTests|ServiceTests)/'
 run_tests --filter "$long" >"$logs/slow-long.log" 2>&1 &
 long_job=$!
 status=0
