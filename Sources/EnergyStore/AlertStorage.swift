@@ -142,6 +142,12 @@ extension AlertTable {
         }
     }
 
+    /// Whether every alert of `ids` exists and is about `enterprise` (an inspection links only its own).
+    public func areAll(_ ids: [Int64], about enterprise: String) async throws -> Bool {
+        let linked = try await withIDs(ids)
+        return linked.count == Set(ids).count && linked.allSatisfy { $0.raised.enterprise.id == enterprise }
+    }
+
     /// Alerts by id.
     public func withIDs(_ ids: [Int64]) async throws -> [StoredAlert] {
         guard !ids.isEmpty else { return [] }

@@ -102,8 +102,7 @@ extension WebConsole {
         } catch {
             throw WebError.badRequest(error.description)
         }
-        let linked = try await store.alerts.withIDs(inspection.alerts)
-        guard linked.count == Set(inspection.alerts).count, linked.allSatisfy({ $0.raised.enterprise.id == enterprise.id }) else {
+        guard try await store.alerts.areAll(inspection.alerts, about: enterprise.id) else {
             throw WebError.badRequest(
                 "alerts \(inspection.alerts.map(String.init).joined(separator: ", ")) are not all alerts of \(enterprise.id)")
         }

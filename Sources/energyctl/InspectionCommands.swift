@@ -36,12 +36,10 @@ struct InspectionCommand: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
             let store = try await EnergyStore.open(path: path)
-            let linked = try await store.alerts.withIDs(alert)
-            guard linked.count == Set(alert).count, linked.allSatisfy({ $0.raised.enterprise.id == enterprise }) else {
+            guard try await store.alerts.areAll(alert, about: enterprise) else {
                 throw ValidationError("alerts \(alert.map(String.init).joined(separator: ", ")) are not all alerts of \(enterprise)")
             }
-            let who = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root"
-            let record = try await store.inspections.record(inspection, by: "energyctl:\(who)", atMs: SystemWallClock().nowMs())
+            let record = try await store.inspections.record(inspection, by: User.operatorName, atMs: SystemWallClock().nowMs())
             try await User.audit(store, "inspection", "inspection \(record.id) \(enterprise) \(date)")
             print("recorded inspection \(record.id)")
         }

@@ -29,11 +29,15 @@ struct User: AsyncParsableCommand {
         }
     }
 
+    /// The operator running energyctl, as the audit log and the records it writes name them.
+    static var operatorName: String {
+        "energyctl:" + (ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root")
+    }
+
     /// Records an account change in the audit log, as the console records its own.
     static func audit(_ store: EnergyStore, _ action: String, _ detail: String) async throws {
-        let who = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root"
         try await store.accounts.audit(
-            account: "energyctl:\(who)", action: action, detail: detail, remote: "local", atMs: SystemWallClock().nowMs())
+            account: operatorName, action: action, detail: detail, remote: "local", atMs: SystemWallClock().nowMs())
     }
 
     /// Disables or enables an account, audited.
